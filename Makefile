@@ -1,0 +1,94 @@
+# lua-stt build. `make` builds the C core for Lua 5.4; `make LUA=luajit` for LuaJIT 2.1 (OpenResty).
+LUA       ?= lua5.4
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+SANITIZE  ?=
+
+# The Debian packages the project needs, in one place (`make deps` installs them).
+DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check \
+               libcurl4-openssl-dev nginx libnginx-mod-http-lua libluajit2-5.1-dev luajit2 \
+               ffmpeg espeak-ng luarocks openssl curl valgrind
+
+ifeq ($(LUA),luajit)
+  LUA_INC     ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
+  LUA_BIN     ?= luajit
+  LUA_ABI     = 5.1
+  BUILD       = build/luajit
+else
+  LUA_INC     ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+  LUA_BIN     ?= lua5.4
+  LUA_ABI     = 5.4
+  BUILD       = build/lua5.4
+endif
+
+CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+WARN        = -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(SANITIZE),1)
+  OPT       = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+  OPT       ?= -O2 -g
+endif
+CFLAGS_ALL  = $(WARN) $(OPT) -fPIC -D_POSIX_C_SOURCE=200809L $(LUA_INC) $(CURL_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -shared $(OPT) $(LDFLAGS)
+
+SRCS   = $(wildcard csrc/*.c) $(wildcard csrc/providers/*.c)
+HDRS   = $(wildcard csrc/*.h)
+OBJS   = $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
+CORE   = $(BUILD)/stt/core.so
+LUA_SRCS = $(shell find lua -name '*.lua')
+
+INST_LUADIR = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
+INST_LIBDIR = $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)
+INST_BINDIR = $(DESTDIR)$(PREFIX)/bin
+
+.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench
+all: $(CORE)
+
+$(BUILD)/obj/%.o: csrc/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(CORE): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(CURL_LIBS)
+
+# The whole test suite: builds the core for Lua 5.4 and LuaJIT, starts the simulator, runs busted.
+test: $(CORE)
+	$(MAKE) --no-print-directory LUA=luajit all
+	spec/run-tests
+
+# Same specs with the core built under AddressSanitizer + UBSan (CI runs this too).
+sanitize-test:
+	$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/asan all
+	STT_CPATH='build/asan/?.so' LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/spec/lsan.supp spec/run-tests
+
+demo: $(CORE)
+	examples/demo
+
+check:
+	luacheck lua spec examples bin
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory LUA=luajit all
+
+install: $(CORE)
+	install -d $(INST_LUADIR)/stt/transport $(INST_LIBDIR)/stt $(INST_BINDIR)
+	install -m 644 lua/stt/*.lua $(INST_LUADIR)/stt/
+	install -m 644 lua/stt/transport/*.lua $(INST_LUADIR)/stt/transport/
+	install -m 755 $(CORE) $(INST_LIBDIR)/stt/core.so
+
+clean:
+	rm -rf build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+	  echo "deps: missing packages; run as root:"; echo "  apt-get install -y" $$missing; exit 1; \
+	fi
