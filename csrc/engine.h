@@ -1,0 +1,79 @@
+/* engine.h - the HTTP engine: libcurl multi only, never blocking except stt_engine_wait().
+ * Pure C (no Lua): the binding drives it with add / perform / next_done / wait.
+ * Ownership: the engine owns every transfer from add() until next_done() hands a response to the
+ * caller, who then owns it and frees it with stt_resp_free(). stt_engine_free() frees everything. */
+#ifndef STT_ENGINE_H
+#define STT_ENGINE_H
+#include <stddef.h>
+#include "buf.h"
+
+typedef struct stt_engine stt_engine;
+
+typedef struct stt_engine_opts {
+  long max_host_connections;   /* 0 = libcurl default (unlimited) */
+  long max_total_connections;  /* 0 = unlimited */
+} stt_engine_opts;
+
+typedef struct stt_http_req {
+  const char *method;               /* "GET", "POST", ... */
+  const char *url;
+  const char *const *headers;       /* "Name: value" lines */
+  size_t nheaders;
+  const char *body;                 /* copied by add() */
+  size_t body_len;
+  int has_body;
+  long timeout_ms;                  /* whole transfer; 0 = none */
+  long connect_timeout_ms;          /* 0 = libcurl default */
+  size_t max_body;                  /* response-size cap in bytes; 0 = 64 MiB */
+  int insecure;                     /* 1 = skip TLS verification (only when the caller asks) */
+  const char *ca_file;              /* extra CA bundle, or NULL */
+} stt_http_req;
+
+/* Failure classes of a transfer (no HTTP status involved). */
+typedef enum {
+  STT_HTTP_OK = 0,
+  STT_HTTP_NETWORK,     /* connect/resolve/reset/... */
+  STT_HTTP_TIMEOUT,     /* connect or total timeout */
+  STT_HTTP_TLS,         /* certificate or handshake failure */
+  STT_HTTP_TOO_LARGE,   /* response over the size cap */
+  STT_HTTP_PROTOCOL     /* malformed HTTP, truncated body, ... */
+} stt_http_fail;
+
+typedef struct stt_http_resp {
+  long long id;
+  long status;           /* HTTP status of the final response, 0 when none */
+  stt_buf headers;       /* raw header block of the final response */
+  stt_buf body;
+  stt_http_fail fail;
+  int curl_code;
+  char errmsg[256];
+  int sent;              /* the request reached the server side (connection up, sending began) */
+  long http_version;     /* 10, 11, 20, 30; 0 unknown */
+  long new_connections;  /* 0 when the transfer reused a connection */
+  double total_s;
+} stt_http_resp;
+
+const char *stt_http_fail_name(stt_http_fail f);  /* "network", "timeout", "tls", "too_large", "protocol" */
+
+stt_engine *stt_engine_new(const stt_engine_opts *o, char *err, size_t errlen);
+void        stt_engine_free(stt_engine *e);                    /* NULL is fine */
+/* Queue a request; returns its id (> 0) or -1 with err set. */
+long long   stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t errlen);
+/* Drive transfers; *running = transfers still in flight. Returns 0 or -1 (err set). */
+int         stt_engine_perform(stt_engine *e, int *running, char *err, size_t errlen);
+/* Pop one finished transfer (caller owns it), or NULL. */
+stt_http_resp *stt_engine_next_done(stt_engine *e);
+void        stt_resp_free(stt_http_resp *r);
+/* Block up to timeout_ms for socket activity (curl_multi_poll). */
+int         stt_engine_wait(stt_engine *e, int timeout_ms);
+/* Milliseconds until libcurl wants perform() again; -1 = no timer set. */
+long        stt_engine_timeout(stt_engine *e);
+/* Abort one transfer; 1 if it was in flight (or finished but not yet collected), 0 otherwise. */
+int         stt_engine_cancel(stt_engine *e, long long id);
+size_t      stt_engine_inflight(const stt_engine *e);
+/* libcurl's one-time process init (the only global state); safe to call repeatedly. */
+int         stt_engine_global_init(void);
+const char *stt_engine_curl_version(void);
+int         stt_engine_has_async_dns(void);
+int         stt_engine_has_http2(void);
+#endif
