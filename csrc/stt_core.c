@@ -1,0 +1,544 @@
+/* stt_core.c - the Lua binding of stt.core. With compat.h, the only file that knows the Lua C API:
+ * it converts Lua tables <-> JSON DOM for the pure schemas (provider.h) and wraps the libcurl
+ * engine (engine.h) as a userdata whose __gc, __close and close() are one idempotent function.
+ * Nothing here calls Lua from a libcurl callback, blocks (except engine:wait(ms)), or yields. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "compat.h"
+#include "json.h"
+#include "provider.h"
+#include "engine.h"
+
+#define STT_VERSION "0.1.0"
+#define ENGINE_MT "stt.core.engine"
+#define ARENA_MT "stt.core.arena"
+#define MAX_DEPTH 100
+
+/* ---------------------------------------------------------------- arena box (leak-safe on error) */
+typedef struct { stt_arena *a; } arena_box;
+
+static int arena_gc(lua_State *L) {
+  arena_box *b = luaL_checkudata(L, 1, ARENA_MT);
+  stt_arena_free(b->a);
+  b->a = NULL;
+  return 0;
+}
+
+/* Pushes a userdata that owns a fresh arena, so a Lua error mid-conversion cannot leak it. */
+static stt_arena *push_arena(lua_State *L) {
+  arena_box *b = stt_newuserdata(L, sizeof *b);
+  b->a = NULL;
+  stt_setmetatable(L, ARENA_MT);
+  b->a = stt_arena_new();
+  if (!b->a) luaL_error(L, "out of memory");
+  return b->a;
+}
+
+static void release_arena(lua_State *L, int idx) {
+  arena_box *b = luaL_checkudata(L, idx, ARENA_MT);
+  stt_arena_free(b->a);
+  b->a = NULL;
+}
+
+/* ---------------------------------------------------------------- Lua -> DOM */
+static stt_json *to_dom(lua_State *L, stt_arena *a, int idx, int depth);
+
+/* An array is a table whose keys are exactly 1..n (n >= 1). */
+static int table_array_len(lua_State *L, int idx) {
+  size_t n = stt_rawlen(L, idx), count = 0;
+  if (n == 0) return -1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!stt_isinteger(L, -1)) { lua_pop(L, 1); return -1; }
+    count++;
+  }
+  return count == n ? (int)n : -1;
+}
+
+typedef struct { const char *k; size_t len; int ref_idx; } keyref;
+
+static int cmp_key(const void *pa, const void *pb) {
+  const keyref *x = pa, *y = pb;
+  size_t m = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->k, y->k, m);
+  return c ? c : (x->len < y->len ? -1 : x->len > y->len);
+}
+
+static stt_json *table_to_dom(lua_State *L, stt_arena *a, int idx, int depth) {
+  int n = table_array_len(L, idx);
+  stt_json *out;
+  if (n > 0) {
+    int i;
+    out = stt_jarr(a);
+    if (!out) luaL_error(L, "out of memory");
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, i);
+      stt_jpush(out, to_dom(L, a, lua_gettop(L), depth + 1));
+      lua_pop(L, 1);
+    }
+    return out;
+  }
+  /* Object: keys sorted bytewise so that encoding is deterministic whatever Lua's hash order. */
+  {
+    size_t count = 0, i = 0;
+    keyref *keys;
+    int keytab;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "cannot encode a table with a %s key as JSON", luaL_typename(L, -1));
+      count++;
+    }
+    out = stt_jobj(a);
+    if (!out) luaL_error(L, "out of memory");
+    if (count == 0) return out;
+    keys = stt_arena_alloc(a, count * sizeof *keys);
+    if (!keys) luaL_error(L, "out of memory");
+    lua_newtable(L);              /* keeps the key strings alive while sorting */
+    keytab = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      lua_pop(L, 1);
+      keys[i].k = lua_tolstring(L, -1, &keys[i].len);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, keytab, (int)(i + 1));
+      i++;
+    }
+    qsort(keys, count, sizeof *keys, cmp_key);
+    for (i = 0; i < count; i++) {
+      stt_json *v;
+      lua_pushlstring(L, keys[i].k, keys[i].len);
+      lua_rawget(L, idx);
+      v = to_dom(L, a, lua_gettop(L), depth + 1);
+      lua_pop(L, 1);
+      if (stt_jset(a, out, stt_arena_strndup(a, keys[i].k, keys[i].len), v) != 0)
+        luaL_error(L, "out of memory");
+    }
+    lua_pop(L, 1);
+    return out;
+  }
+}
+
+static stt_json *to_dom(lua_State *L, stt_arena *a, int idx, int depth) {
+  stt_json *j = NULL;
+  if (depth > MAX_DEPTH) luaL_error(L, "cannot encode: nesting deeper than %d (a cycle?)", MAX_DEPTH);
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: j = stt_jnull(a); break;
+    case LUA_TBOOLEAN: j = stt_jbool(a, lua_toboolean(L, idx)); break;
+    case LUA_TNUMBER:
+#if LUA_VERSION_NUM >= 503
+      if (lua_isinteger(L, idx)) j = stt_jint(a, (long long)lua_tointeger(L, idx));
+#else
+      if (stt_isinteger(L, idx)) j = stt_jint(a, (long long)lua_tonumber(L, idx));
+#endif
+      else j = stt_jnum(a, lua_tonumber(L, idx));
+      break;
+    case LUA_TSTRING: {
+      size_t len;
+      const char *s = lua_tolstring(L, idx, &len);
+      j = stt_jstrn(a, s, len);
+      break;
+    }
+    case LUA_TTABLE: return table_to_dom(L, a, idx, depth);
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == NULL) { j = stt_jnull(a); break; }
+      /* fall through */
+    default:
+      luaL_error(L, "cannot encode a %s as JSON", luaL_typename(L, idx));
+  }
+  if (!j) luaL_error(L, "out of memory");
+  return j;
+}
+
+/* ---------------------------------------------------------------- DOM -> Lua */
+static void push_dom(lua_State *L, const stt_json *j, int depth) {
+  const stt_json *c;
+  int i = 1;
+  if (!j) { lua_pushnil(L); return; }
+  luaL_checkstack(L, 4, "JSON too deep");
+  if (depth > STT_JSON_MAX_DEPTH + 10) luaL_error(L, "JSON nesting too deep");
+  switch (j->type) {
+    case STT_JNULL: lua_pushlightuserdata(L, NULL); break;
+    case STT_JBOOL: lua_pushboolean(L, j->b); break;
+    case STT_JNUM:
+      if (j->is_int) stt_pushint(L, j->i); else lua_pushnumber(L, j->n);
+      break;
+    case STT_JSTR: lua_pushlstring(L, j->s, j->slen); break;
+    case STT_JARR:
+      lua_createtable(L, (int)j->count, 0);
+      for (c = j->child; c; c = c->next) { push_dom(L, c, depth + 1); lua_rawseti(L, -2, i++); }
+      break;
+    case STT_JOBJ:
+      lua_createtable(L, 0, (int)j->count);
+      for (c = j->child; c; c = c->next) {
+        lua_pushlstring(L, c->key, c->klen);
+        push_dom(L, c, depth + 1);
+        lua_rawset(L, -3);
+      }
+      break;
+  }
+}
+
+/* ---------------------------------------------------------------- schemas */
+static const stt_provider *check_provider(lua_State *L, int idx) {
+  const char *name = luaL_checkstring(L, idx);
+  const stt_provider *p = stt_provider_find(name);
+  if (!p) luaL_argerror(L, idx, lua_pushfstring(L, "unknown provider '%s'", name));
+  return p;
+}
+
+/* core.build(provider, op, args) -> request | nil, err */
+static int l_build(lua_State *L) {
+  const stt_provider *p = check_provider(L, 1);
+  const char *op = luaL_checkstring(L, 2);
+  stt_arena *a;
+  stt_json *args, *req, *err = NULL;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  a = push_arena(L);                                  /* index 4 */
+  args = to_dom(L, a, 3, 0);
+  req = p->build(a, op, args, &err);
+  if (req) { push_dom(L, req, 0); lua_pushnil(L); }
+  else { lua_pushnil(L); push_dom(L, err, 0); }
+  release_arena(L, 4);
+  return 2;
+}
+
+/* core.parse(provider, kind, resp) -> table | nil, err */
+static int l_parse(lua_State *L) {
+  const stt_provider *p = check_provider(L, 1);
+  const char *kind = luaL_checkstring(L, 2);
+  stt_arena *a;
+  stt_json *resp, *out, *err = NULL;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  a = push_arena(L);
+  resp = to_dom(L, a, 3, 0);
+  out = p->parse(a, kind, resp, &err);
+  if (out) { push_dom(L, out, 0); lua_pushnil(L); }
+  else { lua_pushnil(L); push_dom(L, err, 0); }
+  release_arena(L, 4);
+  return 2;
+}
+
+static int l_providers(lua_State *L) {
+  int i;
+  const stt_provider *p;
+  lua_newtable(L);
+  for (i = 0; (p = stt_provider_at(i)) != NULL; i++) {
+    lua_pushstring(L, p->name);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* core.json_decode(str) -> value | nil, message */
+static int l_json_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char msg[160];
+  stt_arena *a = push_arena(L);                       /* index 2 */
+  stt_json *j = stt_json_parse(a, s, len, msg, sizeof msg);
+  if (!j) { release_arena(L, 2); lua_pushnil(L); lua_pushstring(L, msg); return 2; }
+  push_dom(L, j, 0);
+  release_arena(L, 2);
+  return 1;
+}
+
+/* core.json_encode(value) -> string */
+static int l_json_encode(lua_State *L) {
+  stt_arena *a;
+  stt_json *j;
+  stt_buf b;
+  luaL_checkany(L, 1);
+  a = push_arena(L);                                  /* index 2 */
+  j = to_dom(L, a, 1, 0);
+  stt_buf_init(&b);
+  if (stt_json_write(&b, j) != 0) { stt_buf_free(&b); return luaL_error(L, "out of memory"); }
+  lua_pushlstring(L, b.data ? b.data : "", b.len);
+  stt_buf_free(&b);
+  release_arena(L, 2);
+  return 1;
+}
+
+/* core.now() -> monotonic seconds (for the scheduler; schemas never read a clock) */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+static int l_version(lua_State *L) {
+  lua_newtable(L);
+  lua_pushstring(L, STT_VERSION); lua_setfield(L, -2, "version");
+  lua_pushstring(L, stt_engine_curl_version()); lua_setfield(L, -2, "curl");
+  lua_pushboolean(L, stt_engine_has_async_dns()); lua_setfield(L, -2, "async_dns");
+  lua_pushboolean(L, stt_engine_has_http2()); lua_setfield(L, -2, "http2");
+  lua_pushinteger(L, LUA_VERSION_NUM); lua_setfield(L, -2, "lua_version_num");
+  return 1;
+}
+
+/* ---------------------------------------------------------------- engine userdata */
+typedef struct { stt_engine *e; } engine_box;
+
+static engine_box *check_engine(lua_State *L) {
+  engine_box *b = luaL_checkudata(L, 1, ENGINE_MT);
+  if (!b->e) luaL_error(L, "engine is closed");
+  return b;
+}
+
+static long opt_ms(lua_State *L, int t, const char *field, long dflt) {
+  long v = dflt;
+  lua_getfield(L, t, field);
+  if (!lua_isnil(L, -1)) v = (long)(luaL_checknumber(L, -1) * 1000.0 + 0.5);
+  lua_pop(L, 1);
+  return v;
+}
+
+static int opt_bool(lua_State *L, int t, const char *field) {
+  int v;
+  lua_getfield(L, t, field);
+  v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* core.engine{ max_host_connections =, max_total_connections = } */
+static int l_engine_new(lua_State *L) {
+  stt_engine_opts o;
+  char err[256];
+  engine_box *b;
+  memset(&o, 0, sizeof o);
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "max_host_connections");
+    o.max_host_connections = (long)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 1, "max_total_connections");
+    o.max_total_connections = (long)luaL_optinteger(L, -1, 0);
+    lua_pop(L, 2);
+  }
+  b = stt_newuserdata(L, sizeof *b);
+  b->e = NULL;
+  stt_setmetatable(L, ENGINE_MT);
+  b->e = stt_engine_new(&o, err, sizeof err);
+  if (!b->e) return luaL_error(L, "stt.core.engine: %s", err);
+  return 1;
+}
+
+static int has_crlf(const char *s, size_t n) {
+  return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL;
+}
+
+/* engine:add(req, opts) -> id | nil, message
+ * req  = { method, url, headers = { {name, value}, ... } or { Name = value }, body }
+ * opts = { timeout (s), connect_timeout (s), max_body (bytes), insecure, ca_file } */
+static int l_engine_add(lua_State *L) {
+  engine_box *b = check_engine(L);
+  stt_http_req r;
+  const char **lines;
+  size_t nh = 0, cap;
+  char err[256];
+  long long id;
+  int lines_idx;
+  memset(&r, 0, sizeof r);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getfield(L, 2, "method"); r.method = luaL_optstring(L, -1, "GET");
+  lua_getfield(L, 2, "url"); r.url = luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "body");
+  if (!lua_isnil(L, -1)) { r.body = luaL_checklstring(L, -1, &r.body_len); r.has_body = 1; }
+  lua_getfield(L, 2, "headers");                       /* stack: method url body headers */
+  cap = lua_istable(L, -1) ? stt_rawlen(L, -1) + 16 : 1;
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) { lua_pop(L, 1); cap++; }
+  }
+  lines = stt_newuserdata(L, cap * sizeof *lines);     /* scratch, collected with the call */
+  lua_newtable(L);                                     /* keeps the header strings alive */
+  lines_idx = lua_gettop(L);
+  if (lua_istable(L, lines_idx - 2)) {
+    int hidx = lines_idx - 2;
+    lua_pushnil(L);
+    while (lua_next(L, hidx)) {
+      size_t nl, vl;
+      const char *name, *val;
+      if (lua_type(L, -2) == LUA_TNUMBER) {            /* { name, value } pair */
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_rawgeti(L, -1, 1); lua_rawgeti(L, -2, 2);
+      } else {                                         /* Name = value */
+        lua_pushvalue(L, -2); lua_pushvalue(L, -2);
+      }
+      name = luaL_checklstring(L, -2, &nl);
+      val = luaL_checklstring(L, -1, &vl);
+      if (has_crlf(name, nl) || has_crlf(val, vl) || memchr(name, ':', nl))
+        return luaL_error(L, "header '%s' contains CR, LF or ':' in its name", name);
+      lua_pushfstring(L, "%s: %s", name, val);
+      if (nh < cap) lines[nh++] = lua_tostring(L, -1);
+      lua_rawseti(L, lines_idx, (int)nh);
+      lua_pop(L, 3);
+    }
+  }
+  r.headers = lines;
+  r.nheaders = nh;
+  if (lua_istable(L, 3)) {
+    r.timeout_ms = opt_ms(L, 3, "timeout", 0);
+    r.connect_timeout_ms = opt_ms(L, 3, "connect_timeout", 0);
+    lua_getfield(L, 3, "max_body"); r.max_body = (size_t)luaL_optinteger(L, -1, 0); lua_pop(L, 1);
+    r.insecure = opt_bool(L, 3, "insecure");
+    lua_getfield(L, 3, "ca_file"); r.ca_file = luaL_optstring(L, -1, NULL);   /* stays on stack */
+  }
+  id = stt_engine_add(b->e, &r, err, sizeof err);
+  if (id < 0) { lua_pushnil(L); lua_pushstring(L, err); return 2; }
+  stt_pushint(L, id);
+  return 1;
+}
+
+/* "Name: value" lines after the status line -> { lower-case name = value }, repeats joined by ", " */
+static void push_headers(lua_State *L, const stt_buf *h) {
+  const char *p = h->data, *end = h->data ? h->data + h->len : NULL;
+  lua_newtable(L);
+  if (!p) return;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *line_end = eol ? eol : end, *colon;
+    const char *ve = line_end;
+    if (ve > p && ve[-1] == '\r') ve--;
+    colon = memchr(p, ':', (size_t)(ve - p));
+    if (colon && colon > p && memcmp(p, "HTTP/", 5) != 0) {
+      const char *v = colon + 1;
+      luaL_Buffer lb;
+      const char *q;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+      luaL_buffinit(L, &lb);
+      for (q = p; q < colon; q++) luaL_addchar(&lb, (char)((*q >= 'A' && *q <= 'Z') ? *q + 32 : *q));
+      luaL_pushresult(&lb);                            /* name */
+      lua_pushvalue(L, -1);
+      lua_rawget(L, -3);
+      if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlstring(L, v, (size_t)(ve - v)); }
+      else { lua_pushliteral(L, ", "); lua_pushlstring(L, v, (size_t)(ve - v)); lua_concat(L, 3); }
+      lua_rawset(L, -3);
+    }
+    p = eol ? eol + 1 : end;
+  }
+}
+
+static void push_resp(lua_State *L, stt_http_resp *r) {
+  lua_createtable(L, 0, 10);
+  stt_pushint(L, r->id); lua_setfield(L, -2, "id");
+  lua_pushinteger(L, (lua_Integer)r->status); lua_setfield(L, -2, "status");
+  push_headers(L, &r->headers); lua_setfield(L, -2, "headers");
+  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len); lua_setfield(L, -2, "body");
+  lua_pushboolean(L, r->sent); lua_setfield(L, -2, "sent");
+  lua_pushboolean(L, r->new_connections == 0); lua_setfield(L, -2, "reused");
+  lua_pushinteger(L, (lua_Integer)r->http_version); lua_setfield(L, -2, "http_version");
+  lua_pushnumber(L, r->total_s); lua_setfield(L, -2, "time");
+  if (r->fail != STT_HTTP_OK) {
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, stt_http_fail_name(r->fail)); lua_setfield(L, -2, "kind");
+    lua_pushstring(L, r->errmsg); lua_setfield(L, -2, "message");
+    lua_pushinteger(L, r->curl_code); lua_setfield(L, -2, "curl_code");
+    lua_setfield(L, -2, "error");
+  }
+}
+
+/* engine:perform() -> running, done  (done: array of finished responses, possibly empty) */
+static int l_engine_perform(lua_State *L) {
+  engine_box *b = check_engine(L);
+  int running = 0, i = 1;
+  char err[256];
+  stt_http_resp *r;
+  if (stt_engine_perform(b->e, &running, err, sizeof err) != 0) return luaL_error(L, "engine: %s", err);
+  lua_pushinteger(L, running);
+  lua_newtable(L);
+  while ((r = stt_engine_next_done(b->e)) != NULL) {
+    /* push_resp may raise on memory errors: keep r reachable only until it is copied */
+    push_resp(L, r);
+    stt_resp_free(r);
+    lua_rawseti(L, -2, i++);
+  }
+  return 2;
+}
+
+/* engine:wait(seconds) -> number of ready descriptors (blocks at most that long) */
+static int l_engine_wait(lua_State *L) {
+  engine_box *b = check_engine(L);
+  double s = luaL_optnumber(L, 2, 0);
+  int ms = s <= 0 ? 0 : s > 86400 ? 86400000 : (int)(s * 1000.0 + 0.5);
+  lua_pushinteger(L, stt_engine_wait(b->e, ms));
+  return 1;
+}
+
+/* engine:timeout() -> seconds until libcurl wants perform() again, or nil */
+static int l_engine_timeout(lua_State *L) {
+  engine_box *b = check_engine(L);
+  long ms = stt_engine_timeout(b->e);
+  if (ms < 0) lua_pushnil(L); else lua_pushnumber(L, (lua_Number)ms / 1000.0);
+  return 1;
+}
+
+static int l_engine_cancel(lua_State *L) {
+  engine_box *b = check_engine(L);
+  lua_pushboolean(L, stt_engine_cancel(b->e, (long long)luaL_checknumber(L, 2)));
+  return 1;
+}
+
+static int l_engine_inflight(lua_State *L) {
+  engine_box *b = check_engine(L);
+  lua_pushinteger(L, (lua_Integer)stt_engine_inflight(b->e));
+  return 1;
+}
+
+/* __gc == __close == close(): idempotent */
+static int l_engine_close(lua_State *L) {
+  engine_box *b = luaL_checkudata(L, 1, ENGINE_MT);
+  stt_engine_free(b->e);
+  b->e = NULL;
+  return 0;
+}
+
+static int l_engine_closed(lua_State *L) {
+  engine_box *b = luaL_checkudata(L, 1, ENGINE_MT);
+  lua_pushboolean(L, b->e == NULL);
+  return 1;
+}
+
+static int l_engine_tostring(lua_State *L) {
+  engine_box *b = luaL_checkudata(L, 1, ENGINE_MT);
+  if (b->e) lua_pushfstring(L, "stt.core.engine (%d in flight)", (int)stt_engine_inflight(b->e));
+  else lua_pushliteral(L, "stt.core.engine (closed)");
+  return 1;
+}
+
+static const luaL_Reg engine_methods[] = {
+  {"add", l_engine_add}, {"perform", l_engine_perform}, {"wait", l_engine_wait},
+  {"timeout", l_engine_timeout}, {"cancel", l_engine_cancel}, {"inflight", l_engine_inflight},
+  {"close", l_engine_close}, {"closed", l_engine_closed}, {NULL, NULL}
+};
+
+static const luaL_Reg core_funcs[] = {
+  {"build", l_build}, {"parse", l_parse}, {"providers", l_providers},
+  {"json_decode", l_json_decode}, {"json_encode", l_json_encode},
+  {"engine", l_engine_new}, {"now", l_now}, {"version", l_version}, {NULL, NULL}
+};
+
+int luaopen_stt_core(lua_State *L);
+int luaopen_stt_core(lua_State *L) {
+  if (stt_engine_global_init() != 0) return luaL_error(L, "stt.core: curl_global_init failed");
+  luaL_newmetatable(L, ARENA_MT);
+  lua_pushcfunction(L, arena_gc); lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, ENGINE_MT);
+  lua_newtable(L);
+  stt_setfuncs(L, engine_methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_engine_close); lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_engine_close); lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, l_engine_tostring); lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  stt_newlib(L, core_funcs);
+  lua_pushlightuserdata(L, NULL); lua_setfield(L, -2, "null");
+  lua_pushliteral(L, STT_VERSION); lua_setfield(L, -2, "_VERSION");
+  return 1;
+}
