@@ -1,0 +1,235 @@
+--- The scheduler: stt.run / stt.spawn / stt.sleep.
+-- Inside stt.run, threads are coroutines driven by one libcurl engine: each turn runs the ready
+-- threads, drives the engine, resumes the threads whose HTTP exchanges finished or whose timers
+-- fired, and then waits (in curl_multi_poll) until the next socket event or timer. Outside
+-- stt.run, every call blocks. This is the only place that waits.
+local core = require "stt.core"
+
+local M = {}
+
+local now = core.now
+local active            -- the scheduler of the stt.run in progress (one per Lua state)
+local idle_engine       -- an engine with no transfers, used only to sleep outside stt.run
+local TOKEN = {}        -- what our threads yield, so that foreign yields are told apart
+
+---------------------------------------------------------------- timer heap (min-heap on `at`)
+local function heap_push(h, item)
+  local i = #h + 1
+  h[i] = item
+  while i > 1 do
+    local p = (i - i % 2) / 2
+    if h[p].at < item.at or (h[p].at == item.at and h[p].seq < item.seq) then break end
+    h[i], h[p] = h[p], item
+    i = p
+  end
+end
+
+local function heap_pop(h)
+  local top, n = h[1], #h
+  local last = h[n]
+  h[n] = nil
+  n = n - 1
+  if n > 0 then
+    local i = 1
+    h[1] = last
+    while true do
+      local l, r, m = 2 * i, 2 * i + 1, i
+      local function less(a, b) return a.at < b.at or (a.at == b.at and a.seq < b.seq) end
+      if l <= n and less(h[l], h[m]) then m = l end
+      if r <= n and less(h[r], h[m]) then m = r end
+      if m == i then break end
+      h[i], h[m] = h[m], h[i]
+      i = m
+    end
+  end
+  return top
+end
+
+---------------------------------------------------------------- threads
+local Thread = {}
+Thread.__index = Thread
+
+function Thread.__tostring(t)
+  return "stt.thread (" .. (t.done and (t.ok and "done" or "failed") or "running") .. ")"
+end
+
+local function unpack_n(t) return (table.unpack or unpack)(t, 1, t.n) end
+
+--- Wait for the thread to finish; returns its results, or raises its error.
+function Thread:join()
+  local S = self.sched
+  local me = S and S.by_co[coroutine.running()]
+  while not self.done do
+    if not me then error("thread:join() must be called from a thread of the same stt.run", 2) end
+    if me == self then error("a thread cannot join itself", 2) end
+    self.joiners[#self.joiners + 1] = me
+    coroutine.yield(TOKEN)
+  end
+  self.joined = true
+  if not self.ok then error(self.err, 0) end
+  return unpack_n(self.results)
+end
+
+local function ready(S, th, ...)
+  S.ready[#S.ready + 1] = { th = th, n = select("#", ...), ... }
+end
+
+local function finish(S, th, ok, ...)
+  th.done, th.ok = true, ok
+  if ok then th.results = { n = select("#", ...), ... }
+  else
+    th.err = ...
+    S.failed[#S.failed + 1] = th
+  end
+  S.by_co[th.co] = nil
+  S.live = S.live - 1
+  for _, j in ipairs(th.joiners) do ready(S, j) end
+  th.joiners = {}
+end
+
+local function step(S, th, ...)
+  local res = { n = 0 }
+  local function pack(...) res = { n = select("#", ...), ... } end
+  pack(coroutine.resume(th.co, ...))
+  if coroutine.status(th.co) == "dead" then
+    if res[1] then finish(S, th, true, select(2, unpack_n(res)))
+    else
+      local err = res[2]
+      if type(err) == "string" then err = debug.traceback(th.co, err) end
+      finish(S, th, false, err)
+    end
+  elseif res[2] ~= TOKEN then
+    ready(S, th)            -- a plain coroutine.yield(): let the others run, then continue
+  end
+end
+
+local function new_thread(S, fn, ...)
+  local th = setmetatable({ sched = S, joiners = {}, done = false }, Thread)
+  local args = { n = select("#", ...), ... }
+  th.co = coroutine.create(function() return fn(unpack_n(args)) end)
+  S.by_co[th.co] = th
+  S.live = S.live + 1
+  ready(S, th)
+  return th
+end
+
+---------------------------------------------------------------- the loop
+local function drive(S)
+  local eng = S.engine
+  while true do
+    local q = S.ready
+    S.ready = {}
+    for i = 1, #q do step(S, q[i].th, unpack_n(q[i])) end
+    if S.live == 0 then return end
+    if S.nwaiting > 0 then
+      local _, done = eng:perform()
+      for i = 1, #done do
+        local resp = done[i]
+        local th = S.waiting[resp.id]
+        if th then
+          S.waiting[resp.id] = nil
+          S.nwaiting = S.nwaiting - 1
+          ready(S, th, resp)
+        end
+      end
+    end
+    local t = now()
+    while S.timers[1] and S.timers[1].at <= t do
+      local tm = heap_pop(S.timers)
+      ready(S, tm.th)
+    end
+    if #S.ready == 0 then
+      local wait
+      if S.timers[1] then wait = S.timers[1].at - t end
+      if S.nwaiting > 0 then
+        local ct = eng:timeout()
+        if ct and (not wait or ct < wait) then wait = ct end
+        if not wait or wait > 1 then wait = 1 end
+      end
+      if not wait then
+        error("stt.run: deadlock: every thread is waiting for another thread", 0)
+      end
+      eng:wait(wait)
+    end
+  end
+end
+
+--- Run fn(...) as the main thread of a scheduler; returns its results once every spawned thread
+-- has finished. Raises the error of the first failed thread that nobody joined.
+function M.run(fn, ...)
+  if type(fn) ~= "function" then error("stt.run expects a function", 2) end
+  if active then error("stt.run is already running (call stt.spawn inside it instead)", 2) end
+  local S = { ready = {}, timers = {}, waiting = {}, nwaiting = 0, by_co = {}, live = 0, seq = 0,
+              failed = {} }
+  S.engine = core.engine()
+  active = S
+  local main = new_thread(S, fn, ...)
+  local ok, err = pcall(drive, S)
+  active = nil
+  S.engine:close()
+  if not ok then error(err, 0) end
+  if not main.ok then error(main.err, 0) end
+  for _, th in ipairs(S.failed) do
+    if th ~= main and not th.joined then error(th.err, 0) end
+  end
+  return unpack_n(main.results)
+end
+
+--- Start fn(...) concurrently inside the current stt.run; returns a thread with :join().
+function M.spawn(fn, ...)
+  if type(fn) ~= "function" then error("stt.spawn expects a function", 2) end
+  if not active then error("stt.spawn must be called inside stt.run", 2) end
+  return new_thread(active, fn, ...)
+end
+
+--- The scheduler thread running now, or nil outside stt.run (or in a foreign coroutine).
+function M.current()
+  return active and active.by_co[coroutine.running()] or nil
+end
+
+--- Sleep s seconds: yields inside stt.run, blocks outside it.
+function M.sleep(s)
+  s = tonumber(s) or 0
+  local th = M.current()
+  if th then
+    local S = active
+    S.seq = S.seq + 1
+    heap_push(S.timers, { at = now() + s, seq = S.seq, th = th })
+    coroutine.yield(TOKEN)
+    return
+  end
+  if s <= 0 then return end
+  idle_engine = idle_engine or core.engine()
+  local deadline = now() + s
+  repeat
+    idle_engine:wait(deadline - now())
+  until now() >= deadline
+end
+
+--- One HTTP exchange on the scheduler's engine (inside stt.run) or on `engine` (blocking).
+-- Returns the engine's response table (which may carry .error), or nil, message when the
+-- request could not even be queued.
+function M.http(engine, req, opts)
+  local th = M.current()
+  if th then
+    local S = active
+    local id, err = S.engine:add(req, opts)
+    if not id then return nil, err end
+    S.waiting[id] = th
+    S.nwaiting = S.nwaiting + 1
+    return coroutine.yield(TOKEN)
+  end
+  local id, err = engine:add(req, opts)
+  if not id then return nil, err end
+  while true do
+    local _, done = engine:perform()
+    for i = 1, #done do
+      if done[i].id == id then return done[i] end
+    end
+    local ct = engine:timeout()
+    engine:wait(ct and math.min(ct, 1) or 1)
+  end
+end
+
+M.now = now
+return M
