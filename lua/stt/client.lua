@@ -1,0 +1,350 @@
+--- The client: submit / poll / wait / transcribe / transcribe_all / cancel.
+-- It owns the loop of a job (retries with backoff and jitter, honouring Retry-After; geometric
+-- polling; one deadline over the whole wait) and nothing else: wire formats live in the C
+-- schemas (csrc/providers/*.c), HTTP in the transport, waiting in stt.sched.
+local core = require "stt.core"
+local sched = require "stt.sched"
+local errors = require "stt.errors"
+
+local M = {}
+
+-- Per-provider defaults that come from the environment (schemas never read it).
+local PROVIDERS = {
+  dashscope = { key_env = "DASHSCOPE_API_KEY", base_env = "DASHSCOPE_HTTP_BASE_URL",
+                model = "paraformer-v2" },
+}
+M.PROVIDERS = PROVIDERS
+
+-- The API key lives here, keyed by client, so that it is no field of the client table:
+-- printing, serializing or inspecting a client never shows it.
+local secrets = setmetatable({}, { __mode = "k" })
+
+local Client = {}
+Client.__index = Client
+
+local function known_provider(name)
+  for _, p in ipairs(core.providers()) do if p == name then return true end end
+  return false
+end
+
+local function pick_transport(t, opts)
+  if t == nil or t == "curl" then
+    return require("stt.transport.curl").new(opts)
+  elseif t == "ngx" then
+    return require("stt.transport.ngx").new(opts)
+  elseif type(t) == "table" and type(t.request) == "function" then
+    return t
+  end
+  error("transport must be \"curl\", \"ngx\" or a table with request()", 3)
+end
+
+--- stt.client(provider, opts)
+function M.new(provider, opts)
+  if type(provider) ~= "string" then error("stt.client: provider name expected", 2) end
+  if not known_provider(provider) or not PROVIDERS[provider] then
+    error(("stt.client: unknown provider %q"):format(provider), 2)
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("stt.client: options table expected", 2) end
+  local p = PROVIDERS[provider]
+  local self = setmetatable({
+    provider = provider,
+    model = opts.model or p.model,
+    region = opts.region,
+    base_url = opts.base_url or os.getenv(p.base_env),
+    timeout = opts.timeout or 30,
+    connect_timeout = opts.connect_timeout or 10,
+    retries = opts.retries or 4,
+    max_body = opts.max_body,
+    insecure = opts.insecure and true or nil,
+    ca_file = opts.ca_file,
+    wait_timeout = opts.wait_timeout or 3600,
+    poll_first = opts.poll_first or 0.5,     -- seconds before the first poll
+    poll_ratio = opts.poll_ratio or 0.1,     -- later polls: this fraction of the time waited so far
+    poll_max = opts.poll_max or 30,          -- ... but never further apart than this
+    on_event = opts.on_event,
+  }, Client)
+  if self.base_url == "" then self.base_url = nil end
+  secrets[self] = { api_key = opts.api_key or os.getenv(p.key_env) }
+  self.transport = pick_transport(opts.transport, { max_host_connections = opts.max_host_connections })
+  return self
+end
+
+function Client:__tostring()
+  return ("stt.client(%s, model=%s%s)"):format(self.provider, tostring(self.model),
+    self.base_url and (", base_url=" .. self.base_url) or "")
+end
+
+function Client:close()
+  if self.transport.close then self.transport:close() end
+end
+
+---------------------------------------------------------------- internals
+function Client:_ctx(op)
+  local key = secrets[self].api_key
+  return { provider = self.provider, op = op, secrets = key and { key } or nil }
+end
+
+function Client:_emit(ev)
+  if self.on_event then
+    ev.provider = self.provider
+    self.on_event(ev)
+  end
+end
+
+function Client:_args(extra)
+  local args = { api_key = secrets[self].api_key, base_url = self.base_url, region = self.region,
+                 model = self.model }
+  for k, v in pairs(extra) do args[k] = v end
+  return args
+end
+
+-- The plain, JSON-able part of a task (what the schemas need to address it).
+local function plain_task(task)
+  return { id = task.id, model = task.model, request_id = task.request_id,
+           input = task.input }
+end
+
+-- Delay before retry number `attempt` (1-based): exponential, capped, "equal jitter";
+-- never shorter than the server's Retry-After.
+local function backoff(attempt, retry_after)
+  local base = math.min(8, 0.5 * 2 ^ (attempt - 1))
+  local d = base / 2 + math.random() * base / 2
+  if retry_after and retry_after > d then d = retry_after end
+  return d
+end
+M.backoff = backoff
+
+-- A submit may be repeated only when the provider certainly did not create a task: the request
+-- never left (connect/resolve failure), or the provider refused it outright (429, 500, 503).
+-- Timeouts or resets after sending, 502/504 from a gateway, or a 2xx with a body we cannot read
+-- are ambiguous: repeating them could pay twice.
+local function submit_retry_safe(resp, terr)
+  if terr then return not terr.sent end
+  local s = resp and resp.status or 0
+  return s == 429 or s == 500 or s == 503
+end
+
+local function http_opts(self, deadline)
+  local t = self.timeout
+  if deadline then
+    local left = deadline - sched.now()
+    if left < t then t = math.max(left, 0.001) end
+  end
+  return { timeout = t, connect_timeout = math.min(self.connect_timeout, t), max_body = self.max_body,
+           insecure = self.insecure, ca_file = self.ca_file }
+end
+
+-- One logical exchange with retries. Returns the parsed table, or nil, err.
+function Client:_exchange(op, req, kind, parse_extra, deadline)
+  local ctx = self:_ctx(op)
+  local attempt = 0
+  while true do
+    local resp, terr = self.transport:request(req, http_opts(self, deadline))
+    local err
+    if resp then
+      local presp = { status = resp.status, headers = resp.headers, body = resp.body }
+      for k, v in pairs(parse_extra or {}) do presp[k] = v end
+      local out, perr = core.parse(self.provider, kind, presp)
+      if out then return out end
+      err = errors.new(perr, ctx)
+    else
+      err = errors.from_transport(terr, ctx)
+    end
+    if op == "submit" and err.retryable and not submit_retry_safe(resp, terr) then
+      err.retryable = false
+      err.ambiguous = true
+      err.message = err.message .. " (the provider may have created the task; not resubmitted, to avoid paying twice)"
+    end
+    if not err.retryable or attempt >= self.retries then return nil, err end
+    attempt = attempt + 1
+    local delay = backoff(attempt, err.retry_after)
+    if deadline and sched.now() + delay >= deadline then return nil, err end
+    self:_emit({ type = "retry", op = op, attempt = attempt, delay = delay, error = err })
+    sched.sleep(delay)
+  end
+end
+
+---------------------------------------------------------------- public API
+--- Submit a job; returns a plain, JSON-serializable task table, or nil, err.
+function Client:submit(job)
+  if type(job) ~= "table" then error("submit: job table expected", 2) end
+  local model = job.model or self.model
+  local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = job }))
+  if not req then return nil, errors.new(berr, self:_ctx("submit")) end
+  local t, err = self:_exchange("submit", req, "submit", { model = model })
+  if not t then
+    self:_emit({ type = "error", op = "submit", error = err })
+    return nil, err
+  end
+  local task = { id = t.id, provider = self.provider, model = model, state = t.state or "queued",
+                 submitted_at = os.time(), request_id = t.request_id,
+                 input = job.url or job.urls }
+  self:_emit({ type = "submit", task_id = task.id, state = task.state, request_id = task.request_id })
+  return task
+end
+
+-- Fetch and parse the result files a finished poll points at; assemble the Result.
+function Client:_collect(task, st, deadline)
+  local files = st.files or {}
+  local out = {}
+  local function one(i)
+    local f = files[i]
+    if f.error then
+      out[i] = { url = f.url, error = errors.new(f.error, self:_ctx("poll")) }
+    elseif f.empty then
+      out[i] = { url = f.url, result = { provider = self.provider, model = task.model, task_id = task.id,
+                                         text = "", segments = {} } }
+    elseif f.result_url then
+      local req, berr = core.build(self.provider, "fetch", self:_args({ url = f.result_url }))
+      if not req then out[i] = { url = f.url, error = errors.new(berr, self:_ctx("fetch")) }; return end
+      local res, err = self:_exchange("fetch", req, "result", { model = task.model, task = plain_task(task) },
+                                      deadline)
+      if res then res.task_id = task.id end
+      out[i] = res and { url = f.url, result = res } or { url = f.url, error = err }
+    elseif f.result then
+      f.result.task_id = task.id
+      out[i] = { url = f.url, result = f.result }
+    end
+  end
+  if sched.current() and #files > 1 then
+    local ths = {}
+    for i = 1, #files do ths[i] = sched.spawn(one, i) end
+    for i = 1, #ths do ths[i]:join() end
+  else
+    for i = 1, #files do one(i) end
+  end
+  if st.result then                       -- providers that answer inline
+    st.result.task_id = task.id
+    st.result.usage = st.result.usage or st.usage
+    return st.result
+  end
+  if #out == 1 then
+    if out[1].error then return nil, out[1].error end
+    out[1].result.usage = out[1].result.usage or st.usage
+    return out[1].result
+  end
+  -- A batch: one entry per input file, in order; the top level joins the texts.
+  local texts = {}
+  for i = 1, #out do
+    if out[i].result and out[i].result.text ~= "" then texts[#texts + 1] = out[i].result.text end
+  end
+  return { provider = self.provider, model = task.model, task_id = task.id,
+           text = table.concat(texts, "\n"), segments = {}, files = out, usage = st.usage }
+end
+
+--- Poll once; returns { state, result?, error?, ... } or nil, err. Updates task.state.
+function Client:poll(task, opts)
+  if type(task) ~= "table" or type(task.id) ~= "string" then error("poll: task with an id expected", 2) end
+  local deadline = opts and opts.deadline
+  local req, berr = core.build(self.provider, "poll", self:_args({ task = plain_task(task),
+                                                                 model = task.model }))
+  if not req then return nil, errors.new(berr, self:_ctx("poll")) end
+  local st, err = self:_exchange("poll", req, "poll", { model = task.model, task = plain_task(task) },
+                                 deadline)
+  if not st then return nil, err end
+  task.state = st.state
+  if st.state == "succeeded" then
+    local res, ferr = self:_collect(task, st, deadline)
+    if not res then
+      st.state, st.error = "failed", ferr
+    else
+      st.result = res
+    end
+  elseif st.error then
+    st.error = errors.new(st.error, self:_ctx("poll"))
+  end
+  self:_emit({ type = "poll", task_id = task.id, state = st.state })
+  return st
+end
+
+-- Seconds until the next poll: first after poll_first, then a fixed fraction of the time the
+-- task has run so far (so the delay in noticing completion stays ~poll_ratio of its run time and
+-- the number of polls grows with the logarithm of it), capped, with +-10 % jitter.
+function Client:_interval(elapsed)
+  local d = math.max(self.poll_first, elapsed * self.poll_ratio)
+  if d > self.poll_max then d = self.poll_max end
+  return d * (0.9 + 0.2 * math.random())
+end
+
+--- Wait for a task to finish; returns the normalized Result or nil, err.
+-- opts: { timeout = seconds for the whole wait (default client.wait_timeout), on_progress = fn(status, task) }
+function Client:wait(task, opts)
+  opts = opts or {}
+  local deadline = sched.now() + (opts.timeout or self.wait_timeout)
+  local since = math.max(0, os.time() - (task.submitted_at or os.time()))
+  local t0 = sched.now() - since
+  while true do
+    local st, err = self:poll(task, { deadline = deadline })
+    if st then
+      if st.state == "succeeded" then
+        self:_emit({ type = "done", task_id = task.id, state = st.state })
+        return st.result
+      elseif st.state == "failed" or st.state == "canceled" then
+        self:_emit({ type = "error", op = "wait", task_id = task.id, error = st.error })
+        return nil, st.error
+      end
+      if opts.on_progress then opts.on_progress(st, task) end
+    elseif not err.retryable then
+      self:_emit({ type = "error", op = "poll", task_id = task.id, error = err })
+      return nil, err
+    end
+    local left = deadline - sched.now()
+    if left <= 0 then
+      local e = errors.new({ kind = "timeout", retryable = true, code = err and err.code,
+        message = ("task %s still %s when the wait deadline passed; wait again with the same task")
+          :format(task.id, task.state or "unknown") }, self:_ctx("wait"))
+      self:_emit({ type = "error", op = "wait", task_id = task.id, error = e })
+      return nil, e
+    end
+    sched.sleep(math.min(self:_interval(sched.now() - t0), left))
+  end
+end
+
+--- submit + wait
+function Client:transcribe(job, wait_opts)
+  local task, err = self:submit(job)
+  if not task then return nil, err end
+  return self:wait(task, wait_opts)
+end
+
+--- Transcribe many jobs concurrently (inside or outside stt.run).
+-- Returns an array, in input order, of { result = Result } or { error = err }.
+function Client:transcribe_all(jobs, opts)
+  if type(jobs) ~= "table" then error("transcribe_all: array of jobs expected", 2) end
+  opts = opts or {}
+  local concurrency = opts.concurrency or 16
+  local out, nexti = {}, 0
+  local function worker()
+    while true do
+      nexti = nexti + 1
+      local i = nexti
+      if i > #jobs then return end
+      local res, err = self:transcribe(jobs[i], opts)
+      out[i] = res and { result = res } or { error = err }
+      if opts.on_result then opts.on_result(i, out[i]) end
+    end
+  end
+  local function all()
+    local ths = {}
+    for w = 1, math.min(concurrency, #jobs) do ths[w] = sched.spawn(worker) end
+    for w = 1, #ths do ths[w]:join() end
+  end
+  if sched.current() then all() else sched.run(all) end
+  return out
+end
+
+--- Cancel a task (DashScope: only while it is still queued). Returns true or nil, err.
+function Client:cancel(task)
+  if type(task) ~= "table" or type(task.id) ~= "string" then error("cancel: task with an id expected", 2) end
+  local req, berr = core.build(self.provider, "cancel", self:_args({ task = plain_task(task) }))
+  if not req then return nil, errors.new(berr, self:_ctx("cancel")) end
+  local ok, err = self:_exchange("cancel", req, "cancel", { task = plain_task(task) })
+  if not ok then return nil, err end
+  task.state = "canceled"
+  self:_emit({ type = "cancel", task_id = task.id })
+  return true
+end
+
+M.Client = Client
+return M
