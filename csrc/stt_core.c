@@ -201,6 +201,7 @@ static int l_build(lua_State *L) {
   a = push_arena(L);                                  /* index 4 */
   args = to_dom(L, a, 3, 0);
   req = p->build(a, op, args, &err);
+  if (!req && !err) return luaL_error(L, "out of memory");
   if (req) { push_dom(L, req, 0); lua_pushnil(L); }
   else { lua_pushnil(L); push_dom(L, err, 0); }
   release_arena(L, 4);
@@ -217,6 +218,7 @@ static int l_parse(lua_State *L) {
   a = push_arena(L);
   resp = to_dom(L, a, 3, 0);
   out = p->parse(a, kind, resp, &err);
+  if (!out && !err) return luaL_error(L, "out of memory");
   if (out) { push_dom(L, out, 0); lua_pushnil(L); }
   else { lua_pushnil(L); push_dom(L, err, 0); }
   release_arena(L, 4);

@@ -1,0 +1,1172 @@
+/* dashscope.c - wire schema for DashScope (Alibaba Cloud Model Studio) async file transcription:
+ * paraformer-*, fun-asr*, sensevoice-v1 (the `file_urls` family) and qwen3-asr-flash-filetrans.
+ * Facts: shared/reference/providers.md §4, §5, §8. Pure: no I/O, no clock, no env, no globals.
+ *
+ * build(op):  submit | poll | cancel | fetch        parse(kind):  submit | poll | cancel | result
+ *
+ * job.extra is merged verbatim and recursively into the submit body AFTER the normalized options:
+ * an object merges into an object of the same name (extra = {parameters = {special_word_filter =
+ * "..."}} adds to "parameters"), anything else replaces or appends the member. Top-level keys of
+ * extra are body keys; no key is special (extra.headers would just be a body field). */
+#include "../provider.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define P "dashscope"
+#define BASE_CN "https://dashscope.aliyuncs.com/api/v1"
+#define BASE_INTL "https://dashscope-intl.aliyuncs.com/api/v1"
+#define DEFAULT_MODEL "paraformer-v2"
+#define MAX_FILE_URLS 100
+#define MSG_MAX 768
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, v) __attribute__((format(printf, f, v)))
+#else
+#define PRINTF_LIKE(f, v)
+#endif
+
+/* ========================================================================================== */
+/* small helpers */
+
+static int starts_with(const char *s, const char *prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int is_2xx(long long status) { return status >= 200 && status <= 299; }
+
+/* Sets *err (when err is given) to an error object; the message is formatted here so callers
+ * never pass secrets by accident: nothing in this file ever formats args.api_key. */
+static void set_err(stt_arena *a, stt_json **err, const char *kind, int retryable,
+                    const char *fmt, ...) PRINTF_LIKE(5, 6);
+static void set_err(stt_arena *a, stt_json **err, const char *kind, int retryable,
+                    const char *fmt, ...) {
+  char msg[MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (err) *err = stt_make_error(a, P, kind, 0, NULL, NULL, retryable, "%s", msg);
+}
+
+static void set_oom(stt_arena *a, stt_json **err) {
+  set_err(a, err, "protocol", 0, "dashscope: out of memory");
+}
+
+/* Integral number (Lua integer or an integral float) -> *out. */
+static int json_int(const stt_json *v, long long *out) {
+  if (!stt_jis(v, STT_JNUM)) return 0;
+  if (v->is_int) { *out = v->i; return 1; }
+  if (!(v->n >= -9e15 && v->n <= 9e15) || v->n != (double)(long long)v->n) return 0;   /* NaN too */
+  *out = (long long)v->n;
+  return 1;
+}
+
+/* A set option: present and not JSON null (core.null counts as "not given"). */
+static const stt_json *opt_get(const stt_json *job, const char *name) {
+  const stt_json *v = stt_jget(job, name);
+  return stt_jis(v, STT_JNULL) ? NULL : v;
+}
+
+/* ========================================================================================== */
+/* models */
+
+typedef enum { FAM_PARAFORMER, FAM_FUNASR, FAM_SENSEVOICE, FAM_QWEN } family;
+
+typedef struct {
+  const char *name;
+  family fam;
+  int v1;          /* paraformer *-v1: hot words as resources[asr_phrase], no language_hints */
+  int hints;       /* language_hints: 0 = not accepted, 1 = exactly one, 2 = several */
+} model_info;
+
+/* Names are matched by prefix so that dated snapshots (fun-asr-2025-..., qwen3-asr-...) work. */
+static int model_classify(const char *name, model_info *m) {
+  memset(m, 0, sizeof *m);
+  m->name = name;
+  if (starts_with(name, "paraformer")) {
+    m->fam = FAM_PARAFORMER;
+    m->v1 = ends_with(name, "-v1");
+    /* The doc lists language_hints for paraformer-v2 only (not 8k-v2, not the v1 models). */
+    m->hints = starts_with(name, "paraformer-v2") ? 2 : 0;
+  } else if (starts_with(name, "fun-asr")) {
+    m->fam = FAM_FUNASR;
+    m->hints = 2;
+  } else if (starts_with(name, "sensevoice")) {
+    m->fam = FAM_SENSEVOICE;
+    m->hints = 1;
+  } else if (starts_with(name, "qwen")) {
+    m->fam = FAM_QWEN;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+static int has_file_urls(const model_info *m) { return m->fam != FAM_QWEN; }
+static int diarizes(const model_info *m) {
+  return m->fam == FAM_PARAFORMER || m->fam == FAM_FUNASR;
+}
+
+/* ========================================================================================== */
+/* base URL, auth */
+
+static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) {
+  const stt_json *b = stt_jget(args, "base_url");
+  const char *region = stt_jgetstr(args, "region");
+  if (stt_jis(b, STT_JSTR) && b->slen > 0) {
+    size_t n = b->slen;
+    if (b->s[n - 1] == '/') n--;                   /* strip exactly one trailing slash */
+    return stt_arena_strndup(a, b->s, n);
+  }
+  if (!region || strcmp(region, "cn") == 0) return BASE_CN;
+  if (strcmp(region, "intl") == 0) return BASE_INTL;
+  set_err(a, err, "invalid", 0, "dashscope: unknown region \"%.40s\" (expected \"cn\" or \"intl\")",
+          region);
+  return NULL;
+}
+
+/* Never echo the key: messages name only the environment variable. */
+static const char *bearer(stt_arena *a, const stt_json *args, stt_json **err) {
+  const stt_json *k = stt_jget(args, "api_key");
+  if (!stt_jis(k, STT_JSTR) || k->slen == 0) {
+    set_err(a, err, "auth", 0,
+            "dashscope: no API key (set DASHSCOPE_API_KEY or pass api_key)");
+    return NULL;
+  }
+  if (memchr(k->s, '\r', k->slen) || memchr(k->s, '\n', k->slen) || strlen(k->s) != k->slen) {
+    set_err(a, err, "auth", 0,
+            "dashscope: the API key contains a line break or NUL (check DASHSCOPE_API_KEY)");
+    return NULL;
+  }
+  return stt_arena_printf(a, "Bearer %s", k->s);
+}
+
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+static char *url_escape(stt_arena *a, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  char *out = stt_arena_alloc(a, n * 3 + 1), *o = out;
+  size_t k;
+  if (!out) return NULL;
+  for (k = 0; k < n; k++) {
+    unsigned char c = (unsigned char)s[k];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        c == '-' || c == '.' || c == '_' || c == '~') {
+      *o++ = (char)c;
+    } else {
+      *o++ = '%';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+/* ========================================================================================== */
+/* submit: options */
+
+typedef struct {
+  stt_arena *a;
+  stt_json **err;
+  model_info m;
+  stt_json *body, *input, *params, *resources;
+} sub_ctx;
+
+static int unsupported_hint(sub_ctx *c, const char *opt, const char *hint) {
+  set_err(c->a, c->err, "unsupported", 0, "option \"%s\" is not supported by dashscope model \"%.80s\"%s",
+          opt, c->m.name, hint ? hint : "");
+  return -1;
+}
+
+static int unsupported(sub_ctx *c, const char *opt) { return unsupported_hint(c, opt, NULL); }
+
+static int invalid(sub_ctx *c, const char *opt, const char *what) {
+  set_err(c->a, c->err, "invalid", 0, "option \"%s\" %s (dashscope model \"%.80s\")", opt, what,
+          c->m.name);
+  return -1;
+}
+
+static int put(sub_ctx *c, stt_json *obj, const char *key, stt_json *v) {
+  if (stt_jset(c->a, obj, key, v) == 0) return 0;
+  set_oom(c->a, c->err);
+  return -1;
+}
+
+static int put_bool(sub_ctx *c, const char *opt, const stt_json *v, const char *field) {
+  if (!stt_jis(v, STT_JBOOL)) return invalid(c, opt, "must be a boolean");
+  return put(c, c->params, field, stt_jbool(c->a, v->b));
+}
+
+static int opt_channels(sub_ctx *c, const stt_json *v) {
+  stt_json *ids = stt_jarr(c->a), *e;
+  long long n;
+  if (!ids) { set_oom(c->a, c->err); return -1; }
+  if (!stt_jis(v, STT_JARR) || v->count == 0)
+    return invalid(c, "channels", "must be a non-empty array of 0-based track indices");
+  for (e = v->child; e; e = e->next) {
+    if (!json_int(e, &n) || n < 0)
+      return invalid(c, "channels", "must hold integers >= 0 (tracks are 0-based)");
+    stt_jpush(ids, stt_jint(c->a, n));
+  }
+  return put(c, c->params, "channel_id", ids);     /* same field for every model */
+}
+
+static int language_hints(sub_ctx *c, const stt_json *v) {
+  stt_json *hints = stt_jarr(c->a), *e;
+  if (!hints) { set_oom(c->a, c->err); return -1; }
+  if (stt_jis(v, STT_JSTR)) {
+    stt_jpush(hints, stt_jstrn(c->a, v->s, v->slen));
+    return put(c, c->params, "language_hints", hints);
+  }
+  if (!stt_jis(v, STT_JARR) || v->count == 0)
+    return invalid(c, "language", "must be a language code or a non-empty array of codes");
+  if (c->m.hints == 1 && v->count > 1)
+    return invalid(c, "language", "accepts exactly one language for this model");
+  for (e = v->child; e; e = e->next) {
+    if (!stt_jis(e, STT_JSTR)) return invalid(c, "language", "must hold strings");
+    stt_jpush(hints, stt_jstrn(c->a, e->s, e->slen));
+  }
+  return put(c, c->params, "language_hints", hints);
+}
+
+static int opt_language(sub_ctx *c, const stt_json *v) {
+  if (c->m.fam == FAM_QWEN) {
+    if (!stt_jis(v, STT_JSTR)) return invalid(c, "language", "must be one language code (a string)");
+    return put(c, c->params, "language", stt_jstrn(c->a, v->s, v->slen));
+  }
+  if (!c->m.hints) return unsupported(c, "language");
+  return language_hints(c, v);
+}
+
+/* speakers = true: diarize, let the model count. n in 2..100: diarize with a speaker_count hint.
+ * speakers = 1 or false: one voice, nothing to separate, so no diarization fields are sent. */
+static int opt_speakers(sub_ctx *c, const stt_json *v) {
+  long long n;
+  if (!diarizes(&c->m)) return unsupported(c, "speakers");
+  if (stt_jis(v, STT_JBOOL)) {
+    return v->b ? put(c, c->params, "diarization_enabled", stt_jbool(c->a, 1)) : 0;
+  }
+  if (!json_int(v, &n) || n < 1 || n > 100)
+    return invalid(c, "speakers", "must be true or an integer from 1 to 100");
+  if (n == 1) return 0;
+  if (put(c, c->params, "diarization_enabled", stt_jbool(c->a, 1))) return -1;
+  return put(c, c->params, "speaker_count", stt_jint(c->a, n));
+}
+
+/* qwen: the Java SDK names disfluency_removal_enabled, but the model doc does not (UNCONFIRMED),
+ * so it is refused rather than sent on a guess. */
+static int opt_disfluency(sub_ctx *c, const stt_json *v) {
+  if (!has_file_urls(&c->m)) return unsupported(c, "disfluency");
+  return put_bool(c, "disfluency", v, "disfluency_removal_enabled");
+}
+
+/* paraformer/fun-asr results always carry words; words = true asks for timestamp alignment. */
+static int opt_words(sub_ctx *c, const stt_json *v) {
+  if (c->m.fam == FAM_QWEN) return put_bool(c, "words", v, "enable_words");
+  if (c->m.fam == FAM_SENSEVOICE) return unsupported(c, "words");
+  return put_bool(c, "words", v, "timestamp_alignment_enabled");
+}
+
+static int opt_itn(sub_ctx *c, const stt_json *v) {
+  if (c->m.fam != FAM_QWEN) return unsupported(c, "itn");
+  return put_bool(c, "itn", v, "enable_itn");
+}
+
+/* Every DashScope file model punctuates and has no switch: true is satisfied as is. */
+static int opt_punctuation(sub_ctx *c, const stt_json *v) {
+  if (!stt_jis(v, STT_JBOOL)) return invalid(c, "punctuation", "must be a boolean");
+  return v->b ? 0 : unsupported_hint(c, "punctuation", " (it always punctuates; punctuation = false)");
+}
+
+/* qwen: corpus.text appears only in a commented-out doc sample (UNCONFIRMED). We send
+ * parameters.corpus = {text = context}, the shape of that sample. */
+static int opt_context(sub_ctx *c, const stt_json *v) {
+  stt_json *corpus;
+  if (c->m.fam != FAM_QWEN) return unsupported(c, "context");
+  if (!stt_jis(v, STT_JSTR)) return invalid(c, "context", "must be a string");
+  corpus = stt_jobj(c->a);
+  if (!corpus || put(c, corpus, "text", stt_jstrn(c->a, v->s, v->slen))) {
+    if (!corpus) set_oom(c->a, c->err);
+    return -1;
+  }
+  return put(c, c->params, "corpus", corpus);
+}
+
+static int opt_vocabulary_id(sub_ctx *c, const stt_json *v) {
+  if (!diarizes(&c->m) || c->m.v1)               /* v2 paraformers and fun-asr only */
+    return unsupported_hint(c, "vocabulary_id", c->m.v1 ? " (v1 models take phrase_id)" : NULL);
+  if (!stt_jis(v, STT_JSTR) || v->slen == 0) return invalid(c, "vocabulary_id", "must be a string");
+  return put(c, c->params, "vocabulary_id", stt_jstrn(c->a, v->s, v->slen));
+}
+
+/* v1 hot words: the SDK moves phrase_id into a top-level resources entry. */
+static int opt_phrase_id(sub_ctx *c, const stt_json *v) {
+  stt_json *r;
+  if (!c->m.v1) return unsupported_hint(c, "phrase_id", diarizes(&c->m) ? " (use vocabulary_id)" : NULL);
+  if (!stt_jis(v, STT_JSTR) || v->slen == 0) return invalid(c, "phrase_id", "must be a string");
+  r = stt_jobj(c->a);
+  c->resources = stt_jarr(c->a);
+  if (!r || !c->resources) { set_oom(c->a, c->err); return -1; }
+  if (put(c, r, "resource_id", stt_jstrn(c->a, v->s, v->slen)) ||
+      put(c, r, "resource_type", stt_jstr(c->a, "asr_phrase")))
+    return -1;
+  stt_jpush(c->resources, r);
+  return 0;
+}
+
+static int opt_vad(sub_ctx *c, const stt_json *v) { (void)v; return unsupported(c, "vad"); }
+
+static int opt_hotwords(sub_ctx *c, const stt_json *v) {
+  (void)v;
+  const char *hint =
+    diarizes(&c->m) && !c->m.v1 ? ": pass vocabulary_id (hotword lists arrive with stt.hotwords)" :
+    c->m.v1                     ? ": pass phrase_id (hotword lists arrive with stt.hotwords)" :
+    c->m.fam == FAM_QWEN        ? ": pass context (hotword lists arrive with stt.hotwords)" : NULL;
+  return unsupported_hint(c, "hotwords", hint);
+}
+
+typedef int (*opt_fn)(sub_ctx *c, const stt_json *v);
+
+/* Handlers run in this order, which fixes the order of fields inside "parameters". */
+static const struct { const char *name; opt_fn fn; } options[] = {
+  {"channels", opt_channels},       {"language", opt_language},   {"speakers", opt_speakers},
+  {"disfluency", opt_disfluency},   {"words", opt_words},         {"itn", opt_itn},
+  {"punctuation", opt_punctuation}, {"context", opt_context},
+  {"vocabulary_id", opt_vocabulary_id}, {"phrase_id", opt_phrase_id},
+  {"vad", opt_vad},                 {"hotwords", opt_hotwords},
+};
+
+/* Job keys that are not options: input, provider-native extras, and client bookkeeping. */
+static const char *const passthrough[] = {"url", "urls", "extra", "model", "force", "id"};
+
+#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+
+static int known_key(const stt_json *m) {
+  size_t k;
+  if (strlen(m->key) != m->klen) return 0;        /* embedded NUL: never a known key */
+  for (k = 0; k < COUNT(options); k++)
+    if (strcmp(m->key, options[k].name) == 0) return 1;
+  for (k = 0; k < COUNT(passthrough); k++)
+    if (strcmp(m->key, passthrough[k]) == 0) return 1;
+  return 0;
+}
+
+static int check_keys(sub_ctx *c, const stt_json *job) {
+  const stt_json *m;
+  for (m = job ? job->child : NULL; m; m = m->next)
+    if (!known_key(m)) {
+      set_err(c->a, c->err, "unsupported", 0,
+              "option \"%.60s\" is not supported by dashscope model \"%.80s\"", m->key, c->m.name);
+      return -1;
+    }
+  return 0;
+}
+
+/* ========================================================================================== */
+/* submit: input and extra */
+
+static int url_string(sub_ctx *c, const stt_json *v, const char *opt) {
+  if (stt_jis(v, STT_JSTR) && v->slen > 0) return 0;
+  return invalid(c, opt, "must be a non-empty URL string");
+}
+
+/* file_urls family: url -> [url]; urls -> as given (1..100). The current paraformer doc says one
+ * URL per request while SenseVoice and the older paraformer doc allow 100: we accept up to 100
+ * and let the service refuse, rather than refuse a batch it may well take. */
+static int input_file_urls(sub_ctx *c, const stt_json *url, const stt_json *urls) {
+  stt_json *list = stt_jarr(c->a), *e;
+  if (!list) { set_oom(c->a, c->err); return -1; }
+  if (url) {
+    if (url_string(c, url, "url")) return -1;
+    stt_jpush(list, stt_jstrn(c->a, url->s, url->slen));
+  } else {
+    if (!stt_jis(urls, STT_JARR) || urls->count == 0 || urls->count > MAX_FILE_URLS)
+      return invalid(c, "urls", "must be an array of 1 to 100 URLs");
+    for (e = urls->child; e; e = e->next) {
+      if (url_string(c, e, "urls")) return -1;
+      stt_jpush(list, stt_jstrn(c->a, e->s, e->slen));
+    }
+  }
+  return put(c, c->input, "file_urls", list);
+}
+
+/* qwen takes exactly one file, as a string. */
+static int input_file_url(sub_ctx *c, const stt_json *url, const stt_json *urls) {
+  const char *opt = "url";
+  if (!url) {
+    if (!stt_jis(urls, STT_JARR) || urls->count == 0)
+      return invalid(c, "urls", "must be a non-empty array of URLs");
+    if (urls->count > 1)
+      return unsupported_hint(c, "urls", " (one file per task: submit one task per URL)");
+    url = urls->child;
+    opt = "urls";
+  }
+  if (url_string(c, url, opt)) return -1;
+  return put(c, c->input, "file_url", stt_jstrn(c->a, url->s, url->slen));
+}
+
+static int set_input(sub_ctx *c, const stt_json *job) {
+  const stt_json *url = opt_get(job, "url"), *urls = opt_get(job, "urls");
+  if (url && urls) return invalid(c, "url", "and \"urls\" are exclusive: give one of them");
+  if (!url && !urls) return invalid(c, "url", "is missing: the job needs url or urls");
+  return has_file_urls(&c->m) ? input_file_urls(c, url, urls) : input_file_url(c, url, urls);
+}
+
+/* Objects merge member by member; an empty Lua table ({} arrives as an empty object or array)
+ * over an object changes nothing; anything else replaces in place or appends. */
+static int merge(stt_arena *a, stt_json *dst, const stt_json *src) {
+  const stt_json *m;
+  for (m = src->child; m; m = m->next) {
+    stt_json *d = stt_jget(dst, m->key);
+    if (stt_jis(d, STT_JOBJ) && (stt_jis(m, STT_JOBJ) || (stt_jis(m, STT_JARR) && m->count == 0))) {
+      if (merge(a, d, m)) return -1;
+    } else if (stt_jset(a, dst, m->key, stt_jclone(a, m))) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int apply_extra(sub_ctx *c, const stt_json *extra) {
+  if (!extra) return 0;
+  if (stt_jis(extra, STT_JARR) && extra->count == 0) return 0;
+  if (!stt_jis(extra, STT_JOBJ)) return invalid(c, "extra", "must be a table of body fields");
+  if (merge(c->a, c->body, extra) == 0) return 0;
+  set_oom(c->a, c->err);
+  return -1;
+}
+
+static const char *pick_model(const stt_json *args) {
+  /* job.model (a per-job choice) wins over args.model (the client's), then the default. */
+  const char *m = stt_jgetstr(stt_jget(args, "job"), "model");
+  if (!m || !*m) m = stt_jgetstr(args, "model");
+  return m && *m ? m : DEFAULT_MODEL;
+}
+
+static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err) {
+  sub_ctx c;
+  const stt_json *job = stt_jget(args, "job");
+  size_t k;
+  memset(&c, 0, sizeof c);
+  c.a = a;
+  c.err = err;
+  if (!model_classify(pick_model(args), &c.m)) {
+    set_err(a, err, "unsupported", 0,
+            "model \"%.80s\" is not supported by dashscope (known: paraformer*, fun-asr*, "
+            "sensevoice*, qwen*)", c.m.name);
+    return NULL;
+  }
+  if (job && !stt_jis(job, STT_JOBJ)) {
+    set_err(a, err, "invalid", 0, "dashscope: job must be a table");
+    return NULL;
+  }
+  c.body = stt_jobj(a);
+  c.input = stt_jobj(a);
+  /* "parameters" is always sent, even empty: the workspace-domain endpoints require it. For
+   * qwen we do NOT add the doc's channel_id [0] unless channels is set: it is the documented
+   * default, so omitting it asks for the same thing and keeps "send only what was asked". */
+  c.params = stt_jobj(a);
+  if (!c.body || !c.input || !c.params) { set_oom(a, err); return NULL; }
+  if (check_keys(&c, job) || set_input(&c, job)) return NULL;
+  for (k = 0; k < COUNT(options); k++) {
+    const stt_json *v = opt_get(job, options[k].name);
+    if (v && options[k].fn(&c, v)) return NULL;
+  }
+  if (put(&c, c.body, "model", stt_jstr(a, c.m.name)) || put(&c, c.body, "input", c.input) ||
+      put(&c, c.body, "parameters", c.params) ||
+      (c.resources && put(&c, c.body, "resources", c.resources)))
+    return NULL;
+  if (apply_extra(&c, opt_get(job, "extra"))) return NULL;
+  return c.body;
+}
+
+/* ========================================================================================== */
+/* build */
+
+static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err) {
+  const char *base, *auth;
+  stt_json *body, *req;
+  if (!(base = base_url(a, args, err)) || !(auth = bearer(a, args, err))) return NULL;
+  if (!(body = submit_body(a, args, err))) return NULL;
+  req = stt_req_new(a, "POST", stt_arena_printf(a, "%s/services/audio/asr/transcription", base));
+  if (!req || stt_req_header(a, req, "Authorization", auth) ||
+      stt_req_header(a, req, "Content-Type", "application/json") ||
+      stt_req_header(a, req, "X-DashScope-Async", "enable") || stt_req_body_json(a, req, body)) {
+    set_oom(a, err);
+    return NULL;
+  }
+  return req;
+}
+
+/* poll: GET {base}/tasks/{id}; cancel: POST {base}/tasks/{id}/cancel. Authorization only. */
+static stt_json *build_task(stt_arena *a, const stt_json *args, int cancel, stt_json **err) {
+  const char *base, *auth, *id;
+  const stt_json *idn = stt_jget(stt_jget(args, "task"), "id");
+  stt_json *req;
+  if (!stt_jis(idn, STT_JSTR) || idn->slen == 0) {
+    set_err(a, err, "invalid", 0, "dashscope: task.id is missing (a task returned by submit)");
+    return NULL;
+  }
+  if (!(base = base_url(a, args, err)) || !(auth = bearer(a, args, err))) return NULL;
+  id = url_escape(a, idn->s, idn->slen);
+  req = id ? stt_req_new(a, cancel ? "POST" : "GET",
+                         stt_arena_printf(a, "%s/tasks/%s%s", base, id, cancel ? "/cancel" : ""))
+           : NULL;
+  if (!req || stt_req_header(a, req, "Authorization", auth)) {
+    set_oom(a, err);
+    return NULL;
+  }
+  return req;
+}
+
+/* Result files sit behind signed OSS URLs that reject a foreign Authorization header. */
+static stt_json *build_fetch(stt_arena *a, const stt_json *args, stt_json **err) {
+  const stt_json *url = stt_jget(args, "url");
+  stt_json *req;
+  if (!stt_jis(url, STT_JSTR) || url->slen == 0) {
+    set_err(a, err, "invalid", 0, "dashscope: fetch needs url (a transcription_url)");
+    return NULL;
+  }
+  req = stt_req_new(a, "GET", url->s);
+  if (!req) set_oom(a, err);
+  return req;
+}
+
+static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_json **err) {
+  if (!op) op = "";
+  if (strcmp(op, "submit") == 0) return build_submit(a, args, err);
+  if (strcmp(op, "poll") == 0) return build_task(a, args, 0, err);
+  if (strcmp(op, "cancel") == 0) return build_task(a, args, 1, err);
+  if (strcmp(op, "fetch") == 0) return build_fetch(a, args, err);
+  set_err(a, err, "invalid", 0, "dashscope: unknown build op \"%.40s\"", op);
+  return NULL;
+}
+
+/* ========================================================================================== */
+/* parse: errors */
+
+/* Printable ASCII only, whitespace runs folded to one space, at most max bytes of input. */
+static char *sanitize(stt_arena *a, const char *s, size_t n, size_t max) {
+  char *out = stt_arena_alloc(a, max + 4), *o = out;
+  size_t k;
+  if (!out) return NULL;
+  for (k = 0; k < n && k < max; k++) {
+    unsigned char c = (unsigned char)s[k];
+    if (c <= 0x20 || c == 0x7f) {
+      if (o > out && o[-1] != ' ') *o++ = ' ';
+    } else {
+      *o++ = c < 0x7f ? (char)c : '?';
+    }
+  }
+  if (n > max) { memcpy(o, "...", 3); o += 3; }
+  *o = '\0';
+  return out;
+}
+
+/* delta-seconds only; an HTTP date is ignored (the client backs off on its own). */
+static int retry_after(const stt_json *resp, long long *out) {
+  const char *v = stt_jgetstr(stt_jget(resp, "headers"), "retry-after");
+  long long n = 0;
+  int digits = 0;
+  if (!v) return 0;
+  while (*v == ' ' || *v == '\t') v++;
+  for (; *v >= '0' && *v <= '9' && digits < 10; v++, digits++) n = n * 10 + (*v - '0');
+  while (*v == ' ' || *v == '\t') v++;
+  if (!digits || *v) return 0;
+  *out = n;
+  return 1;
+}
+
+typedef struct { const char *kind; int retryable; } err_class;
+
+/* Error code wins over status where the code is unambiguous. */
+static err_class classify(long long status, const char *code, const char *message) {
+  err_class e = {"protocol", 0};
+  if (!code) code = "";
+  if (!message) message = "";
+  if (strcmp(code, "Throttling.AllocationQuota") == 0 || strcmp(code, "Arrearage") == 0) {
+    e.kind = "quota";                 /* a hard quota or an unpaid account: waiting won't help */
+    return e;
+  }
+  if (strcmp(code, "InvalidApiKey") == 0) { e.kind = "auth"; return e; }
+  if (strcmp(code, "DataInspectionFailed") == 0) { e.kind = "invalid"; return e; }
+  if (strstr(message, "does not support synchronous calls")) {
+    e.kind = "invalid";               /* the X-DashScope-Async header was missing: our bug */
+    return e;
+  }
+  if (status == 400) e.kind = "invalid";
+  else if (status == 401 || status == 403) e.kind = "auth";
+  else if (status == 404) e.kind = "not_found";
+  else if (status == 429) { e.kind = "throttled"; e.retryable = 1; }
+  else if (status >= 500 && status <= 599) { e.kind = "server"; e.retryable = 1; }
+  return e;
+}
+
+static stt_json *finish_error(stt_arena *a, stt_json *e, const stt_json *resp) {
+  long long ra;
+  if (e && retry_after(resp, &ra) && stt_jset(a, e, "retry_after", stt_jint(a, ra))) return NULL;
+  return e;
+}
+
+static const char *header_request_id(const stt_json *resp) {
+  return stt_jgetstr(stt_jget(resp, "headers"), "x-request-id");
+}
+
+/* Non-2xx: the DashScope envelope {request_id, code, message} when there is one. */
+static stt_json *http_error(stt_arena *a, const stt_json *resp, long long status) {
+  const stt_json *body = stt_jget(resp, "body");
+  const char *s = stt_jis(body, STT_JSTR) ? body->s : "";
+  size_t n = stt_jis(body, STT_JSTR) ? body->slen : 0;
+  stt_json *j = stt_json_parse(a, s, n, NULL, 0);
+  const char *code = stt_jgetstr(j, "code"), *msg = stt_jgetstr(j, "message");
+  const char *rid = stt_jgetstr(j, "request_id");
+  err_class k = classify(status, code, msg);
+  stt_json *e;
+  if (!rid) rid = header_request_id(resp);
+  if (code || msg) {
+    e = stt_make_error(a, P, k.kind, (int)status, code, rid, k.retryable, "dashscope HTTP %lld %s: %s",
+                       status, code ? code : "", msg ? msg : "(no message)");
+  } else if (n == 0) {
+    e = stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
+                       "dashscope HTTP %lld with an empty body", status);
+  } else {
+    const char *snip = sanitize(a, s, n, 200);
+    e = stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
+                       "dashscope HTTP %lld with a non-JSON body: %s", status, snip ? snip : "");
+  }
+  return finish_error(a, e, resp);
+}
+
+/* A 2xx answer must be a JSON object; anything else is a gateway hiccup worth a retry. */
+static stt_json *body_json(stt_arena *a, const stt_json *resp, long long status, stt_json **err) {
+  const stt_json *body = stt_jget(resp, "body");
+  char msg[200];
+  stt_json *j;
+  if (!stt_jis(body, STT_JSTR) || body->slen == 0) {
+    *err = stt_make_error(a, P, "protocol", (int)status, NULL, header_request_id(resp), 1,
+                          "dashscope HTTP %lld with an empty body (expected JSON)", status);
+    return NULL;
+  }
+  j = stt_json_parse(a, body->s, body->slen, msg, sizeof msg);
+  if (stt_jis(j, STT_JOBJ)) return j;
+  if (j) snprintf(msg, sizeof msg, "not a JSON object");
+  *err = stt_make_error(a, P, "protocol", (int)status, NULL, header_request_id(resp), 1,
+                        "dashscope HTTP %lld with a body that is not JSON: %s", status, msg);
+  return NULL;
+}
+
+/* ========================================================================================== */
+/* parse: submit, poll, cancel */
+
+static const char *map_state(const char *s) {
+  static const char *const map[][2] = {
+    {"PENDING", "queued"},     {"RUNNING", "running"}, {"SUSPENDED", "running"},
+    {"SUCCEEDED", "succeeded"}, {"FAILED", "failed"},  {"CANCELED", "canceled"},
+    {"UNKNOWN", "failed"},
+  };
+  size_t k;
+  for (k = 0; s && k < COUNT(map); k++)
+    if (strcmp(s, map[k][0]) == 0) return map[k][1];
+  return NULL;
+}
+
+static int set_str(stt_arena *a, stt_json *obj, const char *key, const char *v) {
+  return v ? stt_jset(a, obj, key, stt_jstr(a, v)) : 0;
+}
+
+static stt_json *parse_submit(stt_arena *a, const stt_json *root, stt_json **err) {
+  const char *id = stt_jgetstr(stt_jget(root, "output"), "task_id");
+  const char *status = stt_jgetstr(stt_jget(root, "output"), "task_status");
+  const char *rid = stt_jgetstr(root, "request_id");
+  const char *state = map_state(status);
+  stt_json *t = stt_jobj(a);
+  if (!id || !*id) {
+    /* not retryable: the task may exist, and a second submit would pay twice */
+    *err = stt_make_error(a, P, "protocol", 0, NULL, rid, 0,
+                          "dashscope: submit answer has no output.task_id");
+    return NULL;
+  }
+  if (!t || set_str(a, t, "id", id) || set_str(a, t, "state", state ? state : "queued") ||
+      set_str(a, t, "request_id", rid)) {
+    set_oom(a, err);
+    return NULL;
+  }
+  return t;
+}
+
+static stt_json *task_error(stt_arena *a, const char *kind, const char *code, const char *msg,
+                            const char *rid, const char *fallback) {
+  return stt_make_error(a, P, kind, 0, code, rid, 0, "%s", msg && *msg ? msg : fallback);
+}
+
+/* One entry of output.results (or qwen's output.result) -> {url, result_url} |
+ * {url, empty = true} | {url, error} | {url, state} while it is still running. */
+static stt_json *file_entry(stt_arena *a, const stt_json *r, const char *url, const char *rid) {
+  stt_json *f = stt_jobj(a);
+  const char *st = stt_jgetstr(r, "subtask_status"), *turl = stt_jgetstr(r, "transcription_url");
+  const char *code = stt_jgetstr(r, "code"), *msg = stt_jgetstr(r, "message");
+  if (!f || set_str(a, f, "url", url)) return NULL;
+  if (code && strcmp(code, "SUCCESS_WITH_NO_VALID_FRAGMENT") == 0) {
+    /* no speech in the file: a success with an empty result, as other clients treat it */
+    return stt_jset(a, f, "empty", stt_jbool(a, 1)) ? NULL : f;
+  }
+  if ((st && strcmp(st, "FAILED") == 0) || (!st && !turl && code)) {
+    stt_json *e = task_error(a, "task_failed", code, msg, rid, "dashscope: the file failed");
+    return stt_jset(a, f, "error", e) ? NULL : f;
+  }
+  if (turl) return set_str(a, f, "result_url", turl) ? NULL : f;
+  if (st && map_state(st)) return set_str(a, f, "state", map_state(st)) ? NULL : f;
+  return f;
+}
+
+static int poll_files(stt_arena *a, stt_json *out, const stt_json *root, const stt_json *resp) {
+  const stt_json *o = stt_jget(root, "output"), *results = stt_jget(o, "results");
+  const stt_json *single = stt_jget(o, "result"), *r;
+  const char *rid = stt_jgetstr(root, "request_id");
+  stt_json *files = stt_jarr(a);
+  if (!files) return -1;
+  if (stt_jis(results, STT_JARR)) {
+    for (r = results->child; r; r = r->next)
+      if (stt_jpush(files, file_entry(a, r, stt_jgetstr(r, "file_url"), rid))) return -1;
+  } else if (stt_jis(single, STT_JOBJ)) {
+    /* qwen: one object; the file URL comes from it, else from the task the client kept */
+    const stt_json *task = stt_jget(resp, "task");
+    const char *url = stt_jgetstr(single, "file_url");
+    if (!url) url = stt_jgetstr(task, "url");
+    if (!url) url = stt_jgetstr(task, "file_url");
+    if (stt_jpush(files, file_entry(a, single, url, rid))) return -1;
+  } else {
+    return 0;
+  }
+  return stt_jset(a, out, "files", files);
+}
+
+/* usage.duration (paraformer family) or usage.seconds (qwen), both in seconds. */
+static int poll_usage(stt_arena *a, stt_json *out, const stt_json *root) {
+  const stt_json *u = stt_jget(root, "usage");
+  const stt_json *sec = stt_jget(u, "duration");
+  stt_json *usage;
+  if (!stt_jis(sec, STT_JNUM)) sec = stt_jget(u, "seconds");
+  if (!stt_jis(sec, STT_JNUM)) return 0;
+  usage = stt_jobj(a);
+  if (!usage) return -1;
+  if (!(sec->n >= 0 && sec->n < 9e12)) return 0;      /* nonsense (or NaN): leave usage out */
+  if (stt_jset(a, usage, "billed_ms", stt_jint(a, (long long)(sec->n * 1000 + 0.5)))) return -1;
+  return stt_jset(a, out, "usage", usage);
+}
+
+static int poll_times(stt_arena *a, stt_json *out, const stt_json *o) {
+  static const char *const names[] = {"submit_time", "scheduled_time", "end_time"};
+  stt_json *t = stt_jobj(a);
+  size_t k;
+  if (!t) return -1;
+  for (k = 0; k < COUNT(names); k++)
+    if (set_str(a, t, names[k], stt_jgetstr(o, names[k]))) return -1;
+  return t->count ? stt_jset(a, out, "provider_times", t) : 0;
+}
+
+static stt_json *poll_error(stt_arena *a, const char *status, const stt_json *o, const char *rid,
+                            const stt_json *resp) {
+  const char *id = stt_jgetstr(o, "task_id");
+  if (!id) id = stt_jgetstr(stt_jget(resp, "task"), "id");
+  if (strcmp(status, "FAILED") == 0)
+    return task_error(a, "task_failed", stt_jgetstr(o, "code"), stt_jgetstr(o, "message"), rid,
+                      "dashscope: the task failed");
+  if (strcmp(status, "CANCELED") == 0)
+    return stt_make_error(a, P, "canceled", 0, stt_jgetstr(o, "code"), rid, 0,
+                          "dashscope task %.80s was canceled", id ? id : "");
+  if (strcmp(status, "UNKNOWN") == 0)
+    return stt_make_error(a, P, "not_found", 0, stt_jgetstr(o, "code"), rid, 0,
+                          "dashscope task %.80s does not exist or has expired (tasks are kept 24 h)",
+                          id ? id : "");
+  return NULL;
+}
+
+static stt_json *parse_poll(stt_arena *a, const stt_json *root, const stt_json *resp, stt_json **err) {
+  const stt_json *o = stt_jget(root, "output");
+  const char *status = stt_jgetstr(o, "task_status"), *rid = stt_jgetstr(root, "request_id");
+  const char *state = map_state(status);
+  stt_json *out = stt_jobj(a), *e;
+  if (!state) {
+    *err = stt_make_error(a, P, "protocol", 0, NULL, rid, 0,
+                          "dashscope: poll answer has %s output.task_status \"%.40s\"",
+                          status ? "an unknown" : "no", status ? status : "");
+    return NULL;
+  }
+  e = poll_error(a, status, o, rid, resp);
+  if (!out || set_str(a, out, "state", state) || set_str(a, out, "provider_state", status) ||
+      set_str(a, out, "request_id", rid) || poll_files(a, out, root, resp) ||
+      poll_usage(a, out, root) || poll_times(a, out, o) || (e && stt_jset(a, out, "error", e))) {
+    set_oom(a, err);
+    return NULL;
+  }
+  return out;
+}
+
+static stt_json *parse_cancel(stt_arena *a, const stt_json *root, stt_json **err) {
+  stt_json *out = stt_jobj(a);
+  if (!out || stt_jset(a, out, "ok", stt_jbool(a, 1)) ||
+      set_str(a, out, "request_id", stt_jgetstr(root, "request_id"))) {
+    set_oom(a, err);
+    return NULL;
+  }
+  return out;
+}
+
+/* ========================================================================================== */
+/* parse: result file -> normalized Result */
+
+/* SenseVoice markup found in one text: <|Speech|> markers, emotions, events, language tags. */
+typedef struct {
+  const char *emotion;        /* static lower-case name */
+  const char *events[16];     /* unique, order of appearance; pointers into the source text */
+  size_t evlen[16];
+  int nev;
+  char lang[8];
+} tags;
+
+static int tag_is(const char *name, size_t n, const char *word) {
+  return strlen(word) == n && memcmp(name, word, n) == 0;
+}
+
+static int is_lower(char c) { return c >= 'a' && c <= 'z'; }
+static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+static int all_lower(const char *s, size_t n) {
+  size_t k;
+  for (k = 0; k < n; k++)
+    if (!is_lower(s[k])) return 0;
+  return n > 0;
+}
+
+static void tag_event(tags *t, const char *name, size_t n) {
+  int k;
+  for (k = 0; k < t->nev; k++)
+    if (t->evlen[k] == n && memcmp(t->events[k], name, n) == 0) return;
+  if (t->nev < 16) { t->events[t->nev] = name; t->evlen[t->nev++] = n; }
+}
+
+/* Emotions are upper-case; language tags lower-case codes (en, zh, yue); events capitalized
+ * words (Applause, Laughter, Cry...) plus BGM. Speech markers, their closers and anything else
+ * (EMO_UNKNOWN, withitn, SPECIAL_TOKEN_1) are dropped. */
+static void tag_classify(tags *t, const char *name, size_t n) {
+  static const char *const emotions[][2] = {
+    {"HAPPY", "happy"}, {"SAD", "sad"}, {"ANGRY", "angry"}, {"NEUTRAL", "neutral"},
+    {"SURPRISED", "surprised"}, {"FEARFUL", "fearful"}, {"DISGUSTED", "disgusted"},
+  };
+  size_t k;
+  if (!t || n == 0 || name[0] == '/' || tag_is(name, n, "Speech")) return;
+  for (k = 0; k < COUNT(emotions); k++)
+    if (tag_is(name, n, emotions[k][0])) { t->emotion = emotions[k][1]; return; }
+  if (n >= 2 && n <= 3 && all_lower(name, n)) {
+    memcpy(t->lang, name, n);
+    t->lang[n] = '\0';
+    return;
+  }
+  if (tag_is(name, n, "BGM") ||
+      (is_upper(name[0]) && all_lower(name + 1, n - 1)))
+    tag_event(t, name, n);
+}
+
+/* `|SPECIAL_TOKEN_1|` (SenseVoice's "no emotion") and similar bare tokens: length or 0. */
+static size_t bare_token(const char *s, size_t n) {
+  static const char pre[] = "|SPECIAL_TOKEN_";
+  size_t k = sizeof pre - 1;
+  if (n < k + 1 || memcmp(s, pre, k) != 0) return 0;
+  while (k < n && (is_upper(s[k]) || (s[k] >= '0' && s[k] <= '9') || s[k] == '_')) k++;
+  return k < n && s[k] == '|' ? k + 1 : 0;
+}
+
+/* Copies s without tags, whitespace folded and trimmed. A "<|" with no closing "|>" is dropped
+ * too, so no "<|" ever survives. */
+static char *clean_text(stt_arena *a, const char *s, size_t n, tags *t) {
+  char *out = stt_arena_alloc(a, n + 1), *o = out;
+  size_t k = 0;
+  if (!out) return NULL;
+  while (k < n) {
+    unsigned char c = (unsigned char)s[k];
+    size_t skip;
+    if (c == '<' && k + 1 < n && s[k + 1] == '|') {
+      size_t j = k + 2;
+      while (j + 1 < n && !(s[j] == '|' && s[j + 1] == '>') && j - k < 64) j++;
+      if (j + 1 < n && s[j] == '|' && s[j + 1] == '>') {
+        tag_classify(t, s + k + 2, j - k - 2);
+        k = j + 2;
+      } else {
+        k += 2;
+      }
+      continue;
+    }
+    if (c == '|' && (skip = bare_token(s + k, n - k)) > 0) { k += skip; continue; }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (o > out && o[-1] != ' ') *o++ = ' ';
+    } else {
+      *o++ = (char)c;
+    }
+    k++;
+  }
+  while (o > out && o[-1] == ' ') o--;
+  *o = '\0';
+  return out;
+}
+
+static stt_json *clean_str(stt_arena *a, const stt_json *v, tags *t) {
+  char *s;
+  if (!stt_jis(v, STT_JSTR)) return NULL;
+  s = clean_text(a, v->s, v->slen, t);
+  return s ? stt_jstr(a, s) : NULL;
+}
+
+static int set_time(stt_arena *a, stt_json *dst, const char *key, const stt_json *src,
+                    const char *field) {
+  const stt_json *v = stt_jget(src, field);
+  if (!stt_jis(v, STT_JNUM)) return 0;          /* absent: leave the field out */
+  return stt_jset(a, dst, key, stt_jint(a, stt_jgetint(src, field, 0)));
+}
+
+static stt_json *make_word(stt_arena *a, const stt_json *w) {
+  stt_json *o = stt_jobj(a), *text = clean_str(a, stt_jget(w, "text"), NULL);
+  const stt_json *p = stt_jget(w, "punctuation"), *conf = stt_jget(w, "confidence");
+  if (!o || set_time(a, o, "start_ms", w, "begin_time") || set_time(a, o, "end_ms", w, "end_time"))
+    return NULL;
+  if (text && stt_jset(a, o, "text", text)) return NULL;
+  if (stt_jis(p, STT_JSTR) && p->slen > 0 && stt_jset(a, o, "punct", stt_jstrn(a, p->s, p->slen)))
+    return NULL;
+  if (stt_jis(conf, STT_JNUM) && stt_jset(a, o, "confidence", stt_jnum(a, conf->n))) return NULL;
+  return o;
+}
+
+static int set_events(stt_arena *a, stt_json *seg, const tags *t) {
+  stt_json *ev;
+  int k;
+  if (t->nev == 0) return 0;
+  if (!(ev = stt_jarr(a))) return -1;
+  for (k = 0; k < t->nev; k++)
+    if (stt_jpush(ev, stt_jstrn(a, t->events[k], t->evlen[k]))) return -1;
+  return stt_jset(a, seg, "events", ev);
+}
+
+/* Speakers are strings in the normalized Result: speaker_id 0 -> "0". */
+static int set_speaker(stt_arena *a, stt_json *seg, const stt_json *sp) {
+  long long n;
+  if (stt_jis(sp, STT_JSTR)) return stt_jset(a, seg, "speaker", stt_jstrn(a, sp->s, sp->slen));
+  if (json_int(sp, &n)) return stt_jset(a, seg, "speaker", stt_jstr(a, stt_arena_printf(a, "%lld", n)));
+  return 0;
+}
+
+/* Sentence ids: paraformer family numbers from 1, qwen from 0; `id` is 0-based everywhere. */
+static stt_json *make_segment(stt_arena *a, const stt_json *s, const stt_json *channel, int id_base) {
+  stt_json *seg = stt_jobj(a), *text, *words;
+  const stt_json *sid = stt_jget(s, "sentence_id"), *w, *wl = stt_jget(s, "words");
+  const char *emo = stt_jgetstr(s, "emotion"), *lang = stt_jgetstr(s, "language");
+  tags t;
+  long long n;
+  memset(&t, 0, sizeof t);
+  text = clean_str(a, stt_jget(s, "text"), &t);
+  if (!seg) return NULL;
+  if (json_int(sid, &n) && stt_jset(a, seg, "id", stt_jint(a, n - id_base))) return NULL;
+  if (set_time(a, seg, "start_ms", s, "begin_time") || set_time(a, seg, "end_ms", s, "end_time") ||
+      stt_jset(a, seg, "text", text ? text : stt_jstr(a, "")) ||
+      set_speaker(a, seg, stt_jget(s, "speaker_id")) ||
+      (channel && stt_jset(a, seg, "channel", stt_jclone(a, channel))))
+    return NULL;
+  if (!emo || !*emo) emo = t.emotion;
+  if (!lang || !*lang) lang = t.lang[0] ? t.lang : NULL;
+  if (set_str(a, seg, "emotion", emo) || set_events(a, seg, &t) || set_str(a, seg, "language", lang))
+    return NULL;
+  if (!stt_jis(wl, STT_JARR)) return seg;
+  if (!(words = stt_jarr(a))) return NULL;
+  for (w = wl->child; w; w = w->next)
+    if (stt_jpush(words, make_word(a, w))) return NULL;
+  return stt_jset(a, seg, "words", words) ? NULL : seg;
+}
+
+typedef struct { long long start, channel; size_t seq; stt_json *seg; } seg_ref;
+
+static int seg_cmp(const void *pa, const void *pb) {
+  const seg_ref *x = pa, *y = pb;
+  if (x->start != y->start) return x->start < y->start ? -1 : 1;
+  if (x->channel != y->channel) return x->channel < y->channel ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;   /* keeps the sort stable */
+}
+
+static size_t count_sentences(const stt_json *transcripts) {
+  const stt_json *tr;
+  size_t n = 0;
+  for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
+    const stt_json *ss = stt_jget(tr, "sentences");
+    if (stt_jis(ss, STT_JARR)) n += ss->count;
+  }
+  return n;
+}
+
+/* All sentences of all channels in time order (then channel, then file order). */
+static stt_json *make_segments(stt_arena *a, const stt_json *transcripts, int id_base) {
+  size_t n = count_sentences(transcripts), k = 0, i;
+  seg_ref *refs = stt_arena_alloc(a, (n ? n : 1) * sizeof *refs);
+  stt_json *segs = stt_jarr(a);
+  const stt_json *tr, *s;
+  if (!refs || !segs) return NULL;
+  for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
+    const stt_json *ch = stt_jget(tr, "channel_id"), *ss = stt_jget(tr, "sentences");
+    if (!stt_jis(ch, STT_JNUM)) ch = NULL;
+    for (s = stt_jis(ss, STT_JARR) ? ss->child : NULL; s; s = s->next, k++) {
+      refs[k].start = stt_jgetint(s, "begin_time", 0);
+      refs[k].channel = ch ? ch->i : 0;
+      refs[k].seq = k;
+      if (!(refs[k].seg = make_segment(a, s, ch, id_base))) return NULL;
+    }
+  }
+  qsort(refs, n, sizeof *refs, seg_cmp);
+  for (i = 0; i < n; i++)
+    if (stt_jpush(segs, refs[i].seg)) return NULL;
+  return segs;
+}
+
+/* One channel's text, cleaned; a channel without a text field joins its sentences. */
+static char *channel_text(stt_arena *a, const stt_json *tr) {
+  const stt_json *tx = stt_jget(tr, "text"), *ss = stt_jget(tr, "sentences"), *s;
+  stt_buf b;
+  char *out;
+  if (stt_jis(tx, STT_JSTR)) return clean_text(a, tx->s, tx->slen, NULL);
+  stt_buf_init(&b);
+  for (s = stt_jis(ss, STT_JARR) ? ss->child : NULL; s; s = s->next) {
+    const stt_json *st = stt_jget(s, "text");
+    if (stt_jis(st, STT_JSTR)) { stt_buf_put(&b, st->s, st->slen); stt_buf_putc(&b, ' '); }
+  }
+  out = b.oom ? NULL : clean_text(a, b.data ? b.data : "", b.len, NULL);
+  stt_buf_free(&b);
+  return out;
+}
+
+/* Channel texts joined by "\n"; channels with no text are skipped. */
+static stt_json *make_text(stt_arena *a, const stt_json *transcripts) {
+  stt_buf b;
+  const stt_json *tr;
+  stt_json *out;
+  stt_buf_init(&b);
+  for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
+    const char *t = channel_text(a, tr);
+    if (!t) { stt_buf_free(&b); return NULL; }
+    if (!*t) continue;
+    if (b.len) stt_buf_putc(&b, '\n');
+    stt_buf_puts(&b, t);
+  }
+  out = b.oom ? NULL : stt_jstrn(a, b.data ? b.data : "", b.len);
+  stt_buf_free(&b);
+  return out;
+}
+
+/* The language most segments carry (first seen wins a tie); NULL when none has one. */
+static const char *common_language(const stt_json *segs) {
+  const char *best = NULL;
+  size_t best_n = 0;
+  const stt_json *s, *t;
+  for (s = segs->child; s; s = s->next) {
+    const char *l = stt_jgetstr(s, "language");
+    size_t n = 0;
+    if (!l) continue;
+    for (t = segs->child; t; t = t->next) {
+      const char *m = stt_jgetstr(t, "language");
+      if (m && strcmp(m, l) == 0) n++;
+    }
+    if (n > best_n) { best = l; best_n = n; }
+  }
+  return best;
+}
+
+/* resp.model when the client knows it; else a guess from the file's shape. */
+static const char *result_model(const stt_json *resp, const stt_json *root) {
+  const char *m = stt_jgetstr(resp, "model");
+  const stt_json *tr = stt_jget(root, "transcripts"), *c;
+  if (m && *m) return m;
+  if (stt_jget(root, "audio_info")) return "qwen3-asr-flash-filetrans";
+  for (c = tr ? tr->child : NULL; c; c = c->next) {
+    const char *text = stt_jgetstr(c, "text");
+    if (text && (strstr(text, "<|") || strstr(text, "|SPECIAL_TOKEN_"))) return "sensevoice-v1";
+  }
+  return DEFAULT_MODEL;
+}
+
+static stt_json *parse_result(stt_arena *a, stt_json *root, const stt_json *resp, stt_json **err) {
+  const char *model = result_model(resp, root);
+  const stt_json *tr = stt_jget(root, "transcripts");
+  const stt_json *dur = stt_jpath(root, "properties.original_duration_in_milliseconds");
+  stt_json *out = stt_jobj(a), *segs, *text;
+  model_info mi;
+  int id_base = model_classify(model, &mi) && mi.fam == FAM_QWEN ? 0 : 1;
+  if (!stt_jis(tr, STT_JARR)) {
+    *err = stt_make_error(a, P, "protocol", 0, NULL, NULL, 0,
+                          "dashscope: result file has no transcripts array");
+    return NULL;
+  }
+  segs = make_segments(a, tr, id_base);
+  text = make_text(a, tr);
+  if (!out || !segs || !text || set_str(a, out, "provider", P) || set_str(a, out, "model", model) ||
+      set_str(a, out, "task_id", stt_jgetstr(stt_jget(resp, "task"), "id")) ||
+      stt_jset(a, out, "text", text) || set_str(a, out, "language", common_language(segs)) ||
+      (stt_jis(dur, STT_JNUM) && stt_jset(a, out, "duration_ms", stt_jint(a, (long long)dur->i))) ||
+      stt_jset(a, out, "segments", segs) || stt_jset(a, out, "raw", root)) {
+    set_oom(a, err);
+    return NULL;
+  }
+  return out;
+}
+
+/* ========================================================================================== */
+/* parse */
+
+/* A 2xx body may still be an error envelope: a non-empty code and no output. */
+static stt_json *envelope_error(stt_arena *a, const stt_json *root, const stt_json *resp,
+                                long long status) {
+  const char *code = stt_jgetstr(root, "code"), *msg = stt_jgetstr(root, "message");
+  err_class k;
+  if (!code || !*code || stt_jget(root, "output")) return NULL;
+  k = classify(0, code, msg);
+  if (strcmp(k.kind, "protocol") == 0 && strncmp(code, "Throttling", 10) == 0) {
+    k.kind = "throttled";
+    k.retryable = 1;
+  }
+  return finish_error(a, stt_make_error(a, P, k.kind, (int)status, code,
+                                        stt_jgetstr(root, "request_id"), k.retryable,
+                                        "dashscope %s: %s", code, msg ? msg : "(no message)"),
+                      resp);
+}
+
+static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt_json **err) {
+  long long status = stt_jgetint(resp, "status", 0);
+  stt_json *root;
+  if (!kind) kind = "";
+  if (!is_2xx(status)) {
+    *err = http_error(a, resp, status);
+    /* A result file behind a signed object-store URL answers 4xx (XML) once the URL expired
+     * (24 h) or was rejected: the result is gone, which is no auth problem of the caller's key. */
+    if (*err && strcmp(kind, "result") == 0 && status >= 400 && status < 500 && status != 429) {
+      const char *was = stt_jgetstr(*err, "message");
+      char *msg = stt_arena_printf(a, "dashscope result file unavailable (signed URL expired or rejected): %s",
+                                   was ? was : "");
+      if (!msg || stt_jset(a, *err, "kind", stt_jstr(a, "not_found")) != 0 ||
+          stt_jset(a, *err, "message", stt_jstr(a, msg)) != 0)
+        *err = NULL;                  /* out of memory: the binding raises */
+    }
+    return NULL;
+  }
+  if (!(root = body_json(a, resp, status, err))) return NULL;
+  if (strcmp(kind, "result") == 0) return parse_result(a, root, resp, err);
+  if ((*err = envelope_error(a, root, resp, status)) != NULL) return NULL;
+  if (strcmp(kind, "submit") == 0) return parse_submit(a, root, err);
+  if (strcmp(kind, "poll") == 0) return parse_poll(a, root, resp, err);
+  if (strcmp(kind, "cancel") == 0) return parse_cancel(a, root, err);
+  set_err(a, err, "invalid", 0, "dashscope: unknown parse kind \"%.40s\"", kind);
+  return NULL;
+}
+
+const stt_provider stt_provider_dashscope = {"dashscope", build, parse};

@@ -1,0 +1,631 @@
+-- DashScope wire schema (csrc/providers/dashscope.c) through the binding: core.build / core.parse.
+-- Pure: no network, no simulator. Test bodies are small hand-written examples shaped like the
+-- DashScope docs (shared/reference/providers.md §4, §5; seeds 002 and 003).
+local core = require "stt.core"
+
+local KEY = "sk-TEST-0123456789abcdef-SECRET"   -- must never show up in an error
+local CN = "https://dashscope.aliyuncs.com/api/v1"
+local INTL = "https://dashscope-intl.aliyuncs.com/api/v1"
+local SUBMIT_PATH = "/services/audio/asr/transcription"
+local QWEN = "qwen3-asr-flash-filetrans"
+local A = "https://example.com/audio/a.mp3"
+
+-- Fails when any string inside v contains the API key.
+local function assert_no_key(v, where)
+  local seen = {}
+  local function walk(x, path)
+    if type(x) == "string" then
+      assert(not x:find(KEY, 1, true), "API key leaked in " .. path)
+    elseif type(x) == "table" and not seen[x] then
+      seen[x] = true
+      for k, val in pairs(x) do walk(val, path .. "." .. tostring(k)) end
+    end
+  end
+  walk(v, where or "value")
+end
+
+local function check_error(err)
+  assert.is_table(err)
+  assert.equal("dashscope", err.provider)
+  assert.is_string(err.message)
+  assert.is_boolean(err.retryable)
+  assert_no_key(err, "error")
+  return err
+end
+
+local function build(op, args)
+  if args.api_key == false then args.api_key = nil else args.api_key = args.api_key or KEY end
+  local req, err = core.build("dashscope", op, args)
+  if err then check_error(err) end
+  if req then
+    -- the key may appear only in the Authorization header
+    local copy = {}
+    for k, v in pairs(req) do copy[k] = v end
+    copy.headers = {}
+    for i, h in ipairs(req.headers) do
+      if h[1] ~= "Authorization" then copy.headers[i] = h end
+    end
+    assert_no_key(copy, "request")
+  end
+  return req, err
+end
+
+local function submit(model, job, extra_args)
+  local args = { model = model, job = job }
+  for k, v in pairs(extra_args or {}) do args[k] = v end
+  return build("submit", args)
+end
+
+local function body_of(model, job)
+  local req, err = submit(model, job)
+  assert.is_nil(err and err.message)
+  return req.body
+end
+
+local function refused(kind, model, job)
+  local req, err = submit(model, job)
+  assert.is_nil(req)
+  assert.is_table(err)
+  assert.equal(kind, err.kind)
+  assert.is_false(err.retryable)
+  return err
+end
+
+local function parse(kind, status, body, extra)
+  local resp = { status = status, headers = {}, body = body }
+  for k, v in pairs(extra or {}) do resp[k] = v end
+  local out, err = core.parse("dashscope", kind, resp)
+  if err then check_error(err) end
+  return out, err
+end
+
+-- every string of a Result a user would read
+local function texts(res)
+  local all = { res.text }
+  for _, s in ipairs(res.segments) do
+    all[#all + 1] = s.text
+    for _, w in ipairs(s.words or {}) do all[#all + 1] = w.text end
+  end
+  return all
+end
+
+describe("dashscope build", function()
+  describe("submit", function()
+    it("paraformer-v2 (the default model) with one url: exact request", function()
+      local req = assert(build("submit", { job = { url = A } }))
+      assert.equal("POST", req.method)
+      assert.equal(CN .. SUBMIT_PATH, req.url)
+      assert.same({
+        { "Authorization", "Bearer " .. KEY },
+        { "Content-Type", "application/json" },
+        { "X-DashScope-Async", "enable" },
+      }, req.headers)
+      assert.equal('{"model":"paraformer-v2","input":{"file_urls":["' .. A .. '"]},"parameters":{}}', req.body)
+    end)
+
+    it("paraformer-v2 maps every option it supports, in a fixed order", function()
+      assert.equal('{"model":"paraformer-v2","input":{"file_urls":["' .. A .. '"]},"parameters":{'
+        .. '"channel_id":[0],"language_hints":["zh","en"],"diarization_enabled":true,"speaker_count":3,'
+        .. '"disfluency_removal_enabled":false,"timestamp_alignment_enabled":true,"vocabulary_id":"vocab-1"}}',
+        body_of("paraformer-v2", {
+          url = A, language = { "zh", "en" }, speakers = 3, disfluency = false, words = true,
+          channels = { 0 }, vocabulary_id = "vocab-1", punctuation = true, force = true, id = "job-7",
+        }))
+    end)
+
+    it("speakers = true diarizes without a count; speakers = 1 sends nothing", function()
+      assert.equal('{"model":"paraformer-v2","input":{"file_urls":["' .. A .. '"]},'
+        .. '"parameters":{"diarization_enabled":true}}', body_of("paraformer-v2", { url = A, speakers = true }))
+      assert.equal('{"model":"paraformer-v2","input":{"file_urls":["' .. A .. '"]},"parameters":{}}',
+        body_of("paraformer-v2", { url = A, speakers = 1 }))
+    end)
+
+    it("sensevoice-v1: a batch of 3 urls, one language hint, channels, disfluency", function()
+      local urls = { A, "https://example.com/b.wav", "https://example.com/c%20d.ogg" }
+      assert.equal('{"model":"sensevoice-v1","input":{"file_urls":["' .. table.concat(urls, '","') .. '"]},'
+        .. '"parameters":{"channel_id":[0,1],"language_hints":["en"],"disfluency_removal_enabled":true}}',
+        body_of("sensevoice-v1", { urls = urls, language = "en", channels = { 0, 1 }, disfluency = true }))
+    end)
+
+    it("qwen3-asr-flash-filetrans: file_url string, language, itn, words, corpus.text", function()
+      assert.equal('{"model":"qwen3-asr-flash-filetrans","input":{"file_url":"' .. A .. '"},'
+        .. '"parameters":{"language":"zh","enable_words":true,"enable_itn":true,'
+        .. '"corpus":{"text":"Lua, LuaJIT, DashScope"}}}',
+        body_of(QWEN, { url = A, language = "zh", itn = true, words = true, context = "Lua, LuaJIT, DashScope" }))
+      -- a one-element urls list is one file; channel_id only when asked
+      assert.equal('{"model":"qwen3-asr-flash-filetrans","input":{"file_url":"' .. A .. '"},'
+        .. '"parameters":{"channel_id":[0,1]}}', body_of(QWEN, { urls = { A }, channels = { 0, 1 } }))
+    end)
+
+    it("job.model wins over args.model", function()
+      local req = assert(submit("sensevoice-v1", { url = A, model = "paraformer-v2" }))
+      assert.matches('^{"model":"paraformer%-v2"', req.body)
+    end)
+
+    it("paraformer-v1 phrase_id goes to top-level resources", function()
+      assert.equal('{"model":"paraformer-v1","input":{"file_urls":["' .. A .. '"]},"parameters":{},'
+        .. '"resources":[{"resource_id":"phrase-9","resource_type":"asr_phrase"}]}',
+        body_of("paraformer-v1", { url = A, phrase_id = "phrase-9" }))
+    end)
+
+    it("fun-asr takes several language hints and a vocabulary", function()
+      assert.equal('{"model":"fun-asr","input":{"file_urls":["' .. A .. '"]},'
+        .. '"parameters":{"language_hints":["zh","ja"],"vocabulary_id":"v"}}',
+        body_of("fun-asr", { url = A, language = { "zh", "ja" }, vocabulary_id = "v" }))
+    end)
+
+    it("merges extra verbatim and recursively; no key of extra is special", function()
+      local req = assert(submit("paraformer-v2", { url = A, language = "en", extra = {
+        parameters = { special_word_filter = '{"system_reserved_filter":true}', language_hints = { "ja" } },
+        headers = { ["X-Test"] = "1" },
+      } }))
+      assert.equal('{"model":"paraformer-v2","input":{"file_urls":["' .. A .. '"]},'
+        .. '"parameters":{"language_hints":["ja"],"special_word_filter":"{\\"system_reserved_filter\\":true}"},'
+        .. '"headers":{"X-Test":"1"}}', req.body)
+      assert.equal(3, #req.headers)
+    end)
+
+    it("accepts 100 urls and refuses 101", function()
+      local urls = {}
+      for i = 1, 101 do urls[i] = "https://example.com/" .. i .. ".wav" end
+      local err = refused("invalid", "sensevoice-v1", { urls = urls })
+      assert.matches('"urls"', err.message)
+      urls[101] = nil
+      assert.is_table((submit("sensevoice-v1", { urls = urls })))
+    end)
+
+    it("refuses bad input and bad option values as invalid", function()
+      refused("invalid", "paraformer-v2", {})
+      refused("invalid", "paraformer-v2", { url = A, urls = { A } })
+      refused("invalid", "paraformer-v2", { urls = {} })
+      refused("invalid", "paraformer-v2", { url = "" })
+      refused("invalid", "paraformer-v2", { urls = { A, 5 } })
+      refused("invalid", "sensevoice-v1", { url = A, language = { "en", "zh" } })
+      refused("invalid", QWEN, { url = A, language = { "en" } })
+      refused("invalid", "paraformer-v2", { url = A, speakers = 0 })
+      refused("invalid", "paraformer-v2", { url = A, speakers = 101 })
+      refused("invalid", "paraformer-v2", { url = A, speakers = 2.5 })
+      refused("invalid", "paraformer-v2", { url = A, channels = { -1 } })
+      refused("invalid", "paraformer-v2", { url = A, words = "yes" })
+      refused("invalid", "paraformer-v2", { url = A, extra = "x" })
+      refused("invalid", QWEN, { urls = {} })
+    end)
+
+    it("refuses an unknown model as unsupported, naming it", function()
+      local err = refused("unsupported", "whisper-1", { url = A })
+      assert.matches('model "whisper%-1"', err.message)
+    end)
+
+    local cases = {
+      { "paraformer-v2", "itn", true }, { "paraformer-v2", "context", "x" },
+      { "paraformer-v2", "vad", { end_window_ms = 800 } }, { "paraformer-v2", "hotwords", { "Lua" } },
+      { "paraformer-v2", "phrase_id", "p" }, { "paraformer-v2", "punctuation", false },
+      { "paraformer-v2", "temperature", 1 },
+      { "paraformer-8k-v2", "language", "zh" },
+      { "paraformer-v1", "language", "zh" }, { "paraformer-v1", "vocabulary_id", "v" },
+      { "paraformer-v1", "itn", false }, { "paraformer-8k-v1", "language", "zh" },
+      { "paraformer-mtl-v1", "language", "en" },
+      { "fun-asr", "itn", true }, { "fun-asr", "context", "x" },
+      { "sensevoice-v1", "speakers", 2 }, { "sensevoice-v1", "words", true }, { "sensevoice-v1", "itn", true },
+      { "sensevoice-v1", "context", "x" }, { "sensevoice-v1", "vocabulary_id", "v" },
+      { "sensevoice-v1", "phrase_id", "p" }, { "sensevoice-v1", "vad", {} },
+      { "sensevoice-v1", "hotwords", { "x" } }, { "sensevoice-v1", "punctuation", false },
+      { QWEN, "speakers", true }, { QWEN, "disfluency", true }, { QWEN, "vocabulary_id", "v" },
+      { QWEN, "phrase_id", "p" }, { QWEN, "vad", {} }, { QWEN, "hotwords", { "x" } },
+      { QWEN, "punctuation", false }, { QWEN, "urls", { A, A } }, { QWEN, "prompt", "x" },
+    }
+    for _, c in ipairs(cases) do
+      local model, opt, value = c[1], c[2], c[3]
+      it(("refuses %s for %s as unsupported"):format(opt, model), function()
+        local job = { [opt] = value }
+        if opt ~= "urls" then job.url = A end
+        local err = refused("unsupported", model, job)
+        assert.equal(('option "%s" is not supported by dashscope model "%s"'):format(opt, model),
+          err.message:sub(1, #('option "%s" is not supported by dashscope model "%s"'):format(opt, model)))
+      end)
+    end
+
+    it("hotwords points at vocabulary_id", function()
+      local err = refused("unsupported", "paraformer-v2", { url = A, hotwords = { "Lua" } })
+      assert.matches("pass vocabulary_id %(hotword lists arrive with stt.hotwords%)", err.message)
+    end)
+  end)
+
+  describe("base url and auth", function()
+    it("cn is the default; intl; explicit base_url wins and loses one trailing slash", function()
+      assert.equal(CN .. SUBMIT_PATH, build("submit", { region = "cn", job = { url = A } }).url)
+      assert.equal(INTL .. SUBMIT_PATH, build("submit", { region = "intl", job = { url = A } }).url)
+      assert.equal("http://127.0.0.1:8080/dashscope/api/v1" .. SUBMIT_PATH, build("submit", {
+        region = "intl", base_url = "http://127.0.0.1:8080/dashscope/api/v1/", job = { url = A } }).url)
+      assert.equal("https://ws-1.cn-beijing.maas.aliyuncs.com/api/v1/tasks/t1",
+        build("poll", { base_url = "https://ws-1.cn-beijing.maas.aliyuncs.com/api/v1", task = { id = "t1" } }).url)
+    end)
+
+    it("refuses an unknown region", function()
+      local _, err = build("submit", { region = "us", job = { url = A } })
+      assert.equal("invalid", err.kind)
+      assert.matches('"us"', err.message)
+    end)
+
+    it("without a key: auth error naming DASHSCOPE_API_KEY", function()
+      for _, op in ipairs({ "submit", "poll", "cancel" }) do
+        local req, err = build(op, { api_key = false, job = { url = A }, task = { id = "t1" } })
+        assert.is_nil(req)
+        assert.equal("auth", err.kind)
+        assert.matches("DASHSCOPE_API_KEY", err.message)
+      end
+      local _, err = build("submit", { api_key = "", job = { url = A } })
+      assert.equal("auth", err.kind)
+    end)
+
+    it("no error from a refused job carries the key", function()
+      local _, err = build("submit", { job = { url = A, foo = KEY, language = { KEY, KEY } }, model = "sensevoice-v1" })
+      assert.is_table(err)
+      _, err = build("submit", { api_key = KEY .. "\n", job = { url = A } })
+      assert.equal("auth", err.kind)
+    end)
+  end)
+
+  describe("poll, cancel, fetch", function()
+    it("poll is a GET of tasks/{id} with Authorization only; the id is escaped", function()
+      local req = assert(build("poll", { task = { id = "8d2a-41 b/c?" } }))
+      assert.equal("GET", req.method)
+      assert.equal(CN .. "/tasks/8d2a-41%20b%2Fc%3F", req.url)
+      assert.same({ { "Authorization", "Bearer " .. KEY } }, req.headers)
+      assert.is_nil(req.body)
+    end)
+
+    it("cancel is a POST of tasks/{id}/cancel with no body", function()
+      local req = assert(build("cancel", { region = "intl", task = { id = "t-1" } }))
+      assert.equal("POST", req.method)
+      assert.equal(INTL .. "/tasks/t-1/cancel", req.url)
+      assert.same({ { "Authorization", "Bearer " .. KEY } }, req.headers)
+      assert.is_nil(req.body)
+    end)
+
+    it("poll without task.id is invalid", function()
+      local _, err = build("poll", { task = {} })
+      assert.equal("invalid", err.kind)
+    end)
+
+    it("fetch is a bare GET of the signed URL: no Authorization, no headers", function()
+      local url = "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/x.json?Expires=1&Signature=a%2Bb"
+      local req = assert(build("fetch", { url = url }))
+      assert.equal("GET", req.method)
+      assert.equal(url, req.url)
+      assert.same({}, req.headers)
+      assert.is_nil(req.body)
+      local _, err = build("fetch", {})
+      assert.equal("invalid", err.kind)
+    end)
+
+    it("an unknown op is invalid", function()
+      local _, err = build("list", {})
+      assert.equal("invalid", err.kind)
+    end)
+  end)
+end)
+
+describe("dashscope parse", function()
+  describe("submit and cancel", function()
+    it("submit gives the task id, state and request id", function()
+      local t = assert(parse("submit", 200,
+        [[{"request_id":"r-1","output":{"task_status":"PENDING","task_id":"c2d3-0001"}}]]))
+      assert.same({ id = "c2d3-0001", state = "queued", request_id = "r-1" }, t)
+      -- the SDK-style envelope with empty code and null usage is fine too
+      t = assert(parse("submit", 200, [[{"status_code":200,"request_id":"r-2","code":"","message":"",
+        "output":{"task_id":"t2","task_status":"RUNNING"},"usage":null}]]))
+      assert.equal("running", t.state)
+    end)
+
+    it("a submit answer without task_id is a protocol error", function()
+      local _, err = parse("submit", 200, [[{"request_id":"r-1","output":{"task_status":"PENDING"}}]])
+      assert.equal("protocol", err.kind)
+    end)
+
+    it("cancel 2xx is ok", function()
+      assert.same({ ok = true, request_id = "r-9" }, parse("cancel", 200, [[{"request_id":"r-9"}]]))
+    end)
+  end)
+
+  describe("poll", function()
+    local function poll(body, extra) return parse("poll", 200, body, extra) end
+
+    it("PENDING, RUNNING and SUSPENDED are in progress", function()
+      local st = assert(poll([[{"request_id":"r","output":{"task_id":"t","task_status":"PENDING"},"usage":null}]]))
+      assert.same({ state = "queued", provider_state = "PENDING", request_id = "r" }, st)
+      st = assert(poll([[{"request_id":"r","output":{"task_id":"t","task_status":"RUNNING",
+        "submit_time":"2024-09-12 15:11:40.041","scheduled_time":"2024-09-12 15:11:40.066",
+        "task_metrics":{"TOTAL":1,"SUCCEEDED":0,"FAILED":0}}}]]))
+      assert.equal("running", st.state)
+      assert.same({ submit_time = "2024-09-12 15:11:40.041", scheduled_time = "2024-09-12 15:11:40.066" },
+        st.provider_times)
+      assert.equal("running", poll([[{"output":{"task_id":"t","task_status":"SUSPENDED"}}]]).state)
+    end)
+
+    it("SUCCEEDED with a failed subtask and a no-speech subtask", function()
+      local st = assert(poll([[{"request_id":"r-5","output":{"task_id":"t","task_status":"SUCCEEDED",
+        "submit_time":"2024-09-12 15:11:40.041","end_time":"2024-09-12 15:11:42.500",
+        "results":[
+          {"file_url":"https://e.com/1.wav","transcription_url":"https://oss.example/1.json?Signature=x",
+           "subtask_status":"SUCCEEDED"},
+          {"file_url":"https://e.com/2.wav","code":"InvalidFile.DownloadFailed",
+           "message":"The audio file cannot be downloaded.","subtask_status":"FAILED"},
+          {"file_url":"https://e.com/3.wav","code":"SUCCESS_WITH_NO_VALID_FRAGMENT",
+           "message":"no valid fragment","subtask_status":"FAILED"}],
+        "task_metrics":{"TOTAL":3,"SUCCEEDED":1,"FAILED":2}},"usage":{"duration":7}}]]))
+      assert.equal("succeeded", st.state)
+      assert.equal("SUCCEEDED", st.provider_state)
+      assert.is_nil(st.error)
+      assert.same({ url = "https://e.com/1.wav", result_url = "https://oss.example/1.json?Signature=x" }, st.files[1])
+      assert.equal("https://e.com/2.wav", st.files[2].url)
+      assert.same({ kind = "task_failed", code = "InvalidFile.DownloadFailed", provider = "dashscope",
+        message = "The audio file cannot be downloaded.", request_id = "r-5", retryable = false }, st.files[2].error)
+      assert.same({ url = "https://e.com/3.wav", empty = true }, st.files[3])
+      assert.same({ billed_ms = 7000 }, st.usage)
+      assert.equal("2024-09-12 15:11:42.500", st.provider_times.end_time)
+    end)
+
+    it("FAILED carries output.code and output.message", function()
+      local st = assert(poll([[{"request_id":"r","output":{"task_id":"t","task_status":"FAILED",
+        "code":"FILE_403_FORBIDDEN","message":"FILE_403_FORBIDDEN"}}]]))
+      assert.equal("failed", st.state)
+      assert.equal("task_failed", st.error.kind)
+      assert.equal("FILE_403_FORBIDDEN", st.error.code)
+      assert.is_false(st.error.retryable)
+    end)
+
+    it("CANCELED and UNKNOWN", function()
+      local st = assert(poll([[{"output":{"task_id":"t","task_status":"CANCELED"}}]]))
+      assert.equal("canceled", st.state)
+      assert.equal("canceled", st.error.kind)
+      st = assert(poll([[{"request_id":"r","output":{"task_id":"gone-1","task_status":"UNKNOWN"}}]]))
+      assert.equal("failed", st.state)
+      assert.equal("UNKNOWN", st.provider_state)
+      assert.equal("not_found", st.error.kind)
+      assert.is_false(st.error.retryable)
+      assert.matches("gone%-1", st.error.message)
+    end)
+
+    it("qwen SUCCEEDED: output.result and usage.seconds", function()
+      local st = assert(poll([[{"request_id":"r","output":{"task_id":"q1","task_status":"SUCCEEDED",
+        "submit_time":"2025-09-01 10:00:00.000","end_time":"2025-09-01 10:00:09.000",
+        "result":{"transcription_url":"https://oss.example/q1.json?Signature=y"}},"usage":{"seconds":12}}]],
+        { model = QWEN, task = { id = "q1", url = A } }))
+      assert.equal("succeeded", st.state)
+      assert.same({ { url = A, result_url = "https://oss.example/q1.json?Signature=y" } }, st.files)
+      assert.same({ billed_ms = 12000 }, st.usage)
+    end)
+
+    it("an unknown task_status is a protocol error", function()
+      local _, err = poll([[{"output":{"task_id":"t","task_status":"EXPLODED"}}]])
+      assert.equal("protocol", err.kind)
+    end)
+  end)
+
+  describe("HTTP errors", function()
+    local function fail(status, body, headers, kind)
+      local resp = { status = status, headers = headers or {}, body = body }
+      local out, err = core.parse("dashscope", kind or "submit", resp)
+      assert.is_nil(out)
+      check_error(err)
+      return err
+    end
+
+    it("400 InvalidParameter and DataInspectionFailed are invalid", function()
+      local err = fail(400, [[{"request_id":"r-400","code":"InvalidParameter","message":"Model not exist."}]])
+      assert.same({ kind = "invalid", status = 400, code = "InvalidParameter", request_id = "r-400",
+        retryable = false, provider = "dashscope", message = err.message }, err)
+      assert.matches("Model not exist.", err.message, 1, true)
+      assert.equal("invalid", fail(400, [[{"code":"DataInspectionFailed","message":"inappropriate"}]]).kind)
+    end)
+
+    it("401 is auth; 403 without the async header is invalid (a client bug)", function()
+      assert.equal("auth", fail(401, [[{"code":"InvalidApiKey","message":"Invalid API-key provided."}]], nil,
+        "poll").kind)
+      local err = fail(403, [[{"request_id":"r","code":"AccessDenied",
+        "message":"current user api does not support synchronous calls"}]])
+      assert.equal("invalid", err.kind)
+      assert.equal("AccessDenied", err.code)
+      assert.equal("auth", fail(403, [[{"code":"AccessDenied","message":"Access denied."}]]).kind)
+    end)
+
+    it("404 is not_found", function()
+      assert.equal("not_found", fail(404, [[{"code":"NotFound","message":"no such task"}]], nil, "poll").kind)
+    end)
+
+    it("429 is throttled and retryable; Retry-After delta-seconds only", function()
+      local body = [[{"request_id":"r","code":"Throttling.RateQuota","message":"Requests rate limit exceeded"}]]
+      local err = fail(429, body, { ["retry-after"] = "3" })
+      assert.equal("throttled", err.kind)
+      assert.is_true(err.retryable)
+      assert.equal(3, err.retry_after)
+      assert.is_nil(fail(429, body).retry_after)
+      assert.is_nil(fail(429, body, { ["retry-after"] = "Wed, 21 Oct 2015 07:28:00 GMT" }).retry_after)
+    end)
+
+    it("429 Throttling.AllocationQuota is a hard quota", function()
+      local err = fail(429, [[{"code":"Throttling.AllocationQuota","message":"Free allocated quota exceeded."}]])
+      assert.equal("quota", err.kind)
+      assert.is_false(err.retryable)
+    end)
+
+    it("500 and 503 (HTML) are retryable server errors", function()
+      local err = fail(500, [[{"request_id":"r","code":"InternalError","message":"internal error"}]])
+      assert.equal("server", err.kind)
+      assert.is_true(err.retryable)
+      local html = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\n<body>"
+        .. string.rep("x", 400) .. "</body></html>"
+      err = fail(503, html, { ["retry-after"] = "10" })
+      assert.equal("server", err.kind)
+      assert.equal(503, err.status)
+      assert.is_true(err.retryable)
+      assert.equal(10, err.retry_after)
+      assert.matches("503", err.message)
+      assert.matches("<title>503 Service Temporarily Unavailable</title>", err.message, 1, true)
+      assert.is_nil(err.message:find("[\r\n]"))
+      assert.is_true(#err.message < 300)
+      assert.equal("server", fail(502, "").kind)
+    end)
+
+    it("a 2xx body that is empty or not JSON is a retryable protocol error", function()
+      local err = fail(200, "")
+      assert.equal("protocol", err.kind)
+      assert.is_true(err.retryable)
+      err = fail(200, '{"output":{"task_id":', nil, "poll")
+      assert.equal("protocol", err.kind)
+      assert.is_true(err.retryable)
+      assert.matches("not JSON", err.message)
+      assert.equal("protocol", fail(200, "<html></html>", nil, "result").kind)
+    end)
+  end)
+
+  describe("result file", function()
+    it("an expired or rejected signed URL (OSS XML 403) is not_found, not an auth problem", function()
+      local xml = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+        .. '<Message>Request has expired.</Message></Error>'
+      local out, err = parse("result", 403, xml)
+      assert.is_nil(out)
+      assert.equal("not_found", err.kind)
+      assert.is_false(err.retryable)
+      assert.matches("expired", err.message)
+      local _, busy = parse("result", 429, "")
+      assert.equal("throttled", busy.kind)
+    end)
+
+    local PARAFORMER = [[{
+      "file_url":"https://example.com/audio/a.mp3",
+      "properties":{"audio_format":"mp3","channels":[0],"original_sampling_rate":16000,
+                    "original_duration_in_milliseconds":3834},
+      "transcripts":[{"channel_id":0,"content_duration_in_milliseconds":3720,
+        "text":"Hello world, this is a test. Yes.",
+        "sentences":[
+          {"begin_time":100,"end_time":2100,"text":"Hello world, this is a test.","sentence_id":1,"speaker_id":0,
+           "words":[{"begin_time":100,"end_time":500,"text":"Hello ","punctuation":""},
+                    {"begin_time":500,"end_time":900,"text":"world","punctuation":","},
+                    {"begin_time":900,"end_time":2100,"text":"test","punctuation":"."}]},
+          {"begin_time":2200,"end_time":3700,"text":"Yes.","sentence_id":2,"speaker_id":1,
+           "words":[{"begin_time":2200,"end_time":3700,"text":"Yes","punctuation":"."}]}]}]}]]
+
+    it("paraformer: words, punctuation, speakers as strings, 0-based ids", function()
+      local res = assert(parse("result", 200, PARAFORMER, { model = "paraformer-v2", task = { id = "t-77" } }))
+      assert.equal("dashscope", res.provider)
+      assert.equal("paraformer-v2", res.model)
+      assert.equal("t-77", res.task_id)
+      assert.equal("Hello world, this is a test. Yes.", res.text)
+      assert.is_nil(res.language)
+      assert.equal(3834, res.duration_ms)
+      assert.equal(2, #res.segments)
+      local s1, s2 = res.segments[1], res.segments[2]
+      assert.same({ 0, 100, 2100, "0", 0 }, { s1.id, s1.start_ms, s1.end_ms, s1.speaker, s1.channel })
+      assert.same({ 1, "1" }, { s2.id, s2.speaker })
+      assert.same({ start_ms = 100, end_ms = 500, text = "Hello" }, s1.words[1])
+      assert.same({ start_ms = 500, end_ms = 900, text = "world", punct = "," }, s1.words[2])
+      assert.equal(".", s2.words[1].punct)
+      assert.equal("https://example.com/audio/a.mp3", res.raw.file_url)
+      assert.equal(1, res.raw.transcripts[1].sentences[1].sentence_id)
+    end)
+
+    it("two channels: segments in time order, then by channel; texts joined by newline", function()
+      local res = assert(parse("result", 200, [[{"properties":{"channels":[0,1],
+        "original_duration_in_milliseconds":9000},"transcripts":[
+        {"channel_id":0,"text":"A one. A two.","sentences":[
+          {"begin_time":0,"end_time":1000,"text":"A one.","sentence_id":1},
+          {"begin_time":5000,"end_time":6000,"text":"A two.","sentence_id":2}]},
+        {"channel_id":1,"text":"B one. B two.","sentences":[
+          {"begin_time":2000,"end_time":3000,"text":"B one.","sentence_id":1},
+          {"begin_time":5000,"end_time":5500,"text":"B two.","sentence_id":2}]}]}]], { model = "paraformer-v2" }))
+      assert.equal("A one. A two.\nB one. B two.", res.text)
+      local order = {}
+      for i, s in ipairs(res.segments) do order[i] = s.text .. "@" .. s.channel end
+      assert.same({ "A one.@0", "B one.@1", "A two.@0", "B two.@1" }, order)
+    end)
+
+    it("sensevoice: tags become emotion, events and language; no <| anywhere", function()
+      -- the service writes < and > as \u003c and \u003e; the second sentence uses the raw form
+      local first = [[\u003c|en|\u003e\u003c|Speech|\u003e Senior staff, and my classmates. \u003c|/Speech|\u003e ]]
+        .. [[\u003c|ANGRY|\u003e]]
+      local channel = first .. [[\u003c|Applause|\u003e\u003c|Speech|\u003e I am honored. \u003c|/Speech|\u003e]]
+        .. [[|SPECIAL_TOKEN_1|]]
+      local res = assert(parse("result", 200, [[{"file_url":"https://e.com/s.wav",
+        "properties":{"audio_format":"pcm_s16le","channels":[0],"original_sampling_rate":16000,
+                      "original_duration_in_milliseconds":17645},
+        "transcripts":[{"channel_id":0,"content_duration_in_milliseconds":12710,
+          "text":"]] .. channel .. [[",
+          "sentences":[
+            {"begin_time":0,"end_time":7060,"text":"]] .. first .. [["},
+            {"begin_time":11980,"end_time":17630,
+             "text":"<|Applause|><|BGM|><|Speech|> I am honored. <|/Speech|><|Laughter|><|Applause|>|SPECIAL_TOKEN_1|"},
+            {"begin_time":17630,"end_time":17640,"text":"<|HAPPY|><|Cough|>  <|unclosed tail"}]}]}]]))
+      assert.equal("sensevoice-v1", res.model)     -- guessed from the tags
+      assert.equal("Senior staff, and my classmates. I am honored.", res.text)
+      local s1, s2, s3 = res.segments[1], res.segments[2], res.segments[3]
+      assert.equal("Senior staff, and my classmates.", s1.text)
+      assert.equal("angry", s1.emotion)
+      assert.equal("en", s1.language)
+      assert.is_nil(s1.events)
+      assert.equal("I am honored.", s2.text)
+      assert.same({ "Applause", "BGM", "Laughter" }, s2.events)
+      assert.is_nil(s2.emotion)
+      assert.same({ "happy", { "Cough" } }, { s3.emotion, s3.events })
+      assert.equal("unclosed tail", s3.text)
+      assert.equal("en", res.language)
+      assert.equal(17645, res.duration_ms)
+      for _, t in ipairs(texts(res)) do
+        assert.is_nil(t:find("<|", 1, true))
+        assert.is_nil(t:find("SPECIAL_TOKEN", 1, true))
+      end
+    end)
+
+    it("qwen: 0-based ids, language, emotion and words", function()
+      local res = assert(parse("result", 200, [[{"file_url":"https://e.com/q.mp3",
+        "audio_info":{"format":"mp3","sample_rate":16000},
+        "transcripts":[{"channel_id":0,"text":"欢迎使用阿里云。Welcome!",
+          "sentences":[
+            {"sentence_id":0,"begin_time":120,"end_time":1680,"language":"zh","emotion":"neutral",
+             "text":"欢迎使用阿里云。",
+             "words":[{"begin_time":120,"end_time":600,"text":"欢迎","punctuation":""},
+                      {"begin_time":600,"end_time":1680,"text":"使用阿里云","punctuation":"。"}]},
+            {"sentence_id":1,"begin_time":1800,"end_time":2400,"language":"en","emotion":"happy",
+             "text":"Welcome!","words":[{"begin_time":1800,"end_time":2400,"text":"Welcome","punctuation":"!"}]},
+            {"sentence_id":2,"begin_time":2500,"end_time":2900,"language":"zh","emotion":"surprised",
+             "text":"好。"}]}]}]], { task = { id = "q1" } }))
+      assert.equal(QWEN, res.model)                   -- guessed from audio_info
+      assert.equal("欢迎使用阿里云。Welcome!", res.text)
+      assert.equal("zh", res.language)
+      assert.is_nil(res.duration_ms)
+      local s = res.segments
+      assert.same({ 0, 1, 2 }, { s[1].id, s[2].id, s[3].id })
+      assert.same({ "neutral", "happy", "surprised" }, { s[1].emotion, s[2].emotion, s[3].emotion })
+      assert.same({ "zh", "en" }, { s[1].language, s[2].language })
+      assert.same({ start_ms = 600, end_ms = 1680, text = "使用阿里云", punct = "。" }, s[1].words[2])
+      assert.is_nil(s[3].words)
+    end)
+
+    it("a result file without transcripts is a protocol error; an OSS 403 is an error", function()
+      local _, err = parse("result", 200, [[{"file_url":"x"}]])
+      assert.equal("protocol", err.kind)
+      _, err = parse("result", 403, [[<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>]])
+      assert.equal(403, err.status)
+    end)
+  end)
+end)
+
+describe("json codec", function()
+  it("round-trips compactly, in order, with escapes and integers", function()
+    local s = '{"b":1,"a":[true,false,null,-2.5,1e2,"\\u003c|x|\\u003e \\"q\\" \\n\\u0001 é 😀"]}'
+    local v = assert(core.json_decode(s))
+    assert.equal(core.null, v.a[3])
+    assert.equal(math.type and "integer" or "number", math.type and math.type(v.b) or type(v.b))
+    assert.equal('{"a":[true,false,null,-2.5,100,"<|x|> \\"q\\" \\n\\u0001 é 😀"],"b":1}', core.json_encode(v))
+    assert.equal("\239\191\189", core.json_decode('"\\ud83d"'))    -- a lone surrogate becomes U+FFFD
+  end)
+
+  it("reports the byte offset of a syntax error", function()
+    local v, err = core.json_decode('{"a" 1}')
+    assert.is_nil(v)
+    assert.matches("byte 5", err)
+    assert.is_nil((core.json_decode('[1,]')))
+    assert.is_nil((core.json_decode(string.rep("[", 500))))
+  end)
+end)
