@@ -94,9 +94,9 @@ local function step(S, th, ...)
   if coroutine.status(th.co) == "dead" then
     if res[1] then finish(S, th, true, select(2, unpack_n(res)))
     else
-      local err = res[2]
-      if type(err) == "string" then err = debug.traceback(th.co, err) end
-      finish(S, th, false, err)
+      -- The error value travels unchanged (tables stay tables); the traceback is kept beside it.
+      th.traceback = debug.traceback(th.co, tostring(res[2]))
+      finish(S, th, false, res[2])
     end
   elseif res[2] ~= TOKEN then
     ready(S, th)            -- a plain coroutine.yield(): let the others run, then continue

@@ -1,0 +1,188 @@
+-- The libcurl engine and the scheduler against the simulator's /_t/ endpoints (real HTTP on
+-- loopback): keep-alive reuse, HTTP/2, timeouts, the size cap, TLS verification, close().
+local H = require "helper"
+local core = require "stt.core"
+local sched = require "stt.sched"
+local curl = require "stt.transport.curl"
+
+local function get(eng, path, opts, base)
+  return sched.http(eng, { method = "GET", url = (base or H.sim_url) .. path }, opts or { timeout = 5 })
+end
+
+describe("engine", function()
+  local eng
+  before_each(function() eng = core.engine() end)
+  after_each(function() eng:close() end)
+
+  it("does a GET and returns status, lower-case headers and body", function()
+    local r = get(eng, "/_t/bytes?n=10")
+    assert.is_nil(r.error)
+    assert.equal(200, r.status)
+    assert.equal(string.rep("x", 10), r.body)
+    assert.equal("10", r.headers["content-length"])
+  end)
+
+  it("sends method, headers and body exactly", function()
+    local r = sched.http(eng, { method = "POST", url = H.sim_url .. "/_t/echo",
+      headers = { { "Authorization", "Bearer abc" }, { "X-DashScope-Async", "enable" } },
+      body = '{"a":1}' }, { timeout = 5 })
+    local echo = H.json(r.body)
+    assert.equal("POST", echo.method)
+    assert.equal("Bearer abc", echo.headers.authorization)
+    assert.equal("enable", echo.headers["x-dashscope-async"])
+    assert.equal('{"a":1}', echo.body)
+    assert.is_nil(echo.headers.expect)
+  end)
+
+  it("reuses one keep-alive connection for sequential requests", function()
+    local first = H.json(get(eng, "/_t/conn").body)
+    local r2 = get(eng, "/_t/conn")
+    local second = H.json(r2.body)
+    assert.equal(first.connection, second.connection)
+    assert.is_true(r2.reused)
+    assert.equal(tonumber(first.requests) + 1, tonumber(second.requests))
+  end)
+
+  it("times out a request that takes too long (total timeout)", function()
+    local t0 = core.now()
+    local r = get(eng, "/_t/delay?ms=3000", { timeout = 0.3 })
+    assert.equal("timeout", r.error.kind)
+    assert.is_true(core.now() - t0 < 1.5)
+  end)
+
+  it("times out a body that trickles past the deadline", function()
+    local r = get(eng, "/_t/trickle?n=50&ms=100", { timeout = 0.5 })
+    assert.equal("timeout", r.error.kind)
+  end)
+
+  it("caps the response size with a clear error", function()
+    local r = get(eng, "/_t/bytes?n=100000", { timeout = 5, max_body = 1000 })
+    assert.equal("too_large", r.error.kind)
+    assert.matches("1000%-byte cap", r.error.message)
+    local ok = get(eng, "/_t/bytes?n=1000", { timeout = 5, max_body = 1000 })
+    assert.is_nil(ok.error)
+    assert.equal(1000, #ok.body)
+  end)
+
+  it("refuses a self-signed certificate unless insecure = true", function()
+    local r = get(eng, "/_t/bytes?n=3", { timeout = 5 }, H.tls_url)
+    assert.equal("tls", r.error.kind)
+    local ok = get(eng, "/_t/bytes?n=3", { timeout = 5, insecure = true }, H.tls_url)
+    assert.is_nil(ok.error)
+    assert.equal("xxx", ok.body)
+  end)
+
+  it("speaks HTTP/2 when the server offers it", function()
+    local ok = get(eng, "/_t/echo", { timeout = 5, insecure = true }, H.tls_url)
+    assert.equal(20, ok.http_version)
+  end)
+
+  it("reports connection refused as a network error that was never sent", function()
+    local r = sched.http(eng, { method = "GET", url = "http://127.0.0.1:1/" }, { timeout = 2 })
+    assert.equal("network", r.error.kind)
+    assert.is_false(r.sent)
+  end)
+
+  it("rejects header injection", function()
+    assert.has_error(function()
+      eng:add({ method = "GET", url = H.sim_url, headers = { { "X-A", "b\r\nX-Evil: 1" } } })
+    end)
+  end)
+
+  it("cancels a transfer in flight", function()
+    local id = eng:add({ method = "GET", url = H.sim_url .. "/_t/delay?ms=2000" }, { timeout = 5 })
+    eng:perform()
+    assert.equal(1, eng:inflight())
+    assert.is_true(eng:cancel(id))
+    assert.equal(0, eng:inflight())
+    assert.is_false(eng:cancel(id))
+  end)
+
+  it("close() is idempotent and the same as __gc/__close", function()
+    local e = core.engine()
+    e:add({ method = "GET", url = H.sim_url .. "/_t/delay?ms=2000" }, { timeout = 5 })
+    e:perform()
+    e:close()
+    e:close()
+    assert.is_true(e:closed())
+    assert.has_error(function() e:perform() end, "engine is closed")
+    local mt = getmetatable(e)
+    assert.equal(mt.__gc, mt.__close)
+    collectgarbage(); collectgarbage()
+  end)
+end)
+
+describe("scheduler", function()
+  it("runs threads concurrently on one engine", function()
+    local t0 = core.now()
+    local bodies = sched.run(function()
+      local ths, out = {}, {}
+      for i = 1, 20 do
+        ths[i] = sched.spawn(function()
+          local r = sched.http(nil, { method = "GET", url = H.sim_url .. "/_t/delay?ms=300" }, { timeout = 5 })
+          return r.body
+        end)
+      end
+      for i = 1, 20 do out[i] = ths[i]:join() end
+      return out
+    end)
+    assert.equal(20, #bodies)
+    assert.equal("ok", bodies[20])
+    assert.is_true(core.now() - t0 < 1.5, "20 x 300 ms in parallel took " .. (core.now() - t0))
+  end)
+
+  it("sleeps concurrently and wakes threads in time order", function()
+    local order = {}
+    sched.run(function()
+      local a = sched.spawn(function() sched.sleep(0.2); order[#order + 1] = "b" end)
+      local b = sched.spawn(function() sched.sleep(0.1); order[#order + 1] = "a" end)
+      a:join(); b:join()
+    end)
+    assert.same({ "a", "b" }, order)
+  end)
+
+  it("passes return values and re-raises errors through join", function()
+    local x, y = sched.run(function()
+      local t = sched.spawn(function(p, q) return p + q, "two" end, 1, 2)
+      return t:join()
+    end)
+    assert.equal(3, x)
+    assert.equal("two", y)
+    assert.has_error(function()
+      sched.run(function()
+        local t = sched.spawn(function() error("boom", 0) end)
+        t:join()
+      end)
+    end, "boom")
+  end)
+
+  it("raises the error of a thread nobody joined", function()
+    assert.has_error(function()
+      sched.run(function() sched.spawn(function() error("lost", 0) end) end)
+    end, "lost")
+  end)
+
+  it("refuses nesting and spawn outside run", function()
+    assert.has_error(function() sched.spawn(function() end) end)
+    assert.has_error(function() sched.run(function() sched.run(function() end) end) end)
+  end)
+
+  it("blocks outside run: sleep and http", function()
+    local t0 = core.now()
+    sched.sleep(0.1)
+    assert.is_true(core.now() - t0 >= 0.099)
+    local t = curl.new()
+    local r = assert(t:request({ method = "GET", url = H.sim_url .. "/_t/bytes?n=2" }, { timeout = 5 }))
+    assert.equal("xx", r.body)
+    t:close()
+  end)
+
+  it("transport reports failures as nil, err", function()
+    local t = curl.new()
+    local r, err = t:request({ method = "GET", url = H.sim_url .. "/_t/delay?ms=2000" }, { timeout = 0.2 })
+    assert.is_nil(r)
+    assert.equal("timeout", err.kind)
+    assert.is_true(err.sent)
+    t:close()
+  end)
+end)
