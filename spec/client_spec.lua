@@ -1,0 +1,206 @@
+-- The client end to end against the simulator: blocking and under stt.run, retries, deadlines,
+-- batch failures, restored tasks, and no API key in any error or event.
+local H = require "helper"
+local stt = require "stt"
+local core = require "stt.core"
+
+local function client(opts)
+  opts = opts or {}
+  local o = { api_key = H.key, base_url = H.ds_base, timeout = 5, poll_first = 0.05 }
+  for k, v in pairs(opts) do o[k] = v end
+  return stt.client("dashscope", o)
+end
+
+local EN = "Hello world. This is a simulated transcript! Does it work? Yes it does."
+
+describe("client (dashscope, against the simulator)", function()
+  before_each(function()
+    H.reset()
+    H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
+  end)
+
+  it("transcribes one file, blocking, into a normalized Result", function()
+    local url = H.media("en1", 2, EN)
+    local c = client()
+    local res, err = c:transcribe({ url = url, language = "en" })
+    assert.is_nil(err)
+    assert.equal("dashscope", res.provider)
+    assert.equal("paraformer-v2", res.model)
+    assert.is_string(res.task_id)
+    assert.matches("Hello world", res.text)
+    assert.is_true(#res.segments >= 3)
+    local prev = -1
+    for _, s in ipairs(res.segments) do
+      assert.is_true(math.type(s.start_ms) == "integer" and s.end_ms >= s.start_ms)
+      assert.is_true(s.start_ms >= prev)
+      prev = s.start_ms
+      assert.is_true(#s.words >= 1)
+    end
+    assert.is_true(res.duration_ms >= 1990 and res.duration_ms <= 2010)
+    local st = H.stats()
+    assert.equal(0, st.result_fetch_auth_rejected or 0)
+  end)
+
+  it("runs 100 one-second jobs in about one second under stt.run", function()
+    H.config({ queue_ms = 0, rtf = 1.0, min_run_ms = 0 })
+    local url = H.media("one_second", 1, "One second of talk.")
+    local c = client({ poll_first = 0.2 })
+    local jobs = {}
+    for i = 1, 100 do jobs[i] = { url = url } end
+    local t0 = core.now()
+    local out = c:transcribe_all(jobs, { concurrency = 100 })
+    local took = core.now() - t0
+    assert.equal(100, #out)
+    for i = 1, 100 do
+      assert.is_nil(out[i].error, out[i].error and tostring(out[i].error))
+      assert.matches("One second", out[i].result.text)
+    end
+    assert.is_true(took < 2.5, "100 one-second jobs took " .. took .. " s")
+  end)
+
+  it("a task restored from JSON can be waited on by another client", function()
+    local url = H.media("restore", 1, "Restored task works.")
+    local task = assert(client():submit({ url = url }))
+    local copy = H.json(H.encode(task))
+    local res = assert(client():wait(copy))
+    assert.matches("Restored", res.text)
+  end)
+
+  it("retries a throttled submit and honours Retry-After", function()
+    local url = H.media("thr", 1, "Throttled once.")
+    H.fault({ path = "/dashscope/api/v1/services/audio/asr/transcription", count = 1, type = "429",
+              retry_after = 1 })
+    local events = {}
+    local c = client({ on_event = function(ev) events[#events + 1] = ev end })
+    local t0 = core.now()
+    local task = assert(c:submit({ url = url }))
+    assert.is_true(core.now() - t0 >= 0.99)
+    assert.is_string(task.id)
+    local retry
+    for _, ev in ipairs(events) do if ev.type == "retry" then retry = ev end end
+    assert.equal("throttled", retry.error.kind)
+    assert.equal(1, retry.error.retry_after)
+  end)
+
+  it("retries polls that fail with 500 and 503", function()
+    local url = H.media("p500", 1, "Polls fail twice.")
+    local c = client()
+    local task = assert(c:submit({ url = url }))
+    H.fault({ path = "/dashscope/api/v1/tasks", count = 1, type = "500" })
+    H.fault({ path = "/dashscope/api/v1/tasks", count = 1, type = "503" })
+    local res, err = c:wait(task)
+    assert.is_nil(err)
+    assert.matches("Polls fail", res.text)
+  end)
+
+  it("gives up after `retries` and says the error is retryable", function()
+    H.fault({ path = "/dashscope/api/v1/services/audio/asr/transcription", count = 10, type = "500" })
+    local c = client({ retries = 1 })
+    local task, err = c:submit({ url = H.media("gu", 1, "x") })
+    assert.is_nil(task)
+    assert.equal("server", err.kind)
+    assert.equal(500, err.status)
+    assert.is_true(err.retryable)
+  end)
+
+  it("never repeats a submit whose outcome is unknown (connection reset)", function()
+    local before = H.stats().requests or {}
+    H.fault({ path = "/dashscope/api/v1/services/audio/asr/transcription", count = 1, type = "reset" })
+    local c = client()
+    local task, err = c:submit({ url = H.media("rst", 1, "x") })
+    assert.is_nil(task)
+    assert.is_false(err.retryable)
+    assert.is_true(err.ambiguous)
+    local after = H.stats().requests or {}
+    local k = "POST /dashscope/api/v1/services/audio/asr/transcription"
+    assert.equal((before[k] or 0) + 1, after[k])
+  end)
+
+  it("honours the wait deadline", function()
+    H.config({ queue_ms = 0, rtf = 10, min_run_ms = 0 })
+    local c = client()
+    local task = assert(c:submit({ url = H.media("long", 2, "Long job.") }))
+    local t0 = core.now()
+    local res, err = c:wait(task, { timeout = 0.5 })
+    assert.is_nil(res)
+    assert.equal("timeout", err.kind)
+    assert.is_true(err.retryable)
+    assert.is_true(core.now() - t0 < 1.0)
+  end)
+
+  it("reports a batch with a failed file per file", function()
+    local ok1 = H.media("b1", 1, "First file.")
+    local ok2 = H.media("b2", 1, "Second file.")
+    local c = client({ model = "sensevoice-v1" })
+    local res = assert(c:transcribe({ urls = { ok1, H.sim_url .. "/media/missing.wav", ok2 } }))
+    assert.equal(3, #res.files)
+    assert.matches("First", res.files[1].result.text)
+    assert.equal("task_failed", res.files[2].error.kind)
+    assert.equal("InvalidFile.DownloadFailed", res.files[2].error.code)
+    assert.matches("Second", res.files[3].result.text)
+    assert.is_nil(res.text:find("<|", 1, true))
+  end)
+
+  it("transcribes with qwen3-asr-flash-filetrans", function()
+    local c = client({ model = "qwen3-asr-flash-filetrans" })
+    local res = assert(c:transcribe({ url = H.media("q1", 2, EN), language = "en", words = true }))
+    assert.matches("Hello world", res.text)
+    assert.is_true(#res.segments >= 1)
+    assert.equal("qwen3-asr-flash-filetrans", res.model)
+  end)
+
+  it("fails the whole task when its only file cannot be downloaded", function()
+    local res, err = client():transcribe({ url = H.sim_url .. "/media/nope.wav" })
+    assert.is_nil(res)
+    assert.equal("task_failed", err.kind)
+  end)
+
+  it("answers a task the service does not know with not_found", function()
+    local res, err = client():wait({ id = "00000000-0000-0000-0000-000000000000", model = "paraformer-v2" })
+    assert.is_nil(res)
+    assert.equal("not_found", err.kind)
+  end)
+
+  it("cancels a queued task", function()
+    H.config({ queue_ms = 5000 })
+    local c = client()
+    local task = assert(c:submit({ url = H.media("cx", 1, "x") }))
+    assert.is_true(c:cancel(task))
+    local st = assert(c:poll(task))
+    assert.equal("canceled", st.state)
+    assert.equal("canceled", st.error.kind)
+  end)
+
+  it("refuses options the model does not support, before any request", function()
+    local before = H.stats().requests or {}
+    local task, err = client():submit({ url = "http://x/a.wav", itn = true })
+    assert.is_nil(task)
+    assert.equal("unsupported", err.kind)
+    assert.matches("itn", err.message)
+    assert.same(before, H.stats().requests or {})
+  end)
+
+  it("never shows the API key in errors, events or tostring", function()
+    local secret = "sk-sim-SECRET-canary-7f3a"
+    local seen = {}
+    local c = stt.client("dashscope", { api_key = secret, base_url = H.ds_base, retries = 1,
+      on_event = function(ev)
+        seen[#seen + 1] = H.encode({ type = ev.type, err = ev.error and tostring(ev.error) })
+      end })
+    local task, err = c:submit({ url = H.media("k", 1, "x") })
+    assert.is_nil(task)
+    assert.equal("auth", err.kind)
+    assert.is_false(err.retryable)
+    local all = tostring(err) .. H.encode(setmetatable(err, nil)) .. tostring(c) .. table.concat(seen)
+    for k, v in pairs(c) do all = all .. tostring(k) .. tostring(v) end
+    assert.is_nil(all:find(secret, 1, true))
+  end)
+
+  it("says which key is missing", function()
+    local c = stt.client("dashscope", { api_key = false, base_url = H.ds_base })
+    local task, err = c:submit({ url = "http://x/a.wav" })
+    assert.is_nil(task)
+    assert.equal("auth", err.kind)
+    assert.matches("DASHSCOPE_API_KEY", err.message)
+  end)
+end)
