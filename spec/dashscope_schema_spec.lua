@@ -502,7 +502,7 @@ describe("dashscope parse", function()
         "sentences":[
           {"begin_time":100,"end_time":2100,"text":"Hello world, this is a test.","sentence_id":1,"speaker_id":0,
            "words":[{"begin_time":100,"end_time":500,"text":"Hello ","punctuation":""},
-                    {"begin_time":500,"end_time":900,"text":"world","punctuation":","},
+                    {"begin_time":500,"end_time":900,"text":"world","punctuation":", "},
                     {"begin_time":900,"end_time":2100,"text":"test","punctuation":"."}]},
           {"begin_time":2200,"end_time":3700,"text":"Yes.","sentence_id":2,"speaker_id":1,
            "words":[{"begin_time":2200,"end_time":3700,"text":"Yes","punctuation":"."}]}]}]}]]

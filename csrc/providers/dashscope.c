@@ -934,12 +934,13 @@ static int set_time(stt_arena *a, stt_json *dst, const char *key, const stt_json
 
 static stt_json *make_word(stt_arena *a, const stt_json *w) {
   stt_json *o = stt_jobj(a), *text = clean_str(a, stt_jget(w, "text"), NULL);
-  const stt_json *p = stt_jget(w, "punctuation"), *conf = stt_jget(w, "confidence");
+  /* "punctuation" carries the space that follows it (", "): trimmed like the word text. */
+  stt_json *p = clean_str(a, stt_jget(w, "punctuation"), NULL);
+  const stt_json *conf = stt_jget(w, "confidence");
   if (!o || set_time(a, o, "start_ms", w, "begin_time") || set_time(a, o, "end_ms", w, "end_time"))
     return NULL;
   if (text && stt_jset(a, o, "text", text)) return NULL;
-  if (stt_jis(p, STT_JSTR) && p->slen > 0 && stt_jset(a, o, "punct", stt_jstrn(a, p->s, p->slen)))
-    return NULL;
+  if (p && p->slen > 0 && stt_jset(a, o, "punct", p)) return NULL;
   if (stt_jis(conf, STT_JNUM) && stt_jset(a, o, "confidence", stt_jnum(a, conf->n))) return NULL;
   return o;
 }
