@@ -58,6 +58,7 @@ $(CORE): $(OBJS)
 test: $(CORE)
 	$(MAKE) --no-print-directory LUA=luajit all
 	spec/run-tests
+	STT_LUA=luajit STT_CPATH='build/luajit/?.so' spec/run-tests
 
 # Same specs with the core built under AddressSanitizer + UBSan (CI runs this too).
 sanitize-test:

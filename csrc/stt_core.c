@@ -535,8 +535,9 @@ int luaopen_stt_core(lua_State *L) {
   lua_newtable(L);
   stt_setfuncs(L, engine_methods, 0);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_engine_close); lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_engine_close); lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, l_engine_close);         /* one function object for both (LuaJIT too) */
+  lua_pushvalue(L, -1); lua_setfield(L, -3, "__gc");
+  lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, l_engine_tostring); lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
   stt_newlib(L, core_funcs);

@@ -31,7 +31,7 @@ describe("client (dashscope, against the simulator)", function()
     assert.is_true(#res.segments >= 3)
     local prev = -1
     for _, s in ipairs(res.segments) do
-      assert.is_true(math.type(s.start_ms) == "integer" and s.end_ms >= s.start_ms)
+      assert.is_true(s.start_ms == math.floor(s.start_ms) and s.end_ms >= s.start_ms)
       assert.is_true(s.start_ms >= prev)
       prev = s.start_ms
       assert.is_true(#s.words >= 1)

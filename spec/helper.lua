@@ -17,7 +17,7 @@ function H.control(method, path, body)
   local cmd = "curl -s -X " .. method .. " " .. sh_quote(H.sim_url .. path)
   if body then cmd = cmd .. " -H 'Content-Type: application/json' --data-binary " .. sh_quote(body) end
   local p = assert(io.popen(cmd))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out
 end

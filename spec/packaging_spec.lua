@@ -1,11 +1,13 @@
 -- Packaging: the rockspec lints and installs a working module; `make install` lays out the files.
 local H = require "helper"
 
+-- Run a shell command; returns its exit code and output (portable to LuaJIT's io.popen).
 local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return ok and 0 or code, out
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local code = tonumber(out:match("rc=(%d+)%s*$"))
+  return code, (out:gsub("rc=%d+%s*$", ""))
 end
 
 local function tmpdir()
@@ -43,7 +45,7 @@ describe("packaging", function()
   end)
 
   it("the rockspec lists every Lua module and C source in the tree", function()
-    local rs = assert(io.open("lua-stt-scm-1.rockspec")):read("a")
+    local rs = assert(io.open("lua-stt-scm-1.rockspec")):read("*a")
     local _, files = sh("find lua csrc -name '*.lua' -o -name '*.c'")
     for path in files:gmatch("[^\n]+") do
       if path:match("%.lua$") then

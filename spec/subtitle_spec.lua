@@ -15,7 +15,7 @@ end
 -- ffmpeg re-encodes the file as SRT: the cue count and times it read come back out.
 local function ffmpeg_cues(path)
   local p = assert(io.popen("ffmpeg -loglevel error -i " .. H.sh_quote(path) .. " -f srt - 2>&1"))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local times = {}
   for a, b in out:gmatch("(%d%d:%d%d:%d%d,%d%d%d) %-%-> (%d%d:%d%d:%d%d,%d%d%d)") do
@@ -40,7 +40,8 @@ describe("subtitle (first cut)", function()
     for i, c in ipairs(cues) do
       assert.is_true(c.end_ms > c.start_ms)
       if i > 1 then assert.is_true(c.start_ms >= cues[i - 1].end_ms) end
-      assert.is_true(utf8.len(c.lines[1]) <= 42, c.lines[1])
+      local _, chars = c.lines[1]:gsub("[^\128-\191]", "")
+      assert.is_true(chars <= 42, c.lines[1])
     end
   end)
 
@@ -59,7 +60,8 @@ describe("subtitle (first cut)", function()
     local want = {}
     for _, c in ipairs(subtitle.cues(RESULT)) do
       local function t(ms)
-        return string.format("%02d:%02d:%02d,%03d", ms // 3600000, ms // 60000 % 60, ms // 1000 % 60, ms % 1000)
+        return string.format("%02d:%02d:%02d,%03d", math.floor(ms / 3600000), math.floor(ms / 60000) % 60,
+          math.floor(ms / 1000) % 60, ms % 1000)
       end
       want[#want + 1] = t(c.start_ms) .. " --> " .. t(c.end_ms)
     end
