@@ -1,0 +1,112 @@
+-- Control API of the simulator (no auth; loopback only), under /_sim/:
+--   GET  /_sim/config          current config
+--   POST /_sim/config          merge a JSON object into the config (null removes a key)
+--   POST /_sim/reset           clear tasks, results, stats, faults; default config
+--   POST /_sim/faults          queue a fault (object) or several (array); see sim.faults
+--   GET  /_sim/faults          the queued faults;  DELETE /_sim/faults clears them
+--   GET  /_sim/stats           counters (requests, submissions, result fetches, faults, ...)
+--   GET  /_sim/tasks/{id}      a task's internal record
+-- luacheck: globals ngx
+local util = require "sim.util"
+local store = require "sim.store"
+local faults = require "sim.faults"
+
+local M = {}
+
+local function bad_request(message)
+  return util.send_json(400, { error = message })
+end
+
+local function json_body()
+  local v = util.decode(util.read_body())
+  if type(v) ~= "table" then return nil end
+  return v
+end
+
+local function get_config()
+  return util.send_json(200, store.config())
+end
+
+local function post_config()
+  local patch = json_body()
+  if not patch then return bad_request("body must be a JSON object") end
+  if patch.keys ~= nil and type(patch.keys) ~= "table" then
+    return bad_request("keys must be an array of strings")
+  end
+  return util.send_json(200, store.merge_config(patch))
+end
+
+local function reset()
+  store.reset()
+  return util.send_json(200, { ok = true })
+end
+
+local function list_faults()
+  local list = store.faults()
+  if #list == 0 then list = util.EMPTY_ARRAY end
+  return util.send_json(200, { faults = list })
+end
+
+local function post_faults()
+  local body = json_body()
+  if not body then return bad_request("body must be a fault object or an array of them") end
+  local items = body[1] ~= nil and body or { body }
+  for _, f in ipairs(items) do
+    local ok, err = faults.normalize(f)
+    if not ok then return bad_request(err) end
+  end
+  for _, f in ipairs(items) do faults.add(f) end
+  return list_faults()
+end
+
+local function clear_faults()
+  store.set_faults({})
+  return list_faults()
+end
+
+local function stats()
+  return util.send_json(200, store.stats())
+end
+
+local function task(id)
+  local rec, provider = store.task_find(id)
+  if not rec then return util.send_json(404, { error = "no such task", task_id = id }) end
+  rec.provider = rec.provider or provider
+  return util.send_json(200, rec)
+end
+
+local function info()
+  return util.send_json(200, {
+    simulator = "lua-stt",
+    providers = { dashscope = "/dashscope/api/v1" },
+    control = "/_sim/",
+  })
+end
+
+local ROUTES = {
+  { "GET", "^/_sim/?$", info },
+  { "GET", "^/_sim/config$", get_config },
+  { "POST", "^/_sim/config$", post_config },
+  { "POST", "^/_sim/reset$", reset },
+  { "GET", "^/_sim/faults$", list_faults },
+  { "POST", "^/_sim/faults$", post_faults },
+  { "DELETE", "^/_sim/faults$", clear_faults },
+  { "GET", "^/_sim/stats$", stats },
+  { "GET", "^/_sim/tasks/([^/]+)$", task },
+}
+
+function M.serve()
+  local method, uri = ngx.req.get_method(), ngx.var.uri
+  for _, r in ipairs(ROUTES) do
+    if r[1] == method then
+      local cap = uri:match(r[2])
+      if cap then
+        if cap == uri then return r[3]() end
+        return r[3](cap)
+      end
+    end
+  end
+  return util.send_json(404, { error = "no such control route: " .. method .. " " .. uri })
+end
+
+return M

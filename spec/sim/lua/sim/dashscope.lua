@@ -1,0 +1,575 @@
+-- DashScope (Alibaba Cloud Model Studio) async file transcription, as seen on the wire.
+-- Base URL for clients: ${STT_SIM_URL}/dashscope/api/v1
+--   POST /services/audio/asr/transcription      submit (X-DashScope-Async: enable)
+--   GET|POST /tasks/{task_id}                   query
+--   POST /tasks/{task_id}/cancel                cancel (PENDING only)
+-- Models: paraformer-*, fun-asr*, sensevoice-v1 (input.file_urls) and
+-- qwen3-asr-flash-filetrans (input.file_url). Result files are served by sim.oss.
+-- Facts: shared/reference/providers.md §4, §5, §8; the DashScope docs in shared/seeds/.
+-- luacheck: globals ngx
+local util = require "sim.util"
+local store = require "sim.store"
+local fetch = require "sim.fetch"
+local media = require "sim.media"
+local transcript = require "sim.transcript"
+local oss = require "sim.oss"
+local boot = require "sim.boot"
+
+local M = {}
+
+local PROVIDER = "dashscope"
+local BASE = "/dashscope/api/v1"
+local BUCKET = "dashscope-result"
+
+---------------------------------------------------------------------------- responses
+
+local function send_error(status, code, message)
+  return util.send_json(status, { request_id = util.uuid(), code = code, message = message })
+end
+
+local function invalid(message)
+  return send_error(400, "InvalidParameter", message)
+end
+
+function M.fault_body(kind)
+  if kind == 429 then
+    return util.json({ request_id = util.uuid(), code = "Throttling",
+      message = "Requests throttling triggered." }), "application/json"
+  elseif kind == 500 then
+    return util.json({ request_id = util.uuid(), code = "InternalError",
+      message = "An internal error has occured, please try again later or contact service support." }),
+      "application/json"
+  elseif kind == "truncated" then
+    return '{"request_id":"' .. util.uuid() .. '","output":{"task_id":"' .. util.uuid() .. '","task_sta'
+  end
+end
+
+function M.not_found()
+  return send_error(404, "NotFound", "lua-stt simulator: no such DashScope route: " .. ngx.var.uri)
+end
+
+function M.method_not_allowed()
+  return send_error(405, "MethodNotAllowed", "Method " .. ngx.req.get_method() .. " is not allowed here.")
+end
+
+---------------------------------------------------------------------------- models
+
+-- family: "paraformer" (paraformer-*, fun-asr*), "sensevoice", "qwen"
+local function model_family(model)
+  if model == "sensevoice-v1" then return "sensevoice" end
+  if model == "qwen3-asr-flash-filetrans" then return "qwen" end
+  if model:match("^paraformer%-") or model:match("^fun%-asr") then return "paraformer" end
+  return nil
+end
+
+---------------------------------------------------------------------------- auth, limits
+
+local function mask_key(key)
+  if #key <= 8 then return "***" end
+  return key:sub(1, 5) .. "***" .. key:sub(-4)
+end
+
+-- Returns the API key, or answers 401 and returns nil.
+local function authenticate(cfg)
+  local h = ngx.var.http_authorization
+  local key = h and h:match("^%s*[Bb]earer%s+(%S+)%s*$")
+  if key then
+    for _, k in ipairs(cfg.keys or {}) do
+      if k == key then return key end
+    end
+  end
+  send_error(401, "InvalidApiKey", "Invalid API-key provided.")
+  return nil
+end
+
+-- Per-key requests-per-second limit; answers 429 and returns false when exceeded.
+local function within_rate(cfg, kind, key)
+  local limit = type(cfg.rate_limit) == "table" and tonumber(cfg.rate_limit[kind])
+  if not limit then return true end
+  if store.rate_count(PROVIDER .. ":" .. kind .. ":" .. key) > limit then
+    ngx.header["Retry-After"] = "1"
+    send_error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
+    return false
+  end
+  return true
+end
+
+---------------------------------------------------------------------------- submit validation
+
+local function is_array(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n == #t
+end
+
+local function check_channels(params)
+  local ch = params.channel_id
+  if ch == nil then return { 0 } end
+  if not is_array(ch) or #ch == 0 then
+    return nil, "parameters.channel_id must be a non-empty array of track indices, e.g. [0]."
+  end
+  for _, c in ipairs(ch) do
+    if type(c) ~= "number" or c < 0 or c ~= math.floor(c) then
+      return nil, "parameters.channel_id must contain non-negative integers (0-based track indices)."
+    end
+  end
+  return ch
+end
+
+-- The list of file URLs of a submit body, or nil + message.
+local function input_urls(family, model, input, cfg)
+  if family == "qwen" then
+    if type(input.file_url) ~= "string" or input.file_url == "" then
+      if input.file_urls ~= nil then
+        return nil, "Model " .. model .. " takes input.file_url (a single string), not input.file_urls."
+      end
+      return nil, "Required parameter input.file_url is missing."
+    end
+    return { input.file_url }
+  end
+  local urls = input.file_urls
+  if urls == nil then
+    if input.file_url ~= nil then
+      return nil, "Model " .. model .. " takes input.file_urls (an array of strings), not input.file_url."
+    end
+    return nil, "Required parameter input.file_urls is missing."
+  end
+  if not is_array(urls) then
+    return nil, "input.file_urls must be an array of URL strings."
+  end
+  if #urls == 0 then return nil, "input.file_urls must not be empty." end
+  local max = tonumber(cfg.max_file_urls) or 100
+  if #urls > max then
+    return nil, "The number of input.file_urls (" .. #urls .. ") exceeds the limit of " .. max .. "."
+  end
+  for i, u in ipairs(urls) do
+    if type(u) ~= "string" or u == "" then
+      return nil, "input.file_urls[" .. (i - 1) .. "] must be a non-empty URL string."
+    end
+  end
+  return urls
+end
+
+---------------------------------------------------------------------------- processing
+
+local function failure_codes(family, kind, status)
+  if family == "qwen" then
+    -- qwen3-asr-flash-filetrans reports task-level codes whose message repeats the code
+    -- ("FILE_403_FORBIDDEN"); FILE_404_NOT_FOUND / FILE_DOWNLOAD_FAILED are seen in third-party
+    -- clients, UNSUPPORTED_FORMAT for undecodable media is UNCONFIRMED.
+    local code
+    if kind == "download" then
+      code = (status == 403 and "FILE_403_FORBIDDEN") or (status == 404 and "FILE_404_NOT_FOUND")
+        or "FILE_DOWNLOAD_FAILED"
+    elseif kind == "decode" then
+      code = "UNSUPPORTED_FORMAT"
+    else
+      code = "SUCCESS_WITH_NO_VALID_FRAGMENT"
+    end
+    return code, code
+  end
+  if kind == "download" then return "InvalidFile.DownloadFailed", "The audio file cannot be downloaded." end
+  if kind == "decode" then return "InvalidFile.DecodeFailed", "The audio file cannot be decoded." end
+  -- A file without speech: subtask FAILED with this code (third-party clients treat it as an
+  -- empty result). The message text is UNCONFIRMED.
+  return "SUCCESS_WITH_NO_VALID_FRAGMENT", "No valid speech fragment was detected in the audio."
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- The reference text (and optional .json override) for a media URL on this simulator:
+-- ${STT_SIM_URL}/media/<name>.<ext>  ->  <media dir>/<name>.txt and <name>.json
+local function reference_for(url)
+  local u = fetch.parse_url(url)
+  if not u or not boot.media_dir then return nil end
+  local path = u.path:gsub("[?#].*$", "")
+  local rel = path:match("^/media/(.+)$")
+  if not rel then return nil end
+  rel = ngx.unescape_uri(rel)
+  if rel:find("..", 1, true) then return nil end
+  local stem = boot.media_dir .. "/" .. rel:gsub("%.[^./]*$", "")
+  local text = read_file(stem .. ".txt")
+  local override
+  local js = read_file(stem .. ".json")
+  if js then
+    override = util.decode(js)
+    if type(override) ~= "table" then
+      ngx.log(ngx.WARN, "sim: ignoring invalid JSON in ", stem, ".json")
+      override = nil
+    end
+  end
+  return text, override
+end
+
+local function sentence_joiner(language)
+  if language == "zh" or language == "ja" or language == "yue" then return "" end
+  return " "
+end
+
+local function channel_list(n)
+  local t = {}
+  for i = 1, n do t[i] = i - 1 end
+  return t
+end
+
+local function sensevoice_text(s)
+  local words = {}
+  for w in s.text:gmatch("%S+") do words[#words + 1] = w end
+  local body = s.text
+  local open = ""
+  for _, ev in ipairs(s.events or {}) do
+    open = open .. "<|" .. tostring(ev) .. "|> "
+    -- close the event after the first word, like the documented example
+    if #words >= 2 then
+      body = words[1] .. " <|/" .. tostring(ev) .. "|> " .. table.concat(words, " ", 2)
+    else
+      body = body .. " <|/" .. tostring(ev) .. "|>"
+    end
+  end
+  local emotion = s.emotion and s.emotion ~= "" and ("<|" .. s.emotion:upper() .. "|>") or ""
+  if s.emotion == nil then emotion = "<|NEUTRAL|>" end
+  return open .. "<|Speech|> " .. body .. " <|/Speech|> " .. emotion
+end
+
+local function paraformer_result(rec, url, info, tr)
+  local params = rec.params
+  local sensevoice = rec.family == "sensevoice"
+  local transcripts = {}
+  for ci, ch in ipairs(params.channel_id) do
+    local sentences, texts = {}, {}
+    for i, s in ipairs(tr.sentences) do
+      local out = { begin_time = s.begin_time, end_time = s.end_time }
+      if sensevoice then
+        out.text = sensevoice_text(s)
+      else
+        out.text = s.text
+        out.sentence_id = i
+        out.words = s.words
+        if params.diarization_enabled then
+          local n = tonumber(params.speaker_count) or 2
+          out.speaker_id = s.speaker or ((i - 1) % math.max(1, n))
+        end
+      end
+      sentences[i] = out
+      texts[i] = out.text
+    end
+    transcripts[ci] = {
+      channel_id = ch,
+      content_duration_in_milliseconds = tr.content_ms,
+      text = table.concat(texts, sensevoice and "" or sentence_joiner(tr.language)),
+      sentences = sentences,
+    }
+  end
+  return {
+    file_url = url,
+    properties = {
+      audio_format = info.audio_format,
+      channels = channel_list(info.channels),
+      original_sampling_rate = info.sample_rate,
+      original_duration_in_milliseconds = info.duration_ms,
+    },
+    transcripts = transcripts,
+  }
+end
+
+local function qwen_result(rec, url, info, tr)
+  local params = rec.params
+  local transcripts = {}
+  for ci, ch in ipairs(params.channel_id) do
+    local sentences, texts = {}, {}
+    for i, s in ipairs(tr.sentences) do
+      sentences[i] = {
+        sentence_id = i - 1,
+        begin_time = s.begin_time,
+        end_time = s.end_time,
+        language = s.language,
+        emotion = s.emotion and s.emotion:lower() or "neutral",
+        text = s.text,
+        words = params.enable_words == true and s.words or nil,
+      }
+      texts[i] = s.text
+    end
+    -- The documented example joins sentences without a separator ("classmates.I am").
+    transcripts[ci] = { channel_id = ch, text = table.concat(texts), sentences = sentences }
+  end
+  return {
+    file_url = url,
+    audio_info = { format = info.format, sample_rate = info.sample_rate },
+    transcripts = transcripts,
+  }
+end
+
+-- Download, probe and "recognize" one file; returns the file record.
+local function process_file(rec, index, url, cfg)
+  local file = { url = url }
+  local function fail(kind, detail, status)
+    file.state = "failed"
+    file.code, file.message = failure_codes(rec.family, kind, status)
+    file.detail = detail
+    return file
+  end
+  local res, err = fetch.get(url, { timeout_ms = cfg.download_timeout_ms, max_bytes = cfg.max_download_bytes })
+  if not res then return fail("download", err) end
+  if res.status ~= 200 then return fail("download", "HTTP " .. res.status, res.status) end
+  local info
+  info, err = media.probe(res.body)
+  if not info then return fail("decode", err) end
+  file.duration_ms, file.format, file.sample_rate, file.channels = info.duration_ms, info.format,
+    info.sample_rate, info.channels
+  local text, override = reference_for(url)
+  local tr = transcript.build(text, info.duration_ms, override)
+  if #tr.sentences == 0 then
+    return fail("nospeech", text and "empty reference text" or "no reference text beside the media")
+  end
+  local doc
+  if rec.family == "qwen" then
+    doc = qwen_result(rec, url, info, tr)
+  else
+    doc = paraformer_result(rec, url, info, tr)
+  end
+  file.object = BUCKET .. "/" .. rec.id .. "/" .. index .. ".json"
+  -- Real result files come from a Go JSON encoder: <, > and & are \u003c, \u003e, \u0026.
+  store.result_put(file.object, util.json_html_escaped(doc))
+  file.state = "ok"
+  file.content_ms = tr.content_ms
+  return file
+end
+
+local function process(premature, id)
+  if premature then return end
+  local rec = store.task_get(PROVIDER, id)
+  if not rec then return end
+  local cfg = store.config()
+  local files, audio_ms = {}, 0
+  for i, url in ipairs(rec.urls) do
+    local ok, file = pcall(process_file, rec, i, url, cfg)
+    if not ok then
+      ngx.log(ngx.ERR, "sim: processing ", url, " failed: ", file)
+      file = { url = url, state = "failed", detail = tostring(file) }
+      file.code, file.message = failure_codes(rec.family, "decode")
+    end
+    files[i] = file
+    if file.state == "ok" then audio_ms = audio_ms + file.duration_ms end
+  end
+  rec = store.task_get(PROVIDER, id)   -- it may have been canceled meanwhile
+  if not rec then return end
+  local now = ngx.now()
+  rec.files = files
+  rec.processed = true
+  rec.processed_at = now
+  rec.audio_ms = audio_ms
+  rec.run_ms = math.max(rec.min_run_ms or 0, math.floor(audio_ms * rec.rtf))
+  rec.end_at = math.max(rec.submit_at + rec.queue_ms / 1000 + rec.run_ms / 1000, now)
+  store.task_put(PROVIDER, rec)
+end
+
+---------------------------------------------------------------------------- state
+
+local function state_of(rec, now)
+  if rec.canceled_at then return "CANCELED" end
+  if now < rec.submit_at + rec.queue_ms / 1000 then return "PENDING" end
+  if not rec.processed or now < rec.end_at then return "RUNNING" end
+  for _, f in ipairs(rec.files) do
+    if f.state == "ok" then return "SUCCEEDED" end
+  end
+  return "FAILED"
+end
+M.state_of = state_of
+
+local function metrics(rec, final)
+  local ok, failed = 0, 0
+  if final then
+    for _, f in ipairs(rec.files) do
+      if f.state == "ok" then ok = ok + 1 else failed = failed + 1 end
+    end
+  end
+  return { TOTAL = #rec.urls, SUCCEEDED = ok, FAILED = failed }
+end
+
+local function base_url()
+  return ngx.var.scheme .. "://" .. ngx.var.host .. ":" .. ngx.var.server_port
+end
+
+local function result_url(rec, file, cfg)
+  local expires = rec.end_at + (tonumber(cfg.result_ttl_s) or 86400)
+  return oss.signed_url(base_url(), file.object, expires)
+end
+
+local function billed_seconds(ms)
+  return math.ceil(ms / 1000)
+end
+
+local function query_output(rec, status, cfg)
+  local out = {
+    task_id = rec.id,
+    task_status = status,
+    submit_time = util.beijing_time(rec.submit_at),
+  }
+  if status == "CANCELED" then
+    out.end_time = util.beijing_time(rec.canceled_at)
+    return out
+  end
+  -- Real PENDING answers are not documented beyond task_id/task_status; the simulator
+  -- shows the time the task is (or was) scheduled for, like RUNNING does.
+  out.scheduled_time = util.beijing_time(rec.submit_at + rec.queue_ms / 1000)
+  if status == "PENDING" or status == "RUNNING" then
+    out.task_metrics = metrics(rec, false)
+    return out
+  end
+  out.end_time = util.beijing_time(rec.end_at)
+  local nch = #rec.params.channel_id
+  local usage
+  if rec.family == "qwen" then
+    local f = rec.files[1]
+    if status == "SUCCEEDED" then
+      out.result = { transcription_url = result_url(rec, f, cfg) }
+      usage = { seconds = billed_seconds(f.duration_ms * nch) }
+    else
+      out.code, out.message = f.code, f.message
+    end
+    return out, usage
+  end
+  local results, content_ms = {}, 0
+  for i, f in ipairs(rec.files) do
+    if f.state == "ok" then
+      results[i] = { file_url = f.url, transcription_url = result_url(rec, f, cfg), subtask_status = "SUCCEEDED" }
+      content_ms = content_ms + f.content_ms * nch
+    else
+      results[i] = { file_url = f.url, code = f.code, message = f.message, subtask_status = "FAILED" }
+    end
+  end
+  out.results = results
+  out.task_metrics = metrics(rec, true)
+  if status == "FAILED" then
+    -- All subtasks failed: task-level code/message of the first failure, with the results
+    -- still listed (as in a captured real answer). The docs also show SUCCEEDED with 0
+    -- successful subtasks; the simulator follows the capture.
+    out.code, out.message = rec.files[1].code, rec.files[1].message
+    return out
+  end
+  return out, { duration = billed_seconds(content_ms) }
+end
+
+---------------------------------------------------------------------------- handlers
+
+local function submit()
+  local cfg = store.config()
+  local key = authenticate(cfg)
+  if not key then return end
+  if not within_rate(cfg, "submit", key) then return end
+  local async = ngx.var.http_x_dashscope_async
+  if not async or async:lower() ~= "enable" then
+    -- HTTP status and code UNCONFIRMED; typically reported as 403 AccessDenied.
+    return send_error(403, "AccessDenied", "current user api does not support synchronous calls")
+  end
+  local body = util.read_body()
+  local req = util.decode(body)
+  if type(req) ~= "table" or is_array(req) and next(req) ~= nil then
+    return invalid("The request body is not a valid JSON object.")
+  end
+  if type(req.model) ~= "string" or req.model == "" then
+    return invalid("Required parameter model is missing or not a string.")
+  end
+  local family = model_family(req.model)
+  if not family then
+    -- The real code for an unknown model is UNCONFIRMED.
+    return invalid("Model not exist.")
+  end
+  if type(req.input) ~= "table" then
+    return invalid("Required parameter input is missing or not an object.")
+  end
+  local params = req.parameters
+  if params == nil or params == util.null then params = {} end
+  if type(params) ~= "table" then return invalid("parameters must be a JSON object.") end
+  local urls, err = input_urls(family, req.model, req.input, cfg)
+  if not urls then return invalid(err) end
+  local channels
+  channels, err = check_channels(params)
+  if not channels then return invalid(err) end
+
+  local now = ngx.now()
+  local rec = {
+    id = util.uuid(),
+    provider = PROVIDER,
+    model = req.model,
+    family = family,
+    api_key = mask_key(key),
+    submit_at = now,
+    queue_ms = tonumber(cfg.queue_ms) or 0,
+    rtf = tonumber(cfg.rtf) or 0,
+    min_run_ms = tonumber(cfg.min_run_ms) or 0,
+    urls = urls,
+    params = {
+      channel_id = channels,
+      diarization_enabled = params.diarization_enabled == true,
+      speaker_count = tonumber(params.speaker_count),
+      enable_words = params.enable_words == true,
+      language = type(params.language) == "string" and params.language or nil,
+    },
+    raw_parameters = params,
+    processed = false,
+  }
+  store.task_put(PROVIDER, rec)
+  for _, u in ipairs(urls) do store.count_in("submissions", u) end
+  local ok, terr = ngx.timer.at(0, process, rec.id)
+  if not ok then
+    ngx.log(ngx.ERR, "sim: cannot start processing timer: ", terr)
+    return send_error(500, "InternalError", "An internal error has occured, please try again later.")
+  end
+  return util.send_json(200, {
+    request_id = util.uuid(),
+    output = { task_status = "PENDING", task_id = rec.id },
+  })
+end
+
+local function query(id)
+  local cfg = store.config()
+  local key = authenticate(cfg)
+  if not key then return end
+  if not within_rate(cfg, "query", key) then return end
+  local rec = store.task_get(PROVIDER, id)
+  local now = ngx.now()
+  if not rec or now - rec.submit_at > (tonumber(cfg.retention_s) or 86400) then
+    -- What the real service answers for a task it does not know (or no longer keeps).
+    return util.send_json(200, { request_id = util.uuid(), output = { task_id = id, task_status = "UNKNOWN" } })
+  end
+  local output, usage = query_output(rec, state_of(rec, now), cfg)
+  return util.send_json(200, { request_id = util.uuid(), output = output, usage = usage })
+end
+
+local function cancel(id)
+  local cfg = store.config()
+  local key = authenticate(cfg)
+  if not key then return end
+  if not within_rate(cfg, "query", key) then return end
+  local rec = store.task_get(PROVIDER, id)
+  local now = ngx.now()
+  -- The error for canceling a non-PENDING task is UNCONFIRMED (third-party note: 400
+  -- UnsupportedOperation); the simulator uses it for unknown tasks too.
+  if not rec or now - rec.submit_at > (tonumber(cfg.retention_s) or 86400) then
+    return send_error(400, "UnsupportedOperation", "Task " .. id .. " does not exist.")
+  end
+  local status = state_of(rec, now)
+  if status ~= "PENDING" then
+    return send_error(400, "UnsupportedOperation",
+      "Only a PENDING task can be canceled; task " .. id .. " is " .. status .. ".")
+  end
+  rec.canceled_at = now
+  store.task_put(PROVIDER, rec)
+  return util.send_json(200, { request_id = util.uuid() })
+end
+
+M.routes = {
+  { methods = { POST = true }, pattern = "^" .. BASE .. "/services/audio/asr/transcription/?$", handler = submit },
+  { methods = { POST = true }, pattern = "^" .. BASE .. "/tasks/([^/]+)/cancel/?$", handler = cancel },
+  { methods = { GET = true, POST = true }, pattern = "^" .. BASE .. "/tasks/([^/]+)/?$", handler = query },
+}
+
+return M
