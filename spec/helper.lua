@@ -8,15 +8,22 @@ H.sim_dir = os.getenv("STT_SIM_DIR")
 H.key = "sk-sim-valid-key-0001"              -- a key the simulator accepts
 H.ds_base = H.sim_url and (H.sim_url .. "/dashscope/api/v1")
 
+
 local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 H.sh_quote = sh_quote
+
+--- io.popen for the specs: child processes never inherit the sanitizer runtime that
+-- `make sanitize-test` preloads into the interpreter.
+function H.popen(cmd)
+  return io.popen("env -u LD_PRELOAD -u ASAN_OPTIONS sh -c " .. H.sh_quote(cmd))
+end
 
 --- Call the simulator's control API with the curl command-line tool (independent of our engine).
 function H.control(method, path, body)
   assert(H.sim_url, "no simulator: run the specs through `make test` (spec/run-tests)")
   local cmd = "curl -s -X " .. method .. " " .. sh_quote(H.sim_url .. path)
   if body then cmd = cmd .. " -H 'Content-Type: application/json' --data-binary " .. sh_quote(body) end
-  local p = assert(io.popen(cmd))
+  local p = assert(H.popen(cmd))
   local out = p:read("*a")
   p:close()
   return out

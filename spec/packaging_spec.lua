@@ -3,7 +3,7 @@ local H = require "helper"
 
 -- Run a shell command; returns its exit code and output (portable to LuaJIT's io.popen).
 local function sh(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"rc=$?\""))
+  local p = assert(H.popen("(" .. cmd .. ") 2>&1; echo \"rc=$?\""))
   local out = p:read("*a")
   p:close()
   local code = tonumber(out:match("rc=(%d+)%s*$"))
@@ -11,7 +11,7 @@ local function sh(cmd)
 end
 
 local function tmpdir()
-  local p = assert(io.popen("mktemp -d"))
+  local p = assert(H.popen("mktemp -d"))
   local d = p:read("l")
   p:close()
   return d

@@ -3,7 +3,7 @@ local H = require "helper"
 local subtitle = require "stt.subtitle"
 
 local function tmpfile(ext, content)
-  local p = assert(io.popen("mktemp --suffix=." .. ext))
+  local p = assert(H.popen("mktemp --suffix=." .. ext))
   local path = p:read("l")
   p:close()
   local f = assert(io.open(path, "wb"))
@@ -14,7 +14,7 @@ end
 
 -- ffmpeg re-encodes the file as SRT: the cue count and times it read come back out.
 local function ffmpeg_cues(path)
-  local p = assert(io.popen("ffmpeg -loglevel error -i " .. H.sh_quote(path) .. " -f srt - 2>&1"))
+  local p = assert(H.popen("ffmpeg -loglevel error -i " .. H.sh_quote(path) .. " -f srt - 2>&1"))
   local out = p:read("*a")
   p:close()
   local times = {}

@@ -80,7 +80,9 @@ function M.cues(result, opts)
   end
   -- no overlaps: a cue ends where the next begins
   for i = 1, #cues - 1 do
-    if cues[i].end_ms > cues[i + 1].start_ms then cues[i].end_ms = math.max(cues[i].start_ms + 1, cues[i + 1].start_ms) end
+    if cues[i].end_ms > cues[i + 1].start_ms then
+      cues[i].end_ms = math.max(cues[i].start_ms + 1, cues[i + 1].start_ms)
+    end
   end
   return cues
 end
