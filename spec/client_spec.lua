@@ -196,6 +196,19 @@ describe("client (dashscope, against the simulator)", function()
     assert.is_nil(all:find(secret, 1, true))
   end)
 
+  it("stt.parse normalizes a body obtained elsewhere (sans I/O)", function()
+    local body = [[{"file_url":"https://h/a.wav","properties":{"original_duration_in_milliseconds":1500},
+      "transcripts":[{"channel_id":0,"text":"<|Speech|> Hi there. <|/Speech|> <|HAPPY|>",
+      "sentences":[{"begin_time":0,"end_time":1400,"text":"<|Speech|> Hi there. <|/Speech|> <|HAPPY|>"}]}]}]]
+    local res = assert(stt.parse("dashscope", body, { kind = "result", model = "sensevoice-v1" }))
+    assert.equal("Hi there.", res.text)
+    assert.equal("happy", res.segments[1].emotion)
+    local none, err = stt.parse("dashscope", "{oops", { kind = "result" })
+    assert.is_nil(none)
+    assert.equal("protocol", err.kind)
+    assert.matches("dashscope parse", tostring(err))
+  end)
+
   it("says which key is missing", function()
     local c = stt.client("dashscope", { api_key = false, base_url = H.ds_base })
     local task, err = c:submit({ url = "http://x/a.wav" })

@@ -529,14 +529,22 @@ local function submit()
   })
 end
 
-local function query(id)
+-- The prologue of query and cancel: authenticate, rate-limit, find the task (nil when unknown
+-- or past retention). Returns false when an error answer was already sent.
+local function lookup(id)
   local cfg = store.config()
   local key = authenticate(cfg)
-  if not key then return end
-  if not within_rate(cfg, "query", key) then return end
+  if not key or not within_rate(cfg, "query", key) then return false end
   local rec = store.task_get(PROVIDER, id)
   local now = ngx.now()
-  if not rec or now - rec.submit_at > (tonumber(cfg.retention_s) or 86400) then
+  if rec and now - rec.submit_at > (tonumber(cfg.retention_s) or 86400) then rec = nil end
+  return true, rec, now, cfg
+end
+
+local function query(id)
+  local ok, rec, now, cfg = lookup(id)
+  if not ok then return end
+  if not rec then
     -- What the real service answers for a task it does not know (or no longer keeps).
     return util.send_json(200, { request_id = util.uuid(), output = { task_id = id, task_status = "UNKNOWN" } })
   end
@@ -545,15 +553,11 @@ local function query(id)
 end
 
 local function cancel(id)
-  local cfg = store.config()
-  local key = authenticate(cfg)
-  if not key then return end
-  if not within_rate(cfg, "query", key) then return end
-  local rec = store.task_get(PROVIDER, id)
-  local now = ngx.now()
+  local ok, rec, now = lookup(id)
+  if not ok then return end
   -- The error for canceling a non-PENDING task is UNCONFIRMED (third-party note: 400
   -- UnsupportedOperation); the simulator uses it for unknown tasks too.
-  if not rec or now - rec.submit_at > (tonumber(cfg.retention_s) or 86400) then
+  if not rec then
     return send_error(400, "UnsupportedOperation", "Task " .. id .. " does not exist.")
   end
   local status = state_of(rec, now)
