@@ -177,7 +177,9 @@ long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);     /* never carry credentials to another host */
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  /* Waiting for a connection that might multiplex only pays off where HTTP/2 can be negotiated
+   * (TLS + ALPN). On plain http:// it would serialize the first requests to a new host. */
+  if (strncmp(r->url, "https://", 8) == 0) curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");    /* whatever this libcurl decodes */
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);

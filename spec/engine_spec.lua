@@ -131,6 +131,21 @@ describe("scheduler", function()
     assert.is_true(core.now() - t0 < 1.5, "20 x 300 ms in parallel took " .. (core.now() - t0))
   end)
 
+  it("does not serialize the first requests to a new plain-http host (no PIPEWAIT there)", function()
+    local t0 = core.now()
+    sched.run(function()
+      local ths = {}
+      for i = 1, 10 do
+        ths[i] = sched.spawn(function()
+          return sched.http(nil, { method = "GET", url = H.sim_url .. "/_t/delay?ms=500" }, { timeout = 5 })
+        end)
+      end
+      for i = 1, 10 do assert.equal(200, ths[i]:join().status) end
+    end)
+    local took = core.now() - t0
+    assert.is_true(took < 0.9, "10 concurrent 500 ms requests to a fresh engine took " .. took .. " s")
+  end)
+
   it("sleeps concurrently and wakes threads in time order", function()
     local order = {}
     sched.run(function()
