@@ -211,7 +211,7 @@ describe("dashscope build", function()
       { "sensevoice-v1", "phrase_id", "p" }, { "sensevoice-v1", "vad", {} },
       { "sensevoice-v1", "hotwords", { "x" } }, { "sensevoice-v1", "punctuation", false },
       { QWEN, "speakers", true }, { QWEN, "disfluency", true }, { QWEN, "vocabulary_id", "v" },
-      { QWEN, "phrase_id", "p" }, { QWEN, "vad", {} }, { QWEN, "hotwords", { "x" } },
+      { QWEN, "phrase_id", "p" }, { QWEN, "vad", {} },
       { QWEN, "punctuation", false }, { QWEN, "urls", { A, A } }, { QWEN, "prompt", "x" },
     }
     for _, c in ipairs(cases) do
@@ -224,6 +224,18 @@ describe("dashscope build", function()
           err.message:sub(1, #('option "%s" is not supported by dashscope model "%s"'):format(opt, model)))
       end)
     end
+
+    it("qwen takes hot words as corpus.text, after the context", function()
+      local body = core.json_decode(body_of(QWEN, { url = A,
+                                                  hotwords = { { word = "Lua" }, { word = "LuaJIT" } } }))
+      assert.equal("Lua, LuaJIT", body.parameters.corpus.text)
+      body = core.json_decode(body_of(QWEN, { url = A, context = "A talk on scripting.", hotwords = { { word = "Lua" } } }))
+      assert.equal("A talk on scripting.\nLua", body.parameters.corpus.text)
+      local enc = assert(core.build("dashscope", "hotwords",
+        { model = QWEN, hotwords = { { word = "Lua" } } }))
+      assert.equal("parameters.corpus.text", enc.field)
+      assert.equal("Lua", enc.value)
+    end)
 
     it("hotwords points at vocabulary_id", function()
       local err = refused("unsupported", "paraformer-v2", { url = A, hotwords = { "Lua" } })

@@ -2,13 +2,18 @@
  * paraformer-*, fun-asr*, sensevoice-v1 (the `file_urls` family) and qwen3-asr-flash-filetrans.
  * Facts: shared/reference/providers.md §4, §5, §8. Pure: no I/O, no clock, no env, no globals.
  *
- * build(op):  submit | poll | cancel | fetch        parse(kind):  submit | poll | cancel | result
+ * build(op):  submit | poll | cancel | fetch | hotwords   parse(kind):  submit | poll | cancel | result
  *
  * job.extra is merged verbatim and recursively into the submit body AFTER the normalized options:
  * an object merges into an object of the same name (extra = {parameters = {special_word_filter =
  * "..."}} adds to "parameters"), anything else replaces or appends the member. Top-level keys of
- * extra are body keys; no key is special (extra.headers would just be a body field). */
+ * extra are body keys; no key is special (extra.headers would just be a body field).
+ *
+ * Options are mapped or refused from ONE table (`options` below): each entry's how() names the
+ * wire field for a model or returns NULL when the model does not honour the option. build()
+ * refuses through it and caps() (the capability table, core.capabilities()) reads it. */
 #include "../provider.h"
+#include "dashscope_vocabulary.h"   /* ops/kinds "vocabulary_*": the custom-vocabulary API */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,6 +116,7 @@ static int model_classify(const char *name, model_info *m) {
 }
 
 static int has_file_urls(const model_info *m) { return m->fam != FAM_QWEN; }
+static long long batch_max(const model_info *m) { return has_file_urls(m) ? MAX_FILE_URLS : 1; }
 static int diarizes(const model_info *m) {
   return m->fam == FAM_PARAFORMER || m->fam == FAM_FUNASR;
 }
@@ -186,7 +192,6 @@ static int unsupported_hint(sub_ctx *c, const char *opt, const char *hint) {
   return -1;
 }
 
-static int unsupported(sub_ctx *c, const char *opt) { return unsupported_hint(c, opt, NULL); }
 
 static int invalid(sub_ctx *c, const char *opt, const char *what) {
   set_err(c->a, c->err, "invalid", 0, "option \"%s\" %s (dashscope model \"%.80s\")", opt, what,
@@ -242,7 +247,6 @@ static int opt_language(sub_ctx *c, const stt_json *v) {
     if (!stt_jis(v, STT_JSTR)) return invalid(c, "language", "must be one language code (a string)");
     return put(c, c->params, "language", stt_jstrn(c->a, v->s, v->slen));
   }
-  if (!c->m.hints) return unsupported(c, "language");
   return language_hints(c, v);
 }
 
@@ -250,7 +254,6 @@ static int opt_language(sub_ctx *c, const stt_json *v) {
  * speakers = 1 or false: one voice, nothing to separate, so no diarization fields are sent. */
 static int opt_speakers(sub_ctx *c, const stt_json *v) {
   long long n;
-  if (!diarizes(&c->m)) return unsupported(c, "speakers");
   if (stt_jis(v, STT_JBOOL)) {
     return v->b ? put(c, c->params, "diarization_enabled", stt_jbool(c->a, 1)) : 0;
   }
@@ -264,19 +267,16 @@ static int opt_speakers(sub_ctx *c, const stt_json *v) {
 /* qwen: the Java SDK names disfluency_removal_enabled, but the model doc does not (UNCONFIRMED),
  * so it is refused rather than sent on a guess. */
 static int opt_disfluency(sub_ctx *c, const stt_json *v) {
-  if (!has_file_urls(&c->m)) return unsupported(c, "disfluency");
   return put_bool(c, "disfluency", v, "disfluency_removal_enabled");
 }
 
 /* paraformer/fun-asr results always carry words; words = true asks for timestamp alignment. */
 static int opt_words(sub_ctx *c, const stt_json *v) {
   if (c->m.fam == FAM_QWEN) return put_bool(c, "words", v, "enable_words");
-  if (c->m.fam == FAM_SENSEVOICE) return unsupported(c, "words");
   return put_bool(c, "words", v, "timestamp_alignment_enabled");
 }
 
 static int opt_itn(sub_ctx *c, const stt_json *v) {
-  if (c->m.fam != FAM_QWEN) return unsupported(c, "itn");
   return put_bool(c, "itn", v, "enable_itn");
 }
 
@@ -286,11 +286,50 @@ static int opt_punctuation(sub_ctx *c, const stt_json *v) {
   return v->b ? 0 : unsupported_hint(c, "punctuation", " (it always punctuates; punctuation = false)");
 }
 
+/* qwen hot words as free text: the words joined by ", " (NULL on oom or a bad list, err set). */
+static stt_json *qwen_hotword_text(stt_arena *a, const stt_json *list, stt_json **err, sub_ctx *c) {
+  stt_hotword *hw = NULL;
+  const char *why = NULL;
+  int n, k;
+  stt_buf b;
+  stt_json *value;
+  if ((n = stt_hotwords_read(a, list, &hw, &why)) < 0) {
+    if (why) invalid(c, "hotwords", why); else set_oom(a, err);
+    return NULL;
+  }
+  stt_buf_init(&b);
+  for (k = 0; k < n; k++) {
+    if (k) stt_buf_puts(&b, ", ");
+    stt_buf_put(&b, hw[k].word, hw[k].len);
+  }
+  value = b.oom ? NULL : stt_jstrn(a, b.data ? b.data : "", b.len);
+  stt_buf_free(&b);
+  if (!value) set_oom(a, err);
+  return value;
+}
+
+/* qwen: hot words go into parameters.corpus.text too, after the context when both are given
+ * (one line each). That field is UNCONFIRMED (see opt_context). */
+static int opt_hotwords(sub_ctx *c, const stt_json *v) {
+  stt_json *text = qwen_hotword_text(c->a, v, c->err, c), *corpus;
+  const char *ctx;
+  if (!text) return -1;
+  corpus = stt_jget(c->params, "corpus");
+  ctx = stt_jgetstr(corpus, "text");
+  if (ctx) {
+    char *both = stt_arena_printf(c->a, "%s\n%s", ctx, text->s);
+    if (!both) { set_oom(c->a, c->err); return -1; }
+    return put(c, corpus, "text", stt_jstr(c->a, both));
+  }
+  if (!(corpus = stt_jobj(c->a))) { set_oom(c->a, c->err); return -1; }
+  if (put(c, corpus, "text", text)) return -1;
+  return put(c, c->params, "corpus", corpus);
+}
+
 /* qwen: corpus.text appears only in a commented-out doc sample (UNCONFIRMED). We send
  * parameters.corpus = {text = context}, the shape of that sample. */
 static int opt_context(sub_ctx *c, const stt_json *v) {
   stt_json *corpus;
-  if (c->m.fam != FAM_QWEN) return unsupported(c, "context");
   if (!stt_jis(v, STT_JSTR)) return invalid(c, "context", "must be a string");
   corpus = stt_jobj(c->a);
   if (!corpus || put(c, corpus, "text", stt_jstrn(c->a, v->s, v->slen))) {
@@ -301,8 +340,6 @@ static int opt_context(sub_ctx *c, const stt_json *v) {
 }
 
 static int opt_vocabulary_id(sub_ctx *c, const stt_json *v) {
-  if (!diarizes(&c->m) || c->m.v1)               /* v2 paraformers and fun-asr only */
-    return unsupported_hint(c, "vocabulary_id", c->m.v1 ? " (v1 models take phrase_id)" : NULL);
   if (!stt_jis(v, STT_JSTR) || v->slen == 0) return invalid(c, "vocabulary_id", "must be a string");
   return put(c, c->params, "vocabulary_id", stt_jstrn(c->a, v->s, v->slen));
 }
@@ -310,7 +347,6 @@ static int opt_vocabulary_id(sub_ctx *c, const stt_json *v) {
 /* v1 hot words: the SDK moves phrase_id into a top-level resources entry. */
 static int opt_phrase_id(sub_ctx *c, const stt_json *v) {
   stt_json *r;
-  if (!c->m.v1) return unsupported_hint(c, "phrase_id", diarizes(&c->m) ? " (use vocabulary_id)" : NULL);
   if (!stt_jis(v, STT_JSTR) || v->slen == 0) return invalid(c, "phrase_id", "must be a string");
   r = stt_jobj(c->a);
   c->resources = stt_jarr(c->a);
@@ -322,30 +358,89 @@ static int opt_phrase_id(sub_ctx *c, const stt_json *v) {
   return 0;
 }
 
-static int opt_vad(sub_ctx *c, const stt_json *v) { (void)v; return unsupported(c, "vad"); }
+/* ---- how each option maps, per model (NULL: not honoured). The capability table prints these. */
+typedef const char *(*how_fn)(const model_info *m);
 
-static int opt_hotwords(sub_ctx *c, const stt_json *v) {
-  (void)v;
-  const char *hint =
-    diarizes(&c->m) && !c->m.v1 ? ": pass vocabulary_id (hotword lists arrive with stt.hotwords)" :
-    c->m.v1                     ? ": pass phrase_id (hotword lists arrive with stt.hotwords)" :
-    c->m.fam == FAM_QWEN        ? ": pass context (hotword lists arrive with stt.hotwords)" : NULL;
-  return unsupported_hint(c, "hotwords", hint);
+static const char *how_url(const model_info *m) {
+  return has_file_urls(m) ? "input.file_urls[1]" : "input.file_url";
+}
+/* urls means a batch (2+ files): qwen takes one file per task. */
+static const char *how_urls(const model_info *m) {
+  return batch_max(m) > 1 ? "input.file_urls (up to 100)" : NULL;
+}
+static const char *how_channels(const model_info *m) { (void)m; return "parameters.channel_id"; }
+static const char *how_language(const model_info *m) {
+  if (m->fam == FAM_QWEN) return "parameters.language";
+  if (m->hints == 1) return "parameters.language_hints (one)";
+  return m->hints ? "parameters.language_hints" : NULL;
+}
+static const char *how_speakers(const model_info *m) {
+  return diarizes(m) ? "parameters.diarization_enabled, speaker_count" : NULL;
+}
+static const char *how_disfluency(const model_info *m) {
+  return has_file_urls(m) ? "parameters.disfluency_removal_enabled" : NULL;
+}
+static const char *how_words(const model_info *m) {
+  if (m->fam == FAM_QWEN) return "parameters.enable_words";
+  return m->fam == FAM_SENSEVOICE ? NULL : "parameters.timestamp_alignment_enabled";
+}
+static const char *how_itn(const model_info *m) {
+  return m->fam == FAM_QWEN ? "parameters.enable_itn" : NULL;
+}
+static const char *how_punctuation(const model_info *m) {
+  (void)m;
+  return "always on (no field; false is refused)";
+}
+static const char *how_context(const model_info *m) {
+  return m->fam == FAM_QWEN ? "parameters.corpus.text" : NULL;
+}
+static const char *how_vocabulary_id(const model_info *m) {
+  return diarizes(m) && !m->v1 ? "parameters.vocabulary_id" : NULL;   /* v2 paraformers, fun-asr */
+}
+static const char *how_phrase_id(const model_info *m) {
+  return m->v1 ? "resources[{resource_id, resource_type = asr_phrase}]" : NULL;
+}
+static const char *how_hotwords(const model_info *m) {
+  return m->fam == FAM_QWEN ? "parameters.corpus.text (words joined by \", \", after context)" : NULL;
+}
+static const char *how_never(const model_info *m) { (void)m; return NULL; }
+static const char *how_extra(const model_info *m) {
+  (void)m;
+  return "merged into the body root (recursively)";
+}
+
+/* Why an option is refused, after the standard sentence (NULL: nothing to add). */
+static const char *refusal_hint(const char *opt, const model_info *m) {
+  if (strcmp(opt, "vocabulary_id") == 0) return m->v1 ? " (v1 models take phrase_id)" : NULL;
+  if (strcmp(opt, "phrase_id") == 0) return diarizes(m) ? " (use vocabulary_id)" : NULL;
+  if (strcmp(opt, "urls") == 0) return " (one file per task: submit one task per URL)";
+  if (strcmp(opt, "hotwords") == 0)
+    return diarizes(m) && !m->v1 ? ": pass vocabulary_id (hotword lists arrive with stt.hotwords)" :
+           m->v1                 ? ": pass phrase_id (hotword lists arrive with stt.hotwords)" :
+           NULL;
+  return NULL;
 }
 
 typedef int (*opt_fn)(sub_ctx *c, const stt_json *v);
 
-/* Handlers run in this order, which fixes the order of fields inside "parameters". */
-static const struct { const char *name; opt_fn fn; } options[] = {
-  {"channels", opt_channels},       {"language", opt_language},   {"speakers", opt_speakers},
-  {"disfluency", opt_disfluency},   {"words", opt_words},         {"itn", opt_itn},
-  {"punctuation", opt_punctuation}, {"context", opt_context},
-  {"vocabulary_id", opt_vocabulary_id}, {"phrase_id", opt_phrase_id},
-  {"vad", opt_vad},                 {"hotwords", opt_hotwords},
+/* Handlers run in this order, which fixes the order of fields inside "parameters". Entries with
+ * no handler are read elsewhere (input, extra) or never honoured (vad). Hot words: qwen takes
+ * them as text (opt_hotwords); v2 paraformers / fun-asr need a vocabulary_id, which stt.hotwords
+ * creates through the vocabulary API first (refusal_hint says so). */
+static const struct { const char *name; how_fn how; opt_fn fn; } options[] = {
+  {"url", how_url, NULL},                  {"urls", how_urls, NULL},
+  {"channels", how_channels, opt_channels}, {"language", how_language, opt_language},
+  {"speakers", how_speakers, opt_speakers}, {"disfluency", how_disfluency, opt_disfluency},
+  {"words", how_words, opt_words},         {"itn", how_itn, opt_itn},
+  {"punctuation", how_punctuation, opt_punctuation}, {"context", how_context, opt_context},
+  {"vocabulary_id", how_vocabulary_id, opt_vocabulary_id},
+  {"phrase_id", how_phrase_id, opt_phrase_id},
+  {"vad", how_never, NULL},                {"hotwords", how_hotwords, opt_hotwords},
+  {"extra", how_extra, NULL},
 };
 
-/* Job keys that are not options: input, provider-native extras, and client bookkeeping. */
-static const char *const passthrough[] = {"url", "urls", "extra", "model", "force", "id"};
+/* Job keys that are not options: client bookkeeping. */
+static const char *const passthrough[] = {"model", "force", "id"};
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -404,8 +499,8 @@ static int input_file_url(sub_ctx *c, const stt_json *url, const stt_json *urls)
   if (!url) {
     if (!stt_jis(urls, STT_JARR) || urls->count == 0)
       return invalid(c, "urls", "must be a non-empty array of URLs");
-    if (urls->count > 1)
-      return unsupported_hint(c, "urls", " (one file per task: submit one task per URL)");
+    if (urls->count > 1 && !how_urls(&c->m))       /* a batch: see the options table */
+      return unsupported_hint(c, "urls", refusal_hint("urls", &c->m));
     url = urls->child;
     opt = "urls";
   }
@@ -423,16 +518,7 @@ static int set_input(sub_ctx *c, const stt_json *job) {
 /* Objects merge member by member; an empty Lua table ({} arrives as an empty object or array)
  * over an object changes nothing; anything else replaces in place or appends. */
 static int merge(stt_arena *a, stt_json *dst, const stt_json *src) {
-  const stt_json *m;
-  for (m = src->child; m; m = m->next) {
-    stt_json *d = stt_jget(dst, m->key);
-    if (stt_jis(d, STT_JOBJ) && (stt_jis(m, STT_JOBJ) || (stt_jis(m, STT_JARR) && m->count == 0))) {
-      if (merge(a, d, m)) return -1;
-    } else if (stt_jset(a, dst, m->key, stt_jclone(a, m))) {
-      return -1;
-    }
-  }
-  return 0;
+  return stt_json_merge(a, dst, src);
 }
 
 static int apply_extra(sub_ctx *c, const stt_json *extra) {
@@ -478,7 +564,13 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
   if (check_keys(&c, job) || set_input(&c, job)) return NULL;
   for (k = 0; k < COUNT(options); k++) {
     const stt_json *v = opt_get(job, options[k].name);
-    if (v && options[k].fn(&c, v)) return NULL;
+    /* url / urls were read by set_input, which refuses a batch through how_urls */
+    if (!v || strcmp(options[k].name, "url") == 0 || strcmp(options[k].name, "urls") == 0) continue;
+    if (!options[k].how(&c.m)) {
+      unsupported_hint(&c, options[k].name, refusal_hint(options[k].name, &c.m));
+      return NULL;
+    }
+    if (options[k].fn && options[k].fn(&c, v)) return NULL;
   }
   if (put(&c, c.body, "model", stt_jstr(a, c.m.name)) || put(&c, c.body, "input", c.input) ||
       put(&c, c.body, "parameters", c.params) ||
@@ -540,8 +632,61 @@ static stt_json *build_fetch(stt_arena *a, const stt_json *args, stt_json **err)
   return req;
 }
 
+/* build("hotwords"): what stt.hotwords puts on the wire for a model.
+ *   paraformer v2 / fun-asr: field "vocabulary", the entries of a create_vocabulary call
+ *     ([{text, weight, lang?}], weight 4 when not given: the doc's recommended value); the job
+ *     then passes the vocabulary_id that call returns (engine C's Lua does it);
+ *   qwen: field "parameters.corpus.text", the words joined by ", " (free-text biasing context);
+ *   v1 paraformers, sensevoice: unsupported (phrase tables are managed outside; no hot words). */
+static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **err) {
+  sub_ctx c;
+  stt_hotword *hw = NULL;
+  const char *why;
+  int n, k;
+  stt_json *out = stt_jobj(a), *value;
+  memset(&c, 0, sizeof c);
+  c.a = a;
+  c.err = err;
+  if (!model_classify(pick_model(args), &c.m)) {
+    set_err(a, err, "unsupported", 0, "model \"%.80s\" is not supported by dashscope", c.m.name);
+    return NULL;
+  }
+  if ((n = stt_hotwords_read(a, stt_jget(args, "hotwords"), &hw, &why)) < 0) {
+    if (why) invalid(&c, "hotwords", why); else set_oom(a, err);
+    return NULL;
+  }
+  if (c.m.fam == FAM_QWEN) {
+    if (!(value = qwen_hotword_text(a, stt_jget(args, "hotwords"), err, &c))) return NULL;
+    if (!out || put(&c, out, "field", stt_jstr(a, "parameters.corpus.text")) ||
+        put(&c, out, "value", value)) {
+      set_oom(a, err);
+      return NULL;
+    }
+    return out;
+  }
+  if (!how_vocabulary_id(&c.m)) {
+    unsupported_hint(&c, "hotwords", c.m.v1 ? " (v1 models take a phrase_id made in the console)" : NULL);
+    return NULL;
+  }
+  if (!out || !(value = stt_jarr(a))) { set_oom(a, err); return NULL; }
+  for (k = 0; k < n; k++) {
+    stt_json *e = stt_jobj(a);
+    if (!e || put(&c, e, "text", stt_jstrn(a, hw[k].word, hw[k].len)) ||
+        put(&c, e, "weight", stt_jint(a, hw[k].has_weight ? hw[k].weight : 4)) ||
+        (hw[k].lang && put(&c, e, "lang", stt_jstr(a, hw[k].lang))) || stt_jpush(value, e)) {
+      set_oom(a, err);
+      return NULL;
+    }
+  }
+  if (put(&c, out, "field", stt_jstr(a, "vocabulary")) || put(&c, out, "value", value)) return NULL;
+  return out;
+}
+
+
 static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_json **err) {
   if (!op) op = "";
+  if (strcmp(op, "hotwords") == 0) return build_hotwords(a, args, err);
+  if (starts_with(op, "vocabulary_")) return stt_dashscope_vocabulary_build(a, op, args, err);
   if (strcmp(op, "submit") == 0) return build_submit(a, args, err);
   if (strcmp(op, "poll") == 0) return build_task(a, args, 0, err);
   if (strcmp(op, "cancel") == 0) return build_task(a, args, 1, err);
@@ -1146,6 +1291,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   long long status = stt_jgetint(resp, "status", 0);
   stt_json *root;
   if (!kind) kind = "";
+  if (starts_with(kind, "vocabulary_")) return stt_dashscope_vocabulary_parse(a, kind, resp, err);
   if (!is_2xx(status)) {
     *err = http_error(a, resp, status);
     /* A result file behind a signed object-store URL answers 4xx (XML) once the URL expired
@@ -1170,4 +1316,34 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   return NULL;
 }
 
-const stt_provider stt_provider_dashscope = {"dashscope", build, parse};
+/* ========================================================================================== */
+/* capability table */
+
+/* The models the table lists; names are matched by prefix, so dated snapshots behave as these. */
+static const char *const known_models[] = {
+  "paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "paraformer-8k-v1", "paraformer-mtl-v1",
+  "fun-asr", "sensevoice-v1", "qwen3-asr-flash-filetrans",
+};
+
+static const char *caps_how(stt_arena *a, const char *opt, const void *ctx) {
+  size_t k;
+  (void)a;
+  for (k = 0; k < COUNT(options); k++)
+    if (strcmp(options[k].name, opt) == 0) return options[k].how(ctx);
+  return NULL;                                   /* not in the table: check_keys refuses it */
+}
+
+static stt_json *caps(stt_arena *a) {
+  stt_json *models, *c = stt_caps_new(a, DEFAULT_MODEL, &models);
+  size_t k;
+  if (!c) return NULL;
+  for (k = 0; k < COUNT(known_models); k++) {
+    model_info m;
+    model_classify(known_models[k], &m);
+    if (stt_jset(a, models, known_models[k], stt_caps_model(a, batch_max(&m), caps_how, &m)))
+      return NULL;
+  }
+  return c;
+}
+
+const stt_provider stt_provider_dashscope = {"dashscope", build, parse, caps};

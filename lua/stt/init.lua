@@ -17,6 +17,10 @@ local M = {
 --- stt.client(provider, opts) -> client (see lua/stt/client.lua)
 function M.client(provider, opts) return client.new(provider, opts) end
 
+--- stt.providers() -> the capability table: per provider and model, each normalized option's
+-- wire field(s) or false (refused as unsupported). See lua/stt/capabilities.lua.
+function M.providers() return require("stt.capabilities").table() end
+
 --- stt.parse(provider, body, { kind = "result" | "poll" | "submit", model = ..., status = 200 })
 -- Sans-I/O: normalize a body obtained elsewhere (a webhook, a file). Returns table or nil, err.
 function M.parse(provider, body, opts)

@@ -1,0 +1,51 @@
+/* volcengine_common.h - what the LAS operator (volcengine.c) and the direct big-model API
+ * (volcengine_auc.c) share: the user/audio/request objects built from normalized options, the
+ * capability table, the hot word encoding, and the Result normalization (LAS `data.result` is
+ * exactly the AUC query body's `result`). Facts: shared/reference/providers.md §2, §3, §8. Pure. */
+#ifndef STT_VOLCENGINE_COMMON_H
+#define STT_VOLCENGINE_COMMON_H
+#include "../provider.h"
+
+#define VC_DEFAULT_MODEL "bigasr"
+
+typedef struct {
+  const char *provider;   /* "volcengine" | "volcengine-auc": names the provider in messages */
+  const char *prefix;     /* where user/audio/request sit: "data." (LAS) or "" (AUC body root) */
+  const char *extra_at;   /* where job.extra merges, for the capability table */
+} vc_schema;
+
+/* job.model wins over args.model, then "bigasr". NULL + *err (unsupported) for unknown models. */
+const char *vc_model(stt_arena *a, const vc_schema *s, const stt_json *args, stt_json **err);
+
+/* Appends audio, [resource when given], request to dst from args.job; refuses unknown or
+ * unhonoured options (unsupported) and bad values (invalid). Returns 0 or -1 + *err. */
+int vc_request_objects(stt_arena *a, const vc_schema *s, const char *model, const stt_json *job,
+                       const char *resource, stt_json *dst, stt_json **err);
+
+/* Merges job.extra (an object, or absent) into target. 0 or -1 + *err. */
+int vc_apply_extra(stt_arena *a, const vc_schema *s, const char *model, const stt_json *job,
+                   stt_json *target, stt_json **err);
+
+/* build("hotwords") -> {field = "<prefix>request.corpus.context", value = JSON string}. */
+stt_json *vc_hotwords(stt_arena *a, const vc_schema *s, const stt_json *args, stt_json **err);
+
+/* The capability table (models bigasr, seedasr) from the option table vc_request_objects uses. */
+stt_json *vc_caps(stt_arena *a, const vc_schema *s);
+
+/* `result` (+ audio_info) -> normalized Result; raw is stored as is. NULL on oom. */
+stt_json *vc_result(stt_arena *a, const char *provider, const char *model, const char *task_id,
+                    const stt_json *result, const stt_json *audio_info, stt_json *raw);
+/* An empty Result (silent audio). */
+stt_json *vc_empty_result(stt_arena *a, const char *provider, const char *model,
+                          const char *task_id, stt_json *raw);
+/* { audio_ms } from a normalized Result's duration_ms; 0 (nothing added) when unknown. */
+int vc_set_usage(stt_arena *a, stt_json *out, const stt_json *result);
+
+/* Error object with the provider's name; the message is formatted here. */
+void vc_error(stt_arena *a, stt_json **err, const char *provider, const char *kind, int retryable,
+              const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 6, 7)))
+#endif
+  ;
+#endif

@@ -1,0 +1,264 @@
+-- Volcengine big-model file API (openspeech AUC v3) wire schema: csrc/providers/volcengine_auc.c
+-- (+ volcengine_common.c) through core.build / core.parse. Pure: no network. Shapes from
+-- shared/reference/providers.md §3 and §8.
+local core = require "stt.core"
+
+local P = "volcengine-auc"
+local APP = "app-TEST-1234-SECRET"
+local ACCESS = "acc-TEST-5678-SECRET"
+local BASE = "https://openspeech.bytedance.com/api/v3"
+local A = "https://example.com/audio/a.mp3"
+local RID = "5b0c4c2e-8b3a-4b8e-9a51-3f1b8f0c1d2e"
+
+local function assert_no_secret(v, where)
+  local seen = {}
+  local function walk(x, path)
+    if type(x) == "string" then
+      assert(not x:find(APP, 1, true) and not x:find(ACCESS, 1, true), "secret leaked in " .. path)
+    elseif type(x) == "table" and not seen[x] then
+      seen[x] = true
+      for k, val in pairs(x) do walk(val, path .. "." .. tostring(k)) end
+    end
+  end
+  walk(v, where or "value")
+end
+
+local function check_error(err)
+  assert.is_table(err)
+  assert.equal(P, err.provider)
+  assert.is_string(err.message)
+  assert.is_boolean(err.retryable)
+  assert_no_secret(err, "error")
+  return err
+end
+
+local function build(op, args)
+  if args.app_key == false then args.app_key = nil else args.app_key = args.app_key or APP end
+  if args.access_key == false then args.access_key = nil else args.access_key = args.access_key or ACCESS end
+  local req, err = core.build(P, op, args)
+  if err then check_error(err) end
+  if req then
+    local copy = { method = req.method, url = req.url, body = req.body, headers = {} }
+    for i, h in ipairs(req.headers) do
+      if h[1] ~= "X-Api-App-Key" and h[1] ~= "X-Api-Access-Key" then copy.headers[i] = h end
+    end
+    assert_no_secret(copy, "request")
+  end
+  return req, err
+end
+
+local function submit(job, args)
+  args = args or {}
+  args.job = job
+  args.request_id = args.request_id or RID
+  return build("submit", args)
+end
+
+local function parse(kind, status, headers, body, extra)
+  local resp = { status = status, headers = headers or {}, body = body or "" }
+  for k, v in pairs(extra or {}) do resp[k] = v end
+  local out, err = core.parse(P, kind, resp)
+  if err then check_error(err) end
+  return out, err
+end
+
+local LOGID = "202407261553070FACFE6D19421815D605"
+local function code(c, msg) return { ["x-api-status-code"] = c, ["x-api-message"] = msg, ["x-tt-logid"] = LOGID } end
+
+describe("volcengine-auc schema", function()
+  describe("build", function()
+    it("submit: POST {base}/auc/bigmodel/submit, the doc's headers in order, {audio, request}", function()
+      local req = assert(submit({ url = A }))
+      assert.equal("POST", req.method)
+      assert.equal(BASE .. "/auc/bigmodel/submit", req.url)
+      assert.same({
+        { "X-Api-App-Key", APP }, { "X-Api-Access-Key", ACCESS }, { "X-Api-Resource-Id", "volc.bigasr.auc" },
+        { "X-Api-Request-Id", RID }, { "X-Api-Sequence", "-1" }, { "Content-Type", "application/json" },
+      }, req.headers)
+      assert.equal('{"audio":{"url":"' .. A .. '","format":"mp3"},'
+        .. '"request":{"model_name":"bigmodel","enable_itn":true,"show_utterances":true}}', req.body)
+    end)
+
+    it("seedasr -> volc.seedasr.auc; the same options as LAS, at the body root", function()
+      local req = assert(submit({ url = A, model = "seedasr", punctuation = true, speakers = 2, language = "ko",
+        hotwords = { "豆包" }, extra = { callback = "https://cb.example/x", request = { model_version = "400" } } }))
+      assert.equal("volc.seedasr.auc", req.headers[3][2])
+      assert.equal('{"audio":{"url":"' .. A .. '","format":"mp3","language":"ko-KR"},'
+        .. '"request":{"model_name":"bigmodel","enable_itn":true,"show_utterances":true,"enable_punc":true,'
+        .. '"enable_speaker_info":true,"corpus":{"context":"{\\"hotwords\\":[{\\"word\\":\\"豆包\\"}]}"},'
+        .. '"model_version":"400"},"callback":"https://cb.example/x"}', req.body)
+    end)
+
+    it("submit needs the client-chosen request id; base_url loses one trailing slash", function()
+      local _, err = build("submit", { job = { url = A } })
+      assert.equal("invalid", err.kind)
+      assert.matches("request_id", err.message)
+      _, err = submit({ url = A }, { request_id = "has space" })
+      assert.equal("invalid", err.kind)
+      assert.equal("http://127.0.0.1:9/auc/api/v3/auc/bigmodel/submit",
+        submit({ url = A }, { base_url = "http://127.0.0.1:9/auc/api/v3/" }).url)
+    end)
+
+    it("both keys are required, reported without their values", function()
+      local _, err = submit({ url = A }, { app_key = false })
+      assert.equal("auth", err.kind)
+      assert.matches("app key", err.message)
+      _, err = submit({ url = A }, { access_key = false })
+      assert.equal("auth", err.kind)
+      assert.matches("access key", err.message)
+      _, err = core.build(P, "submit", { app_key = APP, access_key = ACCESS .. "\nX: 1", request_id = RID,
+        job = { url = A } })
+      assert.equal("auth", err.kind)
+      assert_no_secret(err)
+    end)
+
+    it("query: POST {base}/auc/bigmodel/query, the task id as X-Api-Request-Id, body {}", function()
+      local req = assert(build("poll", { task = { id = RID, model = "seedasr" } }))
+      assert.equal("POST", req.method)
+      assert.equal(BASE .. "/auc/bigmodel/query", req.url)
+      assert.same({
+        { "X-Api-App-Key", APP }, { "X-Api-Access-Key", ACCESS }, { "X-Api-Resource-Id", "volc.seedasr.auc" },
+        { "X-Api-Request-Id", RID }, { "Content-Type", "application/json" },
+      }, req.headers)
+      assert.equal("{}", req.body)
+      assert.equal("volc.bigasr.auc", build("poll", { task = { id = RID } }).headers[3][2])
+      assert.equal("volc.seedasr.auc", build("poll", { model = "seedasr", task = { id = RID } }).headers[3][2])
+      local _, err = build("poll", { task = {} })
+      assert.equal("invalid", err.kind)
+    end)
+
+    it("unsupported options, models and ops; hotwords op", function()
+      local _, err = submit({ url = A, phrase_id = "p" })
+      assert.equal("unsupported", err.kind)
+      assert.equal('option "phrase_id" is not supported by volcengine-auc model "bigasr"', err.message)
+      _, err = submit({ url = A }, { model = "bigasr-turbo" })
+      assert.equal("unsupported", err.kind)
+      _, err = submit({ urls = { A, A } })
+      assert.equal("unsupported", err.kind)
+      _, err = build("cancel", { task = { id = RID } })
+      assert.equal("unsupported", err.kind)
+      local out = assert(core.build(P, "hotwords", { model = "seedasr", hotwords = { { word = "a", weight = 2 } } }))
+      assert.same({ field = "request.corpus.context", value = '{"hotwords":[{"word":"a"}]}' }, out)
+    end)
+  end)
+
+  describe("parse", function()
+    it("submit: empty body + 20000000 -> the request id we sent is the task id", function()
+      local t = assert(parse("submit", 200, code("20000000", "OK"), "", { request_id = RID }))
+      assert.same({ id = RID, state = "queued", request_id = "202407261553070FACFE6D19421815D605" }, t)
+      local _, err = parse("submit", 200, code("20000000", "OK"), "")
+      assert.equal("invalid", err.kind)
+      -- processing / queued also mean the task exists
+      assert.equal(RID, parse("submit", 200, code("20000002", "queued"), "", { request_id = RID }).id)
+    end)
+
+    it("the header decides, not the HTTP status", function()
+      local _, err = parse("submit", 200, code("45000151", "audio format invalid"), "", { request_id = RID })
+      assert.equal("invalid", err.kind)
+      assert.equal("45000151", err.code)
+      assert.matches("audio format invalid", err.message)
+      assert.equal("202407261553070FACFE6D19421815D605", err.request_id)
+      assert.is_false(err.retryable)
+      local st = assert(parse("poll", 500, code("20000001", "processing")))
+      assert.equal("running", st.state)
+    end)
+
+    it("45000001 for a reused request id sets duplicate = true; other 45000001 do not", function()
+      local _, err = parse("submit", 400, code("45000001", "duplicate request id"), "", { request_id = RID })
+      assert.equal("invalid", err.kind)
+      assert.is_true(err.duplicate)
+      _, err = parse("submit", 400, code("45000001", "Request Is Duplicated"), "", { request_id = RID })
+      assert.is_true(err.duplicate)
+      _, err = parse("submit", 400, code("45000001", "missing field audio.url"), "", { request_id = RID })
+      assert.equal("invalid", err.kind)
+      assert.is_nil(err.duplicate)
+      _, err = parse("poll", 200, code("45000002", "empty audio"))
+      assert.equal("invalid", err.kind)
+      _, err = parse("submit", 400, code("45000002", "x"), "", { request_id = RID })
+      assert.equal(400, err.status)
+    end)
+
+    it("a 45xxxxxx code with HTTP 401/403 or 404 is auth / not_found (codes UNCONFIRMED)", function()
+      local _, err = parse("submit", 401, code("45000010", "invalid auth"), "", { request_id = RID })
+      assert.same({ "auth", "45000010", false }, { err.kind, err.code, err.retryable })
+      _, err = parse("poll", 404, code("45000001", "task not found"))
+      assert.same({ "not_found", "45000001" }, { err.kind, err.code })
+      assert.is_nil(err.duplicate)
+    end)
+
+    it("55000031 busy is throttled; other 550xxxxx server errors; both retryable", function()
+      local _, err = parse("submit", 503, code("55000031", "server busy"), "",
+        { request_id = RID, headers = { ["x-api-status-code"] = "55000031", ["retry-after"] = "2" } })
+      assert.equal("throttled", err.kind)
+      assert.is_true(err.retryable)
+      assert.equal(2, err.retry_after)
+      _, err = parse("poll", 500, code("55000001", "internal"))
+      assert.equal("server", err.kind)
+      assert.is_true(err.retryable)
+      _, err = parse("poll", 200, code("12345678", "odd"))
+      assert.equal("protocol", err.kind)
+      assert.is_false(err.retryable)
+    end)
+
+    it("no status header: the HTTP status decides", function()
+      local _, err = parse("poll", 401, {}, '{"error":"unauthorized"}')
+      assert.equal("auth", err.kind)
+      assert.matches("unauthorized", err.message)
+      _, err = parse("poll", 429, {})
+      assert.equal("throttled", err.kind)
+      _, err = parse("poll", 200, {}, "")
+      assert.equal("protocol", err.kind)
+      assert.is_true(err.retryable)
+    end)
+
+    it("query: 20000002 queued, 20000001 running (body ignored)", function()
+      assert.same({ state = "queued", provider_state = "20000002", request_id = "202407261553070FACFE6D19421815D605" },
+        parse("poll", 200, code("20000002", "queued"), "{}"))
+      assert.equal("running", parse("poll", 200, code("20000001"), "").state)
+    end)
+
+    it("query: 20000003 silent audio is a success with an empty Result", function()
+      local st = assert(parse("poll", 200, code("20000003", "silence"), "", { task = { id = RID, model = "seedasr" } }))
+      assert.equal("succeeded", st.state)
+      assert.same({ provider = P, model = "seedasr", task_id = RID, text = "", segments = {} }, st.result)
+    end)
+
+    -- the doc's example repeats the top-level key audio_info (§8.14): the last one wins
+    local DONE = [[{"audio_info":{"duration":1},"audio_info":{"duration":2499},
+      "result":{"text":"你好。","additions":{"duration":"2499"},
+       "utterances":[{"text":"你好。","start_time":0,"end_time":1705,"definite":true,
+         "additions":{"speaker":"1"},
+         "words":[{"text":"你","start_time":740,"end_time":860,"blank_duration":0,"confidence":0},
+                  {"text":"好","start_time":860,"end_time":1020,"blank_duration":0}]}]}}]]
+
+    it("query: 20000000 with the result body (duplicate key tolerated)", function()
+      local st = assert(parse("poll", 200, code("20000000", "OK"), DONE, { task = { id = RID } }))
+      assert.equal("succeeded", st.state)
+      assert.equal("20000000", st.provider_state)
+      assert.same({ audio_ms = 2499 }, st.usage)
+      local r = st.result
+      assert.same({ P, "bigasr", RID, "你好。", 2499 }, { r.provider, r.model, r.task_id, r.text, r.duration_ms })
+      assert.same({ start_ms = 0, end_ms = 1705, text = "你好。", speaker = "1",
+        words = { { start_ms = 740, end_ms = 860, text = "你", confidence = 0 },
+                  { start_ms = 860, end_ms = 1020, text = "好" } } }, r.segments[1])
+      assert.equal(2499, r.raw.audio_info.duration)
+    end)
+
+    it("query: 20000000 with an empty or broken body is a retryable protocol error", function()
+      local _, err = parse("poll", 200, code("20000000"), "")
+      assert.equal("protocol", err.kind)
+      assert.is_true(err.retryable)
+      _, err = parse("poll", 200, code("20000000"), "{oops")
+      assert.equal("protocol", err.kind)
+    end)
+
+    it("result: a stored query body, with or without the header", function()
+      local r = assert(parse("result", 200, {}, DONE))
+      assert.equal("你好。", r.text)
+      r = assert(parse("result", 200, code("20000003"), ""))
+      assert.same({}, r.segments)
+      local _, err = parse("result", 200, {}, '{"x":1}')
+      assert.equal("protocol", err.kind)
+    end)
+  end)
+end)
