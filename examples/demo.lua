@@ -54,4 +54,26 @@ for i, r in ipairs(results) do
   print()
 end
 print(string.format("%d of %d files transcribed in about %d s", #results - failed, #results, os.time() - started))
+
+-- The same English file through the other providers' protocols (each its own simulated service).
+print("\n== welcome_en through the other providers")
+local built = {}
+for _, p in ipairs(require("stt.core").providers()) do built[p] = true end
+local others = {
+  { "volcengine", { api_key = "sk-demo", base_url = sim .. "/las/api/v1" } },                -- LAS las_asr
+  { "volcengine-auc", { app_key = "demo-app", access_key = "demo-access-key", base_url = sim .. "/auc/api/v3" } },
+  { "turing", { api_key = "sk-demo", base_url = sim .. "/turing/api/v1" } },
+}
+for _, p in ipairs(others) do
+  local name, opts = p[1], p[2]
+  if not built[name] then
+    print(string.format("  %-15s (not in this build yet)", name))
+  else
+    opts.poll_first = 0.2
+    local res, err = stt.client(name, opts):transcribe({ url = files[1].url, language = "en" })
+    if not res then failed = failed + 1 end
+    print(string.format("  %-15s %s", name, res and string.format("%d segments, %d ms: %s", #res.segments,
+      res.duration_ms or 0, res.text) or ("error: " .. tostring(err))))
+  end
+end
 os.exit(failed == 0 and 0 or 1)

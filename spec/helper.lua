@@ -65,5 +65,17 @@ function H.media(name, seconds, text, extra_json)
   return H.sim_url .. "/media/" .. name .. ".wav"
 end
 
+--- True when the C core has a wire schema for `name` (specs of a provider still being written
+-- mark themselves pending until it lands).
+function H.has_provider(name)
+  for _, p in ipairs(require("stt.core").providers()) do
+    if p == name then return true end
+  end
+  return false
+end
+
+--- A record of the simulator about a task (GET /_sim/tasks/<id>).
+function H.sim_task(id) return H.json(H.control("GET", "/_sim/tasks/" .. id)) end
+
 package.loaded["helper"] = H
 return H

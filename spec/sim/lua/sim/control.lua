@@ -78,7 +78,8 @@ end
 local function info()
   return util.send_json(200, {
     simulator = "lua-stt",
-    providers = { dashscope = "/dashscope/api/v1" },
+    providers = { dashscope = "/dashscope/api/v1", volcengine = "/las/api/v1",
+                  ["volcengine-auc"] = "/auc/api/v3", turing = "/turing/api/v1" },
     control = "/_sim/",
   })
 end

@@ -9,11 +9,8 @@
 -- luacheck: globals ngx
 local util = require "sim.util"
 local store = require "sim.store"
-local fetch = require "sim.fetch"
-local media = require "sim.media"
-local transcript = require "sim.transcript"
 local oss = require "sim.oss"
-local boot = require "sim.boot"
+local job = require "sim.job"
 
 local M = {}
 
@@ -64,11 +61,6 @@ end
 
 ---------------------------------------------------------------------------- auth, limits
 
-local function mask_key(key)
-  if #key <= 8 then return "***" end
-  return key:sub(1, 5) .. "***" .. key:sub(-4)
-end
-
 -- Returns the API key, or answers 401 and returns nil.
 local function authenticate(cfg)
   local h = ngx.var.http_authorization
@@ -84,9 +76,7 @@ end
 
 -- Per-key requests-per-second limit; answers 429 and returns false when exceeded.
 local function within_rate(cfg, kind, key)
-  local limit = type(cfg.rate_limit) == "table" and tonumber(cfg.rate_limit[kind])
-  if not limit then return true end
-  if store.rate_count(PROVIDER .. ":" .. kind .. ":" .. key) > limit then
+  if job.rate_exceeded(PROVIDER, kind, key, cfg) then
     ngx.header["Retry-After"] = "1"
     send_error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
     return false
@@ -96,12 +86,7 @@ end
 
 ---------------------------------------------------------------------------- submit validation
 
-local function is_array(t)
-  if type(t) ~= "table" then return false end
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n == #t
-end
+local is_array = job.is_array
 
 local function check_channels(params)
   local ch = params.channel_id
@@ -176,42 +161,7 @@ local function failure_codes(family, kind, status)
   return "SUCCESS_WITH_NO_VALID_FRAGMENT", "No valid speech fragment was detected in the audio."
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- The reference text (and optional .json override) for a media URL on this simulator:
--- ${STT_SIM_URL}/media/<name>.<ext>  ->  <media dir>/<name>.txt and <name>.json
-local function reference_for(url)
-  local u = fetch.parse_url(url)
-  if not u or not boot.media_dir then return nil end
-  local path = u.path:gsub("[?#].*$", "")
-  local rel = path:match("^/media/(.+)$")
-  if not rel then return nil end
-  rel = ngx.unescape_uri(rel)
-  if rel:find("..", 1, true) then return nil end
-  local stem = boot.media_dir .. "/" .. rel:gsub("%.[^./]*$", "")
-  local text = read_file(stem .. ".txt")
-  local override
-  local js = read_file(stem .. ".json")
-  if js then
-    override = util.decode(js)
-    if type(override) ~= "table" then
-      ngx.log(ngx.WARN, "sim: ignoring invalid JSON in ", stem, ".json")
-      override = nil
-    end
-  end
-  return text, override
-end
-
-local function sentence_joiner(language)
-  if language == "zh" or language == "ja" or language == "yue" then return "" end
-  return " "
-end
+local sentence_joiner = job.joiner
 
 local function channel_list(n)
   local t = {}
@@ -315,19 +265,11 @@ local function process_file(rec, index, url, cfg)
     file.detail = detail
     return file
   end
-  local res, err = fetch.get(url, { timeout_ms = cfg.download_timeout_ms, max_bytes = cfg.max_download_bytes })
-  if not res then return fail("download", err) end
-  if res.status ~= 200 then return fail("download", "HTTP " .. res.status, res.status) end
-  local info
-  info, err = media.probe(res.body)
-  if not info then return fail("decode", err) end
+  local p = job.probe(url, cfg)
+  if p.failure then return fail(p.failure, p.detail, p.status) end
+  local info, tr = p.info, p.tr
   file.duration_ms, file.format, file.sample_rate, file.channels = info.duration_ms, info.format,
     info.sample_rate, info.channels
-  local text, override = reference_for(url)
-  local tr = transcript.build(text, info.duration_ms, override)
-  if #tr.sentences == 0 then
-    return fail("nospeech", text and "empty reference text" or "no reference text beside the media")
-  end
   local doc
   if rec.family == "qwen" then
     doc = qwen_result(rec, url, info, tr)
@@ -362,11 +304,7 @@ local function process(premature, id)
   if not rec then return end
   local now = ngx.now()
   rec.files = files
-  rec.processed = true
-  rec.processed_at = now
-  rec.audio_ms = audio_ms
-  rec.run_ms = math.max(rec.min_run_ms or 0, math.floor(audio_ms * rec.rtf))
-  rec.end_at = math.max(rec.submit_at + rec.queue_ms / 1000 + rec.run_ms / 1000, now)
+  job.finish(rec, audio_ms, now)
   store.task_put(PROVIDER, rec)
 end
 
@@ -500,7 +438,7 @@ local function submit()
     provider = PROVIDER,
     model = req.model,
     family = family,
-    api_key = mask_key(key),
+    api_key = job.mask_key(key),
     submit_at = now,
     queue_ms = tonumber(cfg.queue_ms) or 0,
     rtf = tonumber(cfg.rtf) or 0,
@@ -572,6 +510,9 @@ end
 
 M.routes = {
   { methods = { POST = true }, pattern = "^" .. BASE .. "/services/audio/asr/transcription/?$", handler = submit },
+  -- the custom-vocabulary API (hotwords): sim/dashscope_vocabulary.lua
+  { methods = { POST = true }, pattern = "^" .. BASE .. "/services/audio/asr/customization/?$",
+    handler = function() return require("sim.dashscope_vocabulary").handle() end },
   { methods = { POST = true }, pattern = "^" .. BASE .. "/tasks/([^/]+)/cancel/?$", handler = cancel },
   { methods = { GET = true, POST = true }, pattern = "^" .. BASE .. "/tasks/([^/]+)/?$", handler = query },
 }

@@ -5,7 +5,8 @@
 --     count = N (default 1), type = "429"|"500"|"502"|"503"|"504"|"reset"|"slow"|
 --     "truncated"|"malformed"|"html"|"empty", retry_after = S (429/503), delay_ms = N (slow) }
 -- Faults are kept in order; the next N requests matching one get it.
--- A provider module may export fault_body(kind) -> body, content_type to shape 429/500 bodies.
+-- A provider module may export fault_body(kind) -> body, content_type, headers to shape 429/500
+-- answers (headers: a table, e.g. AUC's X-Api-Status-Code; body may be "").
 -- luacheck: globals ngx
 local util = require "sim.util"
 local store = require "sim.store"
@@ -89,8 +90,9 @@ local function provider_body(provider, kind)
   return nil
 end
 
-local function respond(status, body, content_type, retry_after)
+local function respond(status, body, content_type, retry_after, headers)
   ngx.status = status
+  for k, v in pairs(headers or {}) do ngx.header[k] = v end
   ngx.header["Content-Type"] = content_type
   ngx.header["Content-Length"] = #body
   if retry_after then ngx.header["Retry-After"] = tostring(retry_after) end
@@ -129,11 +131,11 @@ local function apply(f, provider)
   end
   local status = tonumber(kind)
   if status == 429 or status == 500 then
-    local body, ctype = provider_body(provider, status)
+    local body, ctype, headers = provider_body(provider, status)
     if not body then
       body, ctype = (status == 429 and "Too Many Requests\n" or "Internal Server Error\n"), "text/plain"
     end
-    return respond(status, body, ctype, status == 429 and f.retry_after or nil)
+    return respond(status, body, ctype, status == 429 and f.retry_after or nil, headers)
   end
   return respond(status, GATEWAY_TEXT[status], "text/plain", status == 503 and f.retry_after or nil)
 end

@@ -21,6 +21,8 @@ end
 -- default because the tests poll fast.
 local DEFAULT_CONFIG = {
   keys = { "sk-sim-valid-key-0001", "sk-demo" },
+  -- Volcengine AUC credentials: app key -> access key (X-Api-App-Key / X-Api-Access-Key).
+  auc_keys = { ["sim-app-0001"] = "sim-access-key-0001", ["demo-app"] = "demo-access-key" },
   queue_ms = 100,            -- time a task stays PENDING
   rtf = 0.1,                 -- RUNNING lasts audio_seconds * rtf * 1000 ms ...
   min_run_ms = 0,            -- ... but at least this long

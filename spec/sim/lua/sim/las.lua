@@ -1,0 +1,199 @@
+-- Volcengine LAS operator `las_asr` v2, as seen on the wire.
+-- Base URL for clients: ${STT_SIM_URL}/las/api/v1
+--   POST /submit   {"operator_id":"las_asr","operator_version":"v2","data":{user,audio,resource,request}}
+--   POST /poll     {"operator_id":"las_asr","operator_version":"v2","task_id":id}  (the reference)
+--                  or ... "data":{"task_id":id}                                    (the seed's curl)
+-- States ACCEPTED (submit) -> PENDING -> RUNNING -> COMPLETED | FAILED | TIMEOUT; results inline.
+-- Facts: shared/reference/providers.md §2, seed 001_67c8a8658cea75ee.txt.
+-- luacheck: globals ngx
+local util = require "sim.util"
+local store = require "sim.store"
+local job = require "sim.job"
+local volc = require "sim.volc"
+
+local M = {}
+
+local PROVIDER = "las"
+local BASE = "/las/api/v1"
+
+-- Request ids look like the doc's: 32 hex digits.
+local function request_id()
+  return (util.uuid():gsub("-", ""))
+end
+
+---------------------------------------------------------------------------- responses
+
+-- The body that carries the documented error codes is UNCONFIRMED (§2.6): the simulator uses
+-- the `metadata` envelope of every other LAS answer, business_code = the code, error_msg = the
+-- message.
+local function error_doc(code, message, task_id)
+  return { metadata = { task_id = task_id or "", task_status = "", business_code = code,
+                        error_msg = message, request_id = request_id() } }
+end
+
+local function send_error(status, code, message, task_id)
+  return util.send_json(status, error_doc(code, message, task_id))
+end
+
+local function invalid(detail)
+  return send_error(400, "Parameter.Invalid", "The parameter is invalid. " .. detail)
+end
+
+function M.fault_body(kind)
+  if kind == 429 then
+    return util.json(error_doc("Server.Busy", "Server is Busy, please try again later.")), "application/json"
+  elseif kind == 500 then
+    return util.json(error_doc("Server.InternalError", "internal error, please try again later")),
+      "application/json"
+  elseif kind == "truncated" then
+    return '{"metadata":{"task_id":"' .. request_id() .. '-las-asr","task_sta'
+  end
+end
+
+function M.not_found()
+  return send_error(404, "NotFound", "lua-stt simulator: no such LAS route: " .. ngx.var.uri)
+end
+
+function M.method_not_allowed()
+  return send_error(405, "MethodNotAllowed", "Method " .. ngx.req.get_method() .. " is not allowed here.")
+end
+
+---------------------------------------------------------------------------- auth, limits
+
+-- Three spellings are in circulation (§2.2): raw key (BytePlus doc, the seed), "Bearer <key>"
+-- (Volcengine zh doc) and "ApiKey <key>" (Volcengine's own client). All are accepted.
+local function authenticate(cfg)
+  local h = ngx.var.http_authorization
+  if not h or h:match("^%s*$") then
+    send_error(401, "Authorization.Missing", "Missing Authorization.")
+    return nil
+  end
+  local key = job.auth_key(h, { "Bearer", "ApiKey", "" })
+  if key and job.key_known(cfg, key) then return key end
+  send_error(401, "ApiKey.Invalid", "The api key is invalid.")
+  return nil
+end
+
+local function throttled(cfg, kind, key)
+  if not job.rate_exceeded(PROVIDER, kind, key, cfg) then return false end
+  -- No Retry-After is documented for LAS; the simulator sends none (clients back off).
+  send_error(429, "Server.Busy", "Server is Busy, please try again later.")
+  return true
+end
+
+-- The JSON body, which must name the operator; or nil after answering 400.
+local function operator_body()
+  local req = util.decode(util.read_body())
+  if type(req) ~= "table" or (job.is_array(req) and next(req) ~= nil) then
+    invalid("The request body is not a valid JSON object.")
+    return nil
+  end
+  if req.operator_id ~= "las_asr" then
+    invalid("operator_id must be \"las_asr\".")
+    return nil
+  end
+  if req.operator_version ~= "v2" then
+    invalid("operator_version must be \"v2\".")
+    return nil
+  end
+  return req
+end
+
+---------------------------------------------------------------------------- state
+
+-- PENDING while queued, RUNNING until done, then by outcome.
+local function status_of(rec, now)
+  local phase = job.phase(rec, now)
+  if phase == "queued" then return "PENDING" end
+  if phase == "running" then return "RUNNING" end
+  local k = rec.outcome.kind
+  if k == "failed" then return "FAILED" end
+  if k == "timeout" then return "TIMEOUT" end
+  return "COMPLETED"
+end
+M.status_of = status_of
+
+-- business_code for terminal failures: Volcengine's client knows "2002" (TIMEOUT_ERROR) and
+-- "2003" (SERVER_BUSY); the code of a failed task is UNCONFIRMED ("2001" here).
+local FAIL_CODE = { FAILED = "2001", TIMEOUT = "2002" }
+
+local function poll_doc(rec, status)
+  local md = { task_id = rec.id, task_status = status, business_code = "0", error_msg = "",
+               request_id = request_id() }
+  local doc = { metadata = md }
+  if FAIL_CODE[status] then
+    -- FAILED/TIMEOUT bodies are UNCONFIRMED (§2.5): metadata with a non-"0" code, no data.
+    md.business_code = FAIL_CODE[status]
+    md.error_msg = rec.outcome.detail or status:lower()
+  elseif status == "COMPLETED" then
+    -- audio_info.duration is documented as seconds but is milliseconds (§2.4, trap §8.8).
+    -- Silent audio: COMPLETED with an empty text (UNCONFIRMED; AUC says 20000003).
+    doc.data = { audio_info = { duration = rec.duration_ms }, result = volc.result(rec) }
+  end
+  return doc
+end
+
+---------------------------------------------------------------------------- handlers
+
+local function process(premature, id)
+  if premature then return end
+  volc.process(PROVIDER, id)
+end
+
+local function submit()
+  local cfg = store.config()
+  local key = authenticate(cfg)
+  if not key or throttled(cfg, "submit", key) then return end
+  local req = operator_body()
+  if not req then return end
+  local data = req.data
+  local params, err = volc.validate(data)
+  if not params then return invalid(err) end
+  local resource = data.resource
+  if resource ~= nil and not volc.RESOURCES[resource] then
+    return invalid("data.resource must be \"bigasr\" or \"seedasr\".")
+  end
+  local rec = job.clock({
+    id = request_id():sub(1, 20) .. "-las-asr",      -- like the doc's "xxxxx123ef24ea40546c-las-asr"
+    provider = PROVIDER,
+    api_key = job.mask_key(key),
+    resource = resource or "bigasr",
+    params = params,
+    raw_request = data.request,
+    user = data.user,
+  }, cfg)
+  store.task_put(PROVIDER, rec)
+  store.count_in("submissions", params.url)
+  if not job.start(process, rec.id) then
+    return send_error(500, "Server.InternalError", "cannot start the task")
+  end
+  return util.send_json(200, { metadata = { task_id = rec.id, task_status = "ACCEPTED", business_code = "0",
+                                            error_msg = "", request_id = request_id() } })
+end
+
+local function poll()
+  local cfg = store.config()
+  local key = authenticate(cfg)
+  if not key or throttled(cfg, "query", key) then return end
+  local req = operator_body()
+  if not req then return end
+  -- The reference puts task_id at the top level, the seed's curl inside "data": accept both.
+  local id = req.task_id
+  if id == nil and type(req.data) == "table" then id = req.data.task_id end
+  if type(id) ~= "string" or id == "" then return invalid("task_id is required.") end
+  local rec = store.task_get(PROVIDER, id)
+  local now = ngx.now()
+  if rec and job.expired(rec, cfg, now) then rec = nil end
+  if not rec then
+    -- The answer for an unknown task is UNCONFIRMED: 404 with the metadata envelope.
+    return send_error(404, "Task.NotFound", "The task " .. id .. " does not exist.", id)
+  end
+  return util.send_json(200, poll_doc(rec, status_of(rec, now)))
+end
+
+M.routes = {
+  { methods = { POST = true }, pattern = "^" .. BASE .. "/submit/?$", handler = submit },
+  { methods = { POST = true }, pattern = "^" .. BASE .. "/poll/?$", handler = poll },
+}
+
+return M

@@ -1,0 +1,170 @@
+-- The "volcengine" provider (LAS operator las_asr v2) end to end against the simulator: the same
+-- Result shape as DashScope, every Authorization spelling, retries, failed and timed-out tasks,
+-- unsupported options, and no API key in any error or event.
+local H = require "helper"
+local stt = require "stt"
+
+local PROVIDER = "volcengine"
+local EN = "Hello world. This is the second sentence! And a third one?"
+
+if not H.has_provider(PROVIDER) then
+  describe(PROVIDER .. " end to end", function()
+    pending("the " .. PROVIDER .. " wire schema is not in the core yet")
+  end)
+  return
+end
+
+local function client(opts)
+  local o = { api_key = H.key, base_url = H.sim_url .. "/las/api/v1", timeout = 5, poll_first = 0.05 }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return stt.client(PROVIDER, o)
+end
+
+-- A 16 kHz 16-bit stereo WAV with its reference text (H.media writes mono).
+local function stereo(name, seconds, text)
+  local n = math.floor(16000 * seconds) * 4
+  local function le(v, bytes)
+    local t = {}
+    for i = 1, bytes do t[i] = string.char(v % 256); v = math.floor(v / 256) end
+    return table.concat(t)
+  end
+  local f = assert(io.open(H.sim_dir .. "/media/" .. name .. ".wav", "wb"))
+  f:write("RIFF" .. le(36 + n, 4) .. "WAVE" .. "fmt " .. le(16, 4) .. le(1, 2) .. le(2, 2) .. le(16000, 4)
+    .. le(64000, 4) .. le(4, 2) .. le(16, 2) .. "data" .. le(n, 4), string.rep("\0", n))
+  f:close()
+  f = assert(io.open(H.sim_dir .. "/media/" .. name .. ".txt", "wb"))
+  f:write(text)
+  f:close()
+  return H.sim_url .. "/media/" .. name .. ".wav"
+end
+
+-- The checks every normalized Result passes (DESIGN.md "Normalized Result").
+local function assert_result(res, duration_ms)
+  assert.equal(PROVIDER, res.provider)
+  assert.is_string(res.task_id)
+  assert.equal(duration_ms, res.duration_ms)
+  local prev = -1
+  for _, s in ipairs(res.segments) do
+    assert.is_true(s.start_ms == math.floor(s.start_ms) and s.end_ms >= s.start_ms)
+    assert.is_true(s.start_ms >= prev)
+    prev = s.start_ms
+    assert.is_true(s.speaker == nil or type(s.speaker) == "string")
+    for _, w in ipairs(s.words or {}) do
+      assert.is_true(w.start_ms >= s.start_ms and w.end_ms <= s.end_ms)
+    end
+  end
+end
+
+describe(PROVIDER .. " end to end", function()
+  before_each(function()
+    H.reset()
+    H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
+  end)
+
+  it("transcribes one file, blocking, into the normalized Result", function()
+    local res, err = client():transcribe({ url = H.media("v_en", 2, EN), language = "en" })
+    assert.is_nil(err)
+    assert_result(res, 2000)
+    assert.equal("bigasr", res.model)
+    assert.equal(EN, res.text)
+    assert.equal(3, #res.segments)
+    assert.equal("Hello world.", res.segments[1].text)
+    assert.equal(2, #res.segments[1].words)
+    assert.equal("Hello", res.segments[1].words[1].text)
+  end)
+
+  it("runs several jobs concurrently under stt.run", function()
+    local c = client()
+    local urls = { H.media("v_a", 1, "First file."), H.media("v_b", 1, "Second file."),
+                   H.media("v_c", 1, "Third file.") }
+    local out = {}
+    stt.run(function()
+      local ths = {}
+      for i, u in ipairs(urls) do ths[i] = stt.spawn(function() return c:transcribe({ url = u }) end) end
+      for i, th in ipairs(ths) do out[i] = th:join() end
+    end)
+    assert.equal("First file.", out[1].text)
+    assert.equal("Second file.", out[2].text)
+    assert.equal("Third file.", out[3].text)
+  end)
+
+  it("sends the raw key by default, and Bearer or ApiKey when asked", function()
+    local url = H.media("v_auth", 1, "Auth works.")
+    for prefix, want in pairs({ [""] = H.key, Bearer = "Bearer " .. H.key, ApiKey = "ApiKey " .. H.key }) do
+      local res = assert(client({ auth_prefix = prefix ~= "" and prefix or nil }):transcribe({ url = url }))
+      assert.equal("Auth works.", res.text)
+      assert.equal(want, H.stats().last_headers.authorization)
+    end
+  end)
+
+  it("maps speakers to strings and split channels to 0-based numbers", function()
+    local res = assert(client():transcribe({ url = H.media("v_spk", 2, EN), speakers = 2 }))
+    assert.same({ "1", "2", "1" }, { res.segments[1].speaker, res.segments[2].speaker, res.segments[3].speaker })
+    res = assert(client():transcribe({ url = stereo("v_stereo", 2, EN), channels = { 0, 1 } }))
+    assert.same({ 0, 1, 0 }, { res.segments[1].channel, res.segments[2].channel, res.segments[3].channel })
+  end)
+
+  it("sends model seedasr as data.resource", function()
+    local task = assert(client({ model = "seedasr" }):submit({ url = H.media("v_seed", 1, "Seed.") }))
+    assert.equal("seedasr", task.model)
+    assert.equal("seedasr", H.sim_task(task.id).resource)
+  end)
+
+  it("retries 429 Server.Busy and 500 on submit and poll", function()
+    local url = H.media("v_busy", 1, "Busy once.")
+    H.fault({ path = "/las/api/v1/submit", type = "429", retry_after = 1 })
+    H.fault({ path = "/las/api/v1/poll", type = "500" })
+    local retries = {}
+    local res = assert(client({ on_event = function(ev)
+      if ev.type == "retry" then retries[#retries + 1] = ev.error end
+    end }):transcribe({ url = url }))
+    assert.equal("Busy once.", res.text)
+    assert.equal(2, #retries)
+    assert.equal("throttled", retries[1].kind)
+    assert.equal("Server.Busy", retries[1].code)
+    assert.equal("server", retries[2].kind)
+  end)
+
+  it("reports FAILED, TIMEOUT and an unreachable file as task_failed", function()
+    for _, case in ipairs({ { "v_fail", '{"fail":"FAILED","fail_message":"audio too noisy"}', "audio too noisy" },
+                            { "v_timeout", '{"fail":"TIMEOUT"}', "timed out" } }) do
+      local res, err = client():transcribe({ url = H.media(case[1], 1, "x.", case[2]) })
+      assert.is_nil(res)
+      assert.equal("task_failed", err.kind)
+      assert.is_false(err.retryable)
+      assert.matches(case[3], err.message)
+    end
+    local res, err = client():transcribe({ url = H.sim_url .. "/media/v_missing.wav" })
+    assert.is_nil(res)
+    assert.equal("task_failed", err.kind)
+  end)
+
+  it("returns an empty Result for silent audio", function()
+    local res = assert(client():transcribe({ url = H.media("v_silent", 1) }))
+    assert.equal("", res.text)
+    assert.equal(0, #res.segments)
+  end)
+
+  it("refuses an option LAS cannot honour before any request", function()
+    local before = H.stats().requests or {}
+    local task, err = client():submit({ url = "http://127.0.0.1/a.wav", vocabulary_id = "vocab-x" })
+    assert.is_nil(task)
+    assert.equal("unsupported", err.kind)
+    assert.matches("vocabulary_id", err.message)
+    assert.same(before, H.stats().requests or {})
+  end)
+
+  it("never shows the API key in errors or events", function()
+    local secret = "las-SECRET-canary-5d1e"
+    local seen = {}
+    local c = client({ api_key = secret, retries = 1, on_event = function(ev)
+      seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
+    end })
+    local task, err = c:submit({ url = H.media("v_key", 1, "x.") })
+    assert.is_nil(task)
+    assert.equal("auth", err.kind)
+    assert.is_false(err.retryable)
+    local all = tostring(err) .. H.encode(setmetatable(err, nil)) .. tostring(c) .. table.concat(seen)
+    assert.is_nil(all:find(secret, 1, true))
+  end)
+end)
