@@ -1,10 +1,216 @@
--- The first-cut subtitle writers: cue splitting, escaping, and ffmpeg reading back what we write.
+-- stt.subtitle: caption cutting rules (shared/reference/subtitles-hotwords.md A) asserted on every
+-- cue of long generated English, Mandarin, Japanese and mixed transcripts; every writer read back
+-- by ffmpeg (srt, vtt, ass, lrc) or xmllint (ttml); escaping and odd inputs.
 local H = require "helper"
 local subtitle = require "stt.subtitle"
 
+local CHAR = "[%z\1-\127\194-\244][\128-\191]*"
+
+---------------------------------------------------------------- transcript generator
+-- A Park-Miller generator: exact in doubles, so Lua 5.4 and LuaJIT produce the same transcripts.
+local function rng(seed)
+  local x = seed
+  return function(a, b)
+    x = (x * 16807) % 2147483647
+    return a + x % (b - a + 1)
+  end
+end
+
+local function chars(s)
+  local t = {}
+  for ch in s:gmatch(CHAR) do t[#t + 1] = ch end
+  return t
+end
+
+local EN = {}
+for w in ([[the quick brown fox jumps over a lazy dog while we talk about speech recognition systems
+  and how subtitles should be cut into readable pieces for every viewer who watches television
+  programmes at home or on the train with headphones because timing matters more than anything else
+  in broadcast quality captions that follow the rhythm of natural conversation between people sharing
+  ideas about technology science music history travel food weather sports]]):gmatch("%a+") do
+  EN[#EN + 1] = w
+end
+local ZH = chars("我们今天讨论语音识别系统以及字幕应该如何切分成适合阅读的片段让每一位观众都能在家里"
+  .. "或者火车上舒服地观看节目时间比任何事情都重要广播质量的字幕要跟随自然对话的节奏")
+local JA = chars("わたしたちはきょう音声認識のしくみと字幕のくぎりかたについて話します視聴者がいえや"
+  .. "でんしゃで快適に番組を見られるようにタイミングがとても大切です")
+
+-- One sentence as a segment with word timings (DashScope style: punctuation in `punct`).
+-- English words last ~60 ms a letter; Mandarin ~4 characters/s; Japanese ~7 characters/s.
+local function sentence(r, kind, t, speaker, language)
+  local words, s0 = {}, t
+  local n = kind == "en" and r(4, 22) or r(6, 30)
+  for i = 1, n do
+    local text, dur
+    if kind == "en" then
+      text = EN[r(1, #EN)]
+      dur = 60 * #text + r(40, 120)
+    elseif kind == "zh" then
+      text, dur = ZH[r(1, #ZH)], r(180, 300)
+    else
+      text, dur = JA[r(1, #JA)], r(110, 170)
+    end
+    -- Now and then a Latin brand name inside CJK speech (one "word", never to be split).
+    if kind ~= "en" and r(1, 25) == 1 then text, dur = "Python", 450 end
+    local w = { start_ms = t, end_ms = t + dur, text = text }
+    t = t + dur
+    if i == n then
+      w.punct = kind == "en" and (r(1, 4) == 1 and "?" or ".") or "。"
+    elseif r(1, 6) == 1 then
+      w.punct = kind == "en" and "," or (kind == "zh" and "，" or "、")
+      t = t + r(150, 600)
+    else
+      t = t + (kind == "en" and r(0, 60) or r(0, 20))
+    end
+    words[#words + 1] = w
+  end
+  local parts = {}
+  for i, w in ipairs(words) do
+    parts[#parts + 1] = w.text .. (w.punct or "")
+    if kind == "en" and i < #words then parts[#parts + 1] = " " end
+  end
+  return { start_ms = s0, end_ms = words[#words].end_ms, text = table.concat(parts), words = words,
+           speaker = speaker, language = language }, t
+end
+
+-- A transcript of n sentences; `kinds` cycles; speakers change now and then.
+local function transcript(seed, kinds, n, opts)
+  opts = opts or {}
+  local r = rng(seed)
+  local segs, t, speaker = {}, r(0, 2000), "0"
+  for i = 1, n do
+    local kind = kinds[(i - 1) % #kinds + 1]
+    if opts.speakers and r(1, 3) == 1 then speaker = speaker == "0" and "1" or "0" end
+    local seg
+    seg, t = sentence(r, kind, t, opts.speakers and speaker or nil, opts.tag_language and kind or nil)
+    segs[#segs + 1] = seg
+    t = t + (r(1, 5) == 1 and r(1200, 4000) or r(150, 900))
+  end
+  return { language = opts.language, segments = segs }
+end
+
+local SETS = {
+  { name = "English", kinds = { "en" }, profile = "latin", opts = { speakers = true, language = "en" } },
+  { name = "Mandarin", kinds = { "zh" }, profile = "zh", opts = { speakers = true, language = "zh" } },
+  { name = "Japanese", kinds = { "ja" }, profile = "ja", opts = { speakers = true } },   -- script detection
+  { name = "mixed", kinds = { "en", "zh", "zh", "en", "ja" }, opts = { speakers = true } },
+}
+
+---------------------------------------------------------------- rule checks
+
+local FUNCTION_WORDS = { a = true, an = true, the = true, of = true, to = true, ["and"] = true, ["or"] = true }
+
+local function profile_of(line)
+  local han, kana, latin = 0, 0, 0
+  for ch in line:gmatch(CHAR) do
+    if #ch == 3 then
+      local b2 = ch:byte(2)
+      if ch:byte(1) == 0xE3 and b2 >= 0x81 and b2 <= 0x83 then kana = kana + 1 else han = han + 1 end
+    elseif ch:match("%a") then
+      latin = latin + 1
+    end
+  end
+  if kana > 0 then return "ja" end
+  if han >= latin / 5 and han > 0 then return "zh" end
+  return "latin"
+end
+
+-- Words of the transcript, in time order, with their speaker.
+local function all_words(res)
+  local list = {}
+  for _, s in ipairs(res.segments) do
+    for _, w in ipairs(s.words) do
+      list[#list + 1] = { text = w.text .. (w.punct or ""), s = w.start_ms, e = w.end_ms, speaker = s.speaker }
+    end
+  end
+  table.sort(list, function(a, b) return a.s < b.s end)
+  return list
+end
+
+-- Every rule of reference A4 on every cue; returns counts for the aggregate checks.
+local function check_rules(res, cues, label)
+  local D = subtitle.DEFAULTS
+  local gap = math.ceil(D.gap_frames * 1000 / D.fps)
+  local words = all_words(res)
+  local wi = 1
+  local stats = { cues = #cues, punct_or_pause_end = 0, two_line = 0, weak_line_end = 0 }
+  local pieces = {}
+  for i, c in ipairs(cues) do
+    local where = ("%s cue %d [%d..%d] %q"):format(label, i, c.start_ms, c.end_ms, table.concat(c.lines, " / "))
+    local prof = subtitle.PROFILES[profile_of(table.concat(c.lines))]
+    -- at most 2 lines, each within the line length (half-width counts 0.5 in CJK text)
+    assert(#c.lines >= 1 and #c.lines <= 2, where .. ": line count")
+    local chars_total = 0
+    for _, l in ipairs(c.lines) do
+      assert(l ~= "", where .. ": empty line")
+      local w = subtitle.width(l, profile_of(table.concat(c.lines)))
+      assert(w <= prof.line_chars, where .. ": line too long (" .. w .. ")")
+      chars_total = chars_total + w
+    end
+    -- duration 5/6 s .. 7 s; ordered; gap >= 2 frames, gaps up to half a second closed to 2 frames
+    local dur = c.end_ms - c.start_ms
+    assert(dur > 0 and dur <= D.max_ms, where .. ": duration " .. dur)
+    local nx = cues[i + 1]
+    if nx then
+      local g = nx.start_ms - c.end_ms
+      assert(g >= gap, where .. ": gap " .. g)
+      assert(g > D.chain_ms or g == gap or dur == D.max_ms, where .. ": unchained gap " .. g)
+    end
+    assert(dur >= D.min_ms or (nx and nx.start_ms - gap == c.end_ms), where .. ": too short " .. dur)
+    -- the words spoken in this cue: all of one speaker, all inside it (never across a speaker change)
+    local speech_end, cue_words = c.start_ms, {}
+    while words[wi] and words[wi].s < c.end_ms do
+      local w = words[wi]
+      assert(w.s >= c.start_ms, where .. ": word " .. w.text .. " at " .. w.s .. " fell between cues")
+      assert(w.speaker == c.speaker, where .. ": speaker change inside the cue")
+      speech_end = math.max(speech_end, w.e)
+      cue_words[#cue_words + 1] = w
+      wi = wi + 1
+    end
+    assert(#cue_words > 0, where .. ": no speech")
+    -- reading speed, where the speech allows: otherwise held as long as the rules let it be
+    local cps = chars_total / (dur / 1000)
+    if cps > prof.cps then
+      local limit = math.min(c.start_ms + D.max_ms, speech_end + D.linger_ms, nx and nx.start_ms - gap or math.huge)
+      assert(c.end_ms >= limit, where .. (": reads at %.1f cps but ends before %d"):format(cps, limit))
+    end
+    -- text preserved, and never split inside a word
+    local joined = table.concat(c.lines, prof.half == 1 and " " or "")
+    local expect = {}
+    for k, w in ipairs(cue_words) do expect[k] = w.text end
+    if prof.half == 1 then
+      local got = {}
+      for p in joined:gmatch("%S+") do got[#got + 1] = p end
+      assert.same(expect, got, where)
+    else
+      assert.equal(table.concat(expect):gsub(" ", ""), (joined:gsub(" ", "")), where)
+    end
+    for _, p in ipairs(expect) do pieces[#pieces + 1] = p end
+    -- aggregate: breaks at punctuation or pauses; line balance
+    local last = cue_words[#cue_words]
+    local nextw = words[wi]
+    if last.text:find("[%.,%?!]$") or last.text:find("[。，、？]$") or not nextw or nextw.s - last.e >= 250 then
+      stats.punct_or_pause_end = stats.punct_or_pause_end + 1
+    end
+    if #c.lines == 2 then
+      stats.two_line = stats.two_line + 1
+      local lw = c.lines[1]:match("(%a+)$")
+      if lw and FUNCTION_WORDS[lw:lower()] then stats.weak_line_end = stats.weak_line_end + 1 end
+      local w1 = subtitle.width(c.lines[1], profile_of(c.lines[1] .. c.lines[2]))
+      local w2 = subtitle.width(c.lines[2], profile_of(c.lines[1] .. c.lines[2]))
+      local ends_punct = c.lines[1]:find("[%.,%?!]$") or c.lines[1]:find("[。，、？]$")
+      assert(ends_punct or math.min(w1, w2) >= 0.4 * math.max(w1, w2), where .. ": unbalanced lines")
+    end
+  end
+  assert.equal(#words, #pieces, label .. ": every word in exactly one cue")
+  return stats
+end
+
+---------------------------------------------------------------- ffmpeg / xmllint
+
 local function tmpfile(ext, content)
   local p = assert(H.popen("mktemp --suffix=." .. ext))
-  local path = p:read("l")
+  local path = p:read("*l")
   p:close()
   local f = assert(io.open(path, "wb"))
   f:write(content)
@@ -12,69 +218,242 @@ local function tmpfile(ext, content)
   return path
 end
 
--- ffmpeg re-encodes the file as SRT: the cue count and times it read come back out.
-local function ffmpeg_cues(path)
-  local p = assert(H.popen("ffmpeg -loglevel error -i " .. H.sh_quote(path) .. " -f srt - 2>&1"))
+local function run(cmd)
+  local p = assert(H.popen(cmd .. " 2>&1; echo \"rc=$?\""))
   local out = p:read("*a")
   p:close()
-  local times = {}
-  for a, b in out:gmatch("(%d%d:%d%d:%d%d,%d%d%d) %-%-> (%d%d:%d%d:%d%d,%d%d%d)") do
-    times[#times + 1] = a .. " --> " .. b
-  end
-  return times, out
+  local rc = tonumber(out:match("rc=(%d+)%s*$"))
+  return rc, out:gsub("rc=%d+%s*$", "")
 end
 
-local RESULT = {
-  segments = {
-    { start_ms = 0, end_ms = 1500, text = "Tom & Jerry <b>bold</b> --> arrow", speaker = "0" },
-    { start_ms = 1600, end_ms = 9000, speaker = "1",
-      text = "This sentence is long enough that it must be cut into more than one caption somewhere." },
-    { start_ms = 9100, end_ms = 12000, text = "欢迎使用语音转写。这是一个模拟的服务。它会返回参考文本。" },
-  },
-}
+local function ms_of(h, m, s, f) return ((tonumber(h) * 60 + tonumber(m)) * 60 + tonumber(s)) * 1000 + tonumber(f) end
 
-describe("subtitle (first cut)", function()
-  it("cuts long segments into cues of at most max_chars, in time order, without overlaps", function()
-    local cues = subtitle.cues(RESULT)
-    assert.is_true(#cues >= 4)
-    for i, c in ipairs(cues) do
-      assert.is_true(c.end_ms > c.start_ms)
-      if i > 1 then assert.is_true(c.start_ms >= cues[i - 1].end_ms) end
-      local _, chars = c.lines[1]:gsub("[^\128-\191]", "")
-      assert.is_true(chars <= 42, c.lines[1])
+-- ffmpeg re-serializes the file as SRT: the cues it read (empty ones, LRC's clear marks, dropped).
+local function ffmpeg_cues(path)
+  local rc, out = run("ffmpeg -v error -i " .. H.sh_quote(path) .. " -f srt -")
+  assert(rc == 0, out)
+  local cues = {}
+  for block in (out .. "\n\n"):gmatch("(.-)\n\n+") do
+    local a1, a2, a3, a4, b1, b2, b3, b4, text =
+      block:match("^%d+\n(%d+):(%d%d):(%d%d),(%d%d%d) %-%-> (%d+):(%d%d):(%d%d),(%d%d%d)\n?(.*)$")
+    if a1 and text ~= "" then
+      cues[#cues + 1] = { start_ms = ms_of(a1, a2, a3, a4), end_ms = ms_of(b1, b2, b3, b4), text = text }
+    end
+  end
+  return cues, out
+end
+
+local function same_times(want, got, unit, label)
+  assert.equal(#want, #got, label .. ": cue count")
+  assert.is_true(#got > 0, label .. ": no cues")
+  for i, c in ipairs(want) do
+    local s, e = math.floor(c.start_ms / unit) * unit, math.floor(c.end_ms / unit) * unit
+    assert.equal(s, got[i].start_ms, label .. " cue " .. i .. " start")
+    assert.equal(e, got[i].end_ms, label .. " cue " .. i .. " end")
+  end
+end
+
+local function have(cmd) return run("command -v " .. cmd) == 0 end
+
+---------------------------------------------------------------- specs
+
+describe("subtitle cues", function()
+  for _, set in ipairs(SETS) do
+    it("follow every caption rule on a long " .. set.name .. " transcript", function()
+      local res = transcript(11 + #set.name, set.kinds, 80, set.opts)
+      local cues = subtitle.cues(res)
+      assert.is_true(#cues >= 60, "cues: " .. #cues)
+      local st = check_rules(res, cues, set.name)
+      -- most events end at punctuation or a pause; two-line events exist and rarely end a line on
+      -- an article/conjunction
+      assert.is_true(st.punct_or_pause_end >= 0.7 * st.cues, ("%d of %d"):format(st.punct_or_pause_end, st.cues))
+      assert.is_true(st.two_line > 0)
+      assert.is_true(st.weak_line_end <= 0.1 * st.two_line, "weak line ends: " .. st.weak_line_end)
+    end)
+  end
+
+  it("chooses the limits per language: 16 per line in Mandarin, 13 in Japanese, 42 in English", function()
+    local function longest(res)
+      local m = 0
+      for _, c in ipairs(subtitle.cues(res)) do
+        for _, l in ipairs(c.lines) do m = math.max(m, subtitle.width(l, profile_of(l))) end
+      end
+      return m
+    end
+    local zh, ja, en = longest(transcript(3, { "zh" }, 40)), longest(transcript(3, { "ja" }, 40)),
+      longest(transcript(3, { "en" }, 40))
+    assert.is_true(zh <= 16 and zh > 13, "zh " .. zh)
+    assert.is_true(ja <= 13 and ja > 9, "ja " .. ja)
+    assert.is_true(en <= 42 and en > 30, "en " .. en)
+  end)
+
+  it("takes every number as an option", function()
+    local res = transcript(5, { "en" }, 30)
+    local cues = subtitle.cues(res, { line_chars = 20, max_lines = 1, max_ms = 3000 })
+    for _, c in ipairs(cues) do
+      assert.equal(1, #c.lines)
+      assert.is_true(#c.lines[1] <= 20 or not c.lines[1]:find(" "), c.lines[1])
+      assert.is_true(c.end_ms - c.start_ms <= 3000)
+    end
+    local zh = subtitle.cues(transcript(5, { "zh" }, 20), { zh = { line_chars = 8 } })
+    for _, c in ipairs(zh) do
+      for _, l in ipairs(c.lines) do assert.is_true(subtitle.width(l, "zh") <= 8, l) end
     end
   end)
 
-  it("never puts --> inside SRT text, and escapes & < > in WebVTT", function()
-    local srt = subtitle.srt(RESULT)
+  it("splits segment text proportionally when there are no word timings", function()
+    local res = { segments = {
+      { start_ms = 0, end_ms = 12000, speaker = "0",
+        text = "Without word timings the text of a long segment is shared out in proportion to its length, "
+          .. "and cut at punctuation, so that no caption runs too wide or stays up too long." },
+      { start_ms = 13000, end_ms = 20000,
+        text = "没有词级时间戳的时候，字幕按照文字长度平均分配时间，并且在标点处切分，保证每一行都不超过十六个字。" },
+    } }
+    local cues = subtitle.cues(res)
+    assert.is_true(#cues >= 4)
+    local last_end, words = 0, {}
+    for _, c in ipairs(cues) do
+      assert.is_true(c.start_ms >= last_end and c.end_ms > c.start_ms)
+      assert.is_true(c.end_ms - c.start_ms <= 7000)
+      last_end = c.end_ms
+      for _, l in ipairs(c.lines) do
+        assert.is_true(subtitle.width(l, profile_of(l)) <= (profile_of(l) == "zh" and 16 or 42), l)
+        if profile_of(l) == "latin" then for w in l:gmatch("%S+") do words[#words + 1] = w end end
+      end
+    end
+    local orig = {}
+    for w in res.segments[1].text:gmatch("%S+") do orig[#orig + 1] = w end
+    assert.same(orig, words)
+    assert.is_true(cues[1].start_ms == 0 and cues[#cues].end_ms >= 19000)
+  end)
+end)
+
+describe("subtitle writers", function()
+  local sets = {}
+  for i, set in ipairs(SETS) do sets[i] = { name = set.name, res = transcript(100 + i, set.kinds, 50, set.opts) } end
+
+  for _, fmt in ipairs({ "srt", "vtt", "ass", "lrc" }) do
+    it("write " .. fmt .. " that ffmpeg reads back with the same cues and times", function()
+      -- ASS and LRC keep centiseconds
+      local unit = (fmt == "ass" or fmt == "lrc") and 10 or 1
+      for _, s in ipairs(sets) do
+        local cues = subtitle.cues(s.res)
+        local path = tmpfile(fmt, subtitle[fmt](s.res))
+        local got, raw = ffmpeg_cues(path)
+        os.remove(path)
+        same_times(cues, got, unit, fmt .. " " .. s.name .. "\n" .. raw:sub(1, 300))
+        for i, c in ipairs(cues) do
+          -- the text survives (ffmpeg drops the voice tags of VTT and the Name of ASS)
+          local first = c.lines[1]:match("^[^ ]+")
+          assert.truthy(got[i].text:find(first, 1, true), fmt .. " cue " .. i .. ": " .. got[i].text)
+        end
+      end
+    end)
+  end
+
+  it("write TTML that is well-formed XML with one <p> per cue and the same times", function()
+    assert.is_true(have("xmllint"), "xmllint (Debian libxml2-utils) is needed")
+    for _, s in ipairs(sets) do
+      local cues = subtitle.cues(s.res)
+      local doc = subtitle.ttml(s.res)
+      local path = tmpfile("ttml", doc)
+      local rc, out = run("xmllint --noout " .. H.sh_quote(path))
+      os.remove(path)
+      assert.equal(0, rc, out)
+      local i = 0
+      for b, e in doc:gmatch('<p begin="([%d:.]+)" end="([%d:.]+)"') do
+        i = i + 1
+        local h, m, sec, f = b:match("(%d+):(%d+):(%d+)%.(%d+)")
+        assert.equal(cues[i].start_ms, ms_of(h, m, sec, f))
+        h, m, sec, f = e:match("(%d+):(%d+):(%d+)%.(%d+)")
+        assert.equal(cues[i].end_ms, ms_of(h, m, sec, f))
+      end
+      assert.equal(#cues, i)
+    end
+  end)
+
+  it("write JSON with integer milliseconds and TXT with speaker labels and times", function()
+    local res = sets[1].res
+    local j = H.json(subtitle.json(res))
+    local cues = subtitle.cues(res)
+    assert.equal(#cues, #j.cues)
+    assert.same(cues[3], j.cues[3])
+    assert.equal("en", j.language)
+    local txt = subtitle.txt(res)
+    local seg = res.segments[2]
+    local stamp = ("[%02d:%02d:%02d.%03d] Speaker %s: "):format(math.floor(seg.start_ms / 3600000),
+      math.floor(seg.start_ms / 60000) % 60, math.floor(seg.start_ms / 1000) % 60, seg.start_ms % 1000, seg.speaker)
+    assert.truthy(txt:find(stamp .. seg.text, 1, true), stamp)
+    assert.equal('{"cues":[]}\n', subtitle.json({ segments = {} }))
+  end)
+end)
+
+describe("subtitle escaping and odd input", function()
+  local ODD = { segments = {
+    { start_ms = 9000, end_ms = 10500, text = "out of order: Tom & Jerry <b>bold</b> --> arrow --->", speaker = "1" },
+    { start_ms = 0, end_ms = 1500, text = "A & B < C > D", speaker = "0" },
+    { start_ms = 1000, end_ms = 4000, text = "overlapping the first one", speaker = "1" },
+    { start_ms = 5000, end_ms = 6000, text = "" },
+    { start_ms = 6000, end_ms = 6000, text = "zero", words = {
+        { start_ms = 6000, end_ms = 6000, text = "zero" }, { start_ms = 6000, end_ms = 6000, text = "length" } } },
+    { start_ms = 7000, end_ms = 8500, text = "emoji 😀👍🏽 and 中文 {x} \\N", speaker = "2" },
+  } }
+
+  it("orders cues, removes overlaps and keeps zero-length words visible", function()
+    local cues = subtitle.cues(ODD)
+    assert.equal(5, #cues)
+    for i, c in ipairs(cues) do
+      assert.is_true(c.end_ms > c.start_ms, "cue " .. i)
+      if i > 1 then assert.is_true(c.start_ms >= cues[i - 1].end_ms + 84, "cue " .. i) end
+    end
+    assert.equal("A & B < C > D", cues[1].lines[1])
+    assert.equal("zero length", cues[3].lines[1])
+  end)
+
+  it("never writes --> inside SRT or WebVTT text and escapes & < > in WebVTT and TTML", function()
+    local srt = subtitle.srt(ODD)
     for line in srt:gmatch("[^\n]+") do
       if line:find("-->", 1, true) then assert.matches("^%d%d:%d%d:%d%d,%d%d%d %-%-> %d%d:%d%d:%d%d,%d%d%d$", line) end
     end
-    local vtt = subtitle.vtt(RESULT)
-    assert.matches("^WEBVTT\n", vtt)
-    assert.truthy(vtt:find("Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt;", 1, true))
-    assert.truthy(vtt:find("<v Speaker 0>", 1, true))
-  end)
-
-  it("writes SRT and WebVTT that ffmpeg reads back with the same cues and times", function()
-    local want = {}
-    for _, c in ipairs(subtitle.cues(RESULT)) do
-      local function t(ms)
-        return string.format("%02d:%02d:%02d,%03d", math.floor(ms / 3600000), math.floor(ms / 60000) % 60,
-          math.floor(ms / 1000) % 60, ms % 1000)
-      end
-      want[#want + 1] = t(c.start_ms) .. " --> " .. t(c.end_ms)
+    local vtt = subtitle.vtt(ODD)
+    assert.matches("^WEBVTT\n\n", vtt)
+    for line in vtt:gmatch("[^\n]+") do
+      if line:find("-->", 1, true) then assert.matches("^[%d:.]+ %-%-> [%d:.]+$", line) end
     end
-    for _, fmt in ipairs({ "srt", "vtt" }) do
-      local path = tmpfile(fmt, subtitle[fmt](RESULT))
-      local got, raw = ffmpeg_cues(path)
-      assert.same(want, got, fmt .. ": " .. raw)
+    assert.truthy(vtt:find("<v Speaker 0>A &amp; B &lt; C &gt; D</v>", 1, true))
+    assert.truthy(vtt:find("Tom &amp; Jerry", 1, true))
+    assert.truthy(vtt:find("&lt;b&gt;bold&lt;/b&gt; --&gt; arrow ---&gt;", 1, true))
+    assert.truthy(vtt:find("emoji 😀👍🏽", 1, true))
+    -- ffmpeg reads all five back, the text decoded again
+    local path = tmpfile("vtt", vtt)
+    local got = ffmpeg_cues(path)
+    os.remove(path)
+    assert.equal(5, #got)
+    assert.equal("A & B < C > D", got[1].text)
+    local ttml = subtitle.ttml(ODD)
+    assert.truthy(ttml:find("A &amp; B &lt; C &gt; D", 1, true))
+    if have("xmllint") then
+      path = tmpfile("ttml", ttml)
+      local rc, out = run("xmllint --noout " .. H.sh_quote(path))
       os.remove(path)
+      assert.equal(0, rc, out)
     end
   end)
 
-  it("labels speakers and times in the text export", function()
-    local txt = subtitle.txt(RESULT)
-    assert.truthy(txt:find("[00:00:01.600] Speaker 1: This sentence", 1, true))
+  it("keeps ASS override braces and backslashes out of the text", function()
+    local ass = subtitle.ass(ODD)
+    assert.falsy(ass:find("{x}", 1, true))
+    assert.truthy(ass:find("｛x｝ ＼N", 1, true))
+    assert.truthy(ass:find(",Default,Speaker 2,", 1, true))
+  end)
+
+  it("writes nothing but a header for an empty result", function()
+    local empty = { segments = { { start_ms = 0, end_ms = 1000, text = "   " } } }
+    assert.same({}, subtitle.cues(empty))
+    assert.equal("", subtitle.srt(empty))
+    assert.equal("WEBVTT\n\n", subtitle.vtt(empty))
+    assert.equal("", subtitle.lrc({ segments = {} }))
+    assert.equal("", subtitle.txt({ segments = {} }))
+    assert.equal("hello\n", subtitle.txt({ text = "hello" }))
   end)
 end)
