@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "compat.h"
 #include "json.h"
 #include "provider.h"
@@ -193,10 +196,13 @@ static const stt_provider *check_provider(lua_State *L, int idx) {
 
 /* core.build(provider, op, args) -> request | nil, err */
 static int l_build(lua_State *L) {
-  const stt_provider *p = check_provider(L, 1);
-  const char *op = luaL_checkstring(L, 2);
+  const stt_provider *p;
+  const char *op;
   stt_arena *a;
   stt_json *args, *req, *err = NULL;
+  lua_settop(L, 3);                                   /* the arena box goes to index 4 */
+  p = check_provider(L, 1);
+  op = luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   a = push_arena(L);                                  /* index 4 */
   args = to_dom(L, a, 3, 0);
@@ -210,10 +216,13 @@ static int l_build(lua_State *L) {
 
 /* core.parse(provider, kind, resp) -> table | nil, err */
 static int l_parse(lua_State *L) {
-  const stt_provider *p = check_provider(L, 1);
-  const char *kind = luaL_checkstring(L, 2);
+  const stt_provider *p;
+  const char *kind;
   stt_arena *a;
   stt_json *resp, *out, *err = NULL;
+  lua_settop(L, 3);                                   /* the arena box goes to index 4 */
+  p = check_provider(L, 1);
+  kind = luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   a = push_arena(L);
   resp = to_dom(L, a, 3, 0);
@@ -236,10 +245,30 @@ static int l_providers(lua_State *L) {
   return 1;
 }
 
+/* core.capabilities() -> { [provider] = { default_model, models = { [model] = { batch_max,
+ * options = { [option] = "<wire field(s)>" | false } } } } }, from each schema's own tables. */
+static int l_capabilities(lua_State *L) {
+  int i;
+  const stt_provider *p;
+  stt_arena *a = push_arena(L);                       /* index 1 */
+  lua_newtable(L);
+  for (i = 0; (p = stt_provider_at(i)) != NULL; i++) {
+    stt_json *c = p->caps ? p->caps(a) : NULL;
+    if (p->caps && !c) return luaL_error(L, "out of memory");
+    if (!c) continue;
+    push_dom(L, c, 0);
+    lua_setfield(L, -2, p->name);
+  }
+  release_arena(L, 1);
+  return 1;
+}
+
 /* core.json_decode(str) -> value | nil, message */
 static int l_json_decode(lua_State *L) {
   size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
+  const char *s;
+  lua_settop(L, 1);                                   /* the arena box goes to index 2 */
+  s = luaL_checklstring(L, 1, &len);
   char msg[160];
   stt_arena *a = push_arena(L);                       /* index 2 */
   stt_json *j = stt_json_parse(a, s, len, msg, sizeof msg);
@@ -255,6 +284,7 @@ static int l_json_encode(lua_State *L) {
   stt_json *j;
   stt_buf b;
   luaL_checkany(L, 1);
+  lua_settop(L, 1);
   a = push_arena(L);                                  /* index 2 */
   j = to_dom(L, a, 1, 0);
   stt_buf_init(&b);
@@ -280,6 +310,65 @@ static int l_version(lua_State *L) {
   lua_pushboolean(L, stt_engine_has_async_dns()); lua_setfield(L, -2, "async_dns");
   lua_pushboolean(L, stt_engine_has_http2()); lua_setfield(L, -2, "http2");
   lua_pushinteger(L, LUA_VERSION_NUM); lua_setfield(L, -2, "lua_version_num");
+  return 1;
+}
+
+/* ---------------------------------------------------------------- durable append (the journal) */
+/* Returns nil, "<what> <path>: <strerror>" (2 values) with errno preserved from the failed call. */
+static int push_os_error(lua_State *L, const char *what, const char *path, int err) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s %s: %s", what, path, strerror(err));
+  return 2;
+}
+
+/* fsync the folder that holds `path`, so that a file just created survives a power cut too. */
+static int sync_parent_dir(lua_State *L, const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *dir;
+  int fd, rc;
+  if (!slash) dir = ".";
+  else if (slash == path) dir = "/";
+  else {
+    lua_pushlstring(L, path, (size_t)(slash - path));             /* Lua owns the copy */
+    dir = lua_tostring(L, -1);
+  }
+  fd = open(dir, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  rc = fsync(fd) == 0 ? 0 : errno;
+  close(fd);
+  return rc == EINVAL ? 0 : rc;           /* some file systems cannot fsync a folder: not an error */
+}
+
+/* core.append_sync(path, data) -> true | nil, message.
+ * Appends `data` (one write loop, O_APPEND) to `path` (created 0600 if missing), fsyncs it and
+ * closes it before returning: the durability point of the task journal. It blocks for one
+ * fsync (about a millisecond on an SSD, up to tens of ms on a busy disk); the journal calls it
+ * once per record, never from a libcurl callback. */
+static int l_append_sync(lua_State *L) {
+  size_t len, off = 0;
+  const char *path = luaL_checkstring(L, 1);
+  const char *data = luaL_checklstring(L, 2, &len);
+  int created = 0, err;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    created = 1;
+  }
+  if (fd < 0) return push_os_error(L, "cannot open", path, errno);
+  while (off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      close(fd);
+      return push_os_error(L, "cannot write", path, err);
+    }
+    off += (size_t)n;
+  }
+  if (fsync(fd) != 0) { err = errno; close(fd); return push_os_error(L, "cannot fsync", path, err); }
+  if (close(fd) != 0) return push_os_error(L, "cannot close", path, errno);
+  if (created && (err = sync_parent_dir(L, path)) != 0) return push_os_error(L, "cannot fsync the folder of", path, err);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -521,8 +610,10 @@ static const luaL_Reg engine_methods[] = {
 
 static const luaL_Reg core_funcs[] = {
   {"build", l_build}, {"parse", l_parse}, {"providers", l_providers},
+  {"capabilities", l_capabilities},
   {"json_decode", l_json_decode}, {"json_encode", l_json_encode},
-  {"engine", l_engine_new}, {"now", l_now}, {"version", l_version}, {NULL, NULL}
+  {"engine", l_engine_new}, {"now", l_now}, {"version", l_version},
+  {"append_sync", l_append_sync}, {NULL, NULL}
 };
 
 int luaopen_stt_core(lua_State *L);

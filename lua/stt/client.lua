@@ -5,6 +5,7 @@
 local core = require "stt.core"
 local sched = require "stt.sched"
 local errors = require "stt.errors"
+local journal = require "stt.journal"
 
 local M = {}
 
@@ -12,6 +13,12 @@ local M = {}
 local PROVIDERS = {
   dashscope = { key_env = "DASHSCOPE_API_KEY", base_env = "DASHSCOPE_HTTP_BASE_URL",
                 model = "paraformer-v2" },
+  volcengine = { key_env = "LAS_API_KEY", base_env = "LAS_BASE_URL", model = "bigasr" },
+  -- The direct big-model API authenticates with an app key and an access key, and its task id is
+  -- chosen by the client (X-Api-Request-Id): resubmitting with the same id cannot pay twice.
+  ["volcengine-auc"] = { app_key_env = "VOLC_APP_KEY", access_key_env = "VOLC_ACCESS_KEY",
+                         base_env = "VOLC_AUC_BASE_URL", model = "bigasr", client_ids = true },
+  turing = { key_env = "TURING_API_KEY", base_env = "TURING_BASE_URL" },
 }
 M.PROVIDERS = PROVIDERS
 
@@ -28,7 +35,13 @@ local function known_provider(name)
 end
 
 local function pick_transport(t, opts)
-  if t == nil or t == "curl" then
+  -- Auto: cosockets inside nginx (whatever the phase: a client made in init_worker is used later
+  -- in timers; the ngx transport itself refuses phases without cosockets), libcurl elsewhere.
+  if t == nil then t = sched.in_nginx() and "ngx" or "curl" end
+  if t == "curl" and sched.in_nginx() then
+    error("the libcurl transport would block the nginx worker: use transport = \"ngx\"", 3)
+  end
+  if t == "curl" then
     return require("stt.transport.curl").new(opts)
   elseif t == "ngx" then
     return require("stt.transport.ngx").new(opts)
@@ -64,8 +77,17 @@ function M.new(provider, opts)
     poll_max = opts.poll_max or 30,          -- ... but never further apart than this
     on_event = opts.on_event,
   }, Client)
+  if opts.journal ~= nil then
+    -- A journal that cannot be read is a setup mistake: refuse to run without it.
+    local j, jerr = journal.open(opts.journal)
+    if not j then error("stt.client: " .. jerr, 2) end
+    self.journal = j
+  end
   if self.base_url == "" then self.base_url = nil end
-  secrets[self] = { api_key = opts.api_key or os.getenv(p.key_env) }
+  local function env(name) return name and os.getenv(name) or nil end
+  secrets[self] = { api_key = opts.api_key or env(p.key_env), app_key = opts.app_key or env(p.app_key_env),
+                    access_key = opts.access_key or env(p.access_key_env) }
+  self.auth_prefix = opts.auth_prefix           -- volcengine: "" (raw key, default) | "Bearer" | "ApiKey"
   self.transport = pick_transport(opts.transport, { max_host_connections = opts.max_host_connections })
   return self
 end
@@ -81,8 +103,11 @@ end
 
 ---------------------------------------------------------------- internals
 function Client:_ctx(op)
-  local key = secrets[self].api_key
-  return { provider = self.provider, op = op, secrets = key and { key } or nil }
+  local s, list = secrets[self], {}
+  for _, k in ipairs({ "api_key", "app_key", "access_key" }) do
+    if type(s[k]) == "string" then list[#list + 1] = s[k] end
+  end
+  return { provider = self.provider, op = op, secrets = #list > 0 and list or nil }
 end
 
 function Client:_emit(ev)
@@ -93,7 +118,9 @@ function Client:_emit(ev)
 end
 
 function Client:_args(extra)
-  local args = { api_key = secrets[self].api_key, base_url = self.base_url, region = self.region,
+  local s = secrets[self]
+  local args = { api_key = s.api_key, app_key = s.app_key, access_key = s.access_key,
+                 auth_prefix = self.auth_prefix, base_url = self.base_url, region = self.region,
                  model = self.model }
   for k, v in pairs(extra) do args[k] = v end
   return args
@@ -139,6 +166,11 @@ end
 function Client:_exchange(op, req, kind, parse_extra, deadline)
   local ctx = self:_ctx(op)
   local attempt = 0
+  -- A submit that carries a client-chosen task id (volcengine-auc) is idempotent: an unknown
+  -- outcome is retried with the same id; a "duplicate" answer then means the task exists.
+  local idempotent = op == "submit" and parse_extra and parse_extra.request_id ~= nil
+    and PROVIDERS[self.provider].client_ids
+  local unknown_before = false
   while true do
     local resp, terr = self.transport:request(req, http_opts(self, deadline))
     local err
@@ -151,11 +183,15 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
     else
       err = errors.from_transport(terr, ctx)
     end
-    if op == "submit" and err.retryable and not submit_retry_safe(resp, terr) then
+    if idempotent and err.retryable and not submit_retry_safe(resp, terr) then
+      unknown_before = true
+      if attempt >= self.retries then err.ambiguous = true end    -- giving up: the task may exist
+    elseif op == "submit" and err.retryable and not submit_retry_safe(resp, terr) then
       err.retryable = false
       err.ambiguous = true
       err.message = err.message .. " (the provider may have created the task; not resubmitted, to avoid paying twice)"
     end
+    if unknown_before then err.after_unknown = true end
     if not err.retryable or attempt >= self.retries then return nil, err end
     attempt = attempt + 1
     local delay = backoff(attempt, err.retry_after)
@@ -167,21 +203,171 @@ end
 
 ---------------------------------------------------------------- public API
 --- Submit a job; returns a plain, JSON-serializable task table, or nil, err.
-function Client:submit(job)
-  if type(job) ~= "table" then error("submit: job table expected", 2) end
-  local model = job.model or self.model
-  local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = job }))
+-- With a journal: returns the task journaled for this job (key/canon from journal.key), or
+-- nil, err when its earlier submit has an unknown outcome, or nothing when none is journaled.
+function Client:_journaled(key, canon, job, model)
+  local jr = self.journal
+  local e = jr:find(key, canon)
+  -- Another thread of this stt.run is submitting the same job right now: wait for its outcome.
+  while e and e.busy do
+    sched.sleep(0.02)
+    e = jr:find(key, canon)
+  end
+  if not e then return nil end
+  if e.task then
+    local task = journal.copy(e.task)     -- a plain copy: callers may change theirs
+    self:_emit({ type = "submit", task_id = task.id, state = task.state, request_id = task.request_id,
+                 journaled = true })
+    return task
+  end
+  if e.planned_id then return self:_resume_planned(e, job, model) end
+  -- Server-chosen ids (DashScope, LAS, Turing): the process stopped between sending the submit and
+  -- recording its answer, and the task cannot be looked up by its input. Never resubmit blindly.
+  local err = errors.new({ kind = "invalid", code = "JournalUnknown", ambiguous = true, retryable = false,
+    message = ("an earlier submit of this job (journal %s) has an unknown outcome: it may have been "
+      .. "submitted before the process stopped; not resubmitted, to avoid paying twice "
+      .. "(submit with force = true to resubmit)"):format(jr.path) }, self:_ctx("submit"))
+  self:_emit({ type = "error", op = "submit", error = err })
+  return nil, err
+end
+
+-- Client-chosen ids (volcengine-auc): the intent holds the id, so the task is found by polling it;
+-- if the provider does not know it, the same id is submitted again (a duplicate-id answer there
+-- would mean it exists after all).
+function Client:_resume_planned(e, job, model)
+  local task = { id = e.planned_id, provider = self.provider, model = model, state = "queued",
+                 submitted_at = e.at or os.time(), request_id = e.planned_id, input = job.url or job.urls }
+  local st, err = self:poll(task)
+  if st then
+    local ok, jerr = self.journal:submitted(e.key, task)
+    if not ok then return nil, self:_journal_error(jerr, task) end
+    return task
+  end
+  if err.kind ~= "not_found" then return nil, err end
+  local wire, herr = self:_wire_job(job, model)
+  if not wire then return nil, herr end
+  local t2, err2 = self:_submit(wire, model, e.key, e.planned_id, job)
+  if not t2 and err2.duplicate then          -- the schema flags a duplicate-id refusal
+    local ok, jerr = self.journal:submitted(e.key, task)
+    if not ok then return nil, self:_journal_error(jerr, task) end
+    return task
+  end
+  return t2, err2
+end
+
+function Client:_journal_error(msg, task)
+  local err = errors.new({ kind = "invalid", code = "JournalWrite", retryable = false,
+    message = task and ("task " .. tostring(task.id) .. " was created but could not be journaled: " .. msg)
+      or (msg .. " (nothing was submitted)") }, self:_ctx("submit"))
+  err.task = task                          -- the caller can still wait on it
+  self:_emit({ type = "error", op = "journal", error = err })
+  return err
+end
+
+-- One HTTP submit, journaled around it when a key is given: intent -> submit -> task | rejected.
+-- An ambiguous failure leaves the intent alone (its outcome is unknown).
+function Client:_submit(job, model, key, planned_id, orig)
+  local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = job,
+                                                                   request_id = planned_id }))
   if not req then return nil, errors.new(berr, self:_ctx("submit")) end
-  local t, err = self:_exchange("submit", req, "submit", { model = model })
+  local jr = key and self.journal
+  local entry
+  if jr then
+    local jerr
+    entry, jerr = jr:intent(key, self.provider, model, orig or job, planned_id)
+    if not entry then return nil, self:_journal_error(jerr) end
+    entry.busy = true
+  end
+  local t, err = self:_exchange("submit", req, "submit", { model = model, request_id = planned_id })
+  if not t and planned_id and err.after_unknown then t, err = self:_confirm_planned(planned_id, model, err) end
+  if entry then entry.busy = nil end
   if not t then
+    -- Failing to record a refusal only leaves the intent "unknown": the safe side.
+    if jr and not err.ambiguous then jr:rejected(key, err) end
     self:_emit({ type = "error", op = "submit", error = err })
     return nil, err
   end
-  local task = { id = t.id, provider = self.provider, model = model, state = t.state or "queued",
-                 submitted_at = os.time(), request_id = t.request_id,
+  local task = { id = t.id or planned_id, provider = self.provider, model = model, state = t.state or "queued",
+                 submitted_at = os.time(), request_id = t.request_id or planned_id,
                  input = job.url or job.urls }
+  if jr then
+    local ok, jerr = jr:submitted(key, task)
+    if not ok then return nil, self:_journal_error(jerr, task) end
+  end
   self:_emit({ type = "submit", task_id = task.id, state = task.state, request_id = task.request_id })
   return task
+end
+
+-- A refusal that follows a submit with an unknown outcome (client-chosen id): if the provider knows
+-- the id, the earlier attempt created the task (a "duplicate request" refusal says just that), so
+-- the task is returned; otherwise the refusal stands (ambiguous when even that is unknown).
+function Client:_confirm_planned(id, model, err)
+  local task = { id = id, model = model, request_id = id }
+  local req = core.build(self.provider, "poll", self:_args({ task = task, model = model }))
+  local st, perr
+  if req then st, perr = self:_exchange("poll", req, "poll", { model = model, task = task }) end
+  if st then return { id = id, state = st.state or "queued", request_id = id } end
+  if not (perr and perr.kind == "not_found") then err.ambiguous = true end
+  return nil, err
+end
+
+-- A fresh id for providers whose task id the client chooses (PROVIDERS[p].client_ids): UUID v4
+-- text from /dev/urandom (math.random is not seeded per process on LuaJIT).
+local function new_request_id()
+  local f = io.open("/dev/urandom", "rb")
+  local raw = f and f:read(16)
+  if f then f:close() end
+  local b = {}
+  for i = 1, 16 do b[i] = raw and raw:byte(i) or math.random(0, 255) end
+  b[7] = 64 + b[7] % 16                    -- version 4
+  b[9] = 128 + b[9] % 64                   -- RFC 4122 variant
+  local hex = {}
+  for i = 1, 16 do hex[i] = ("%02x"):format(b[i]) end
+  local h = table.concat(hex)
+  return ("%s-%s-%s-%s-%s"):format(h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), h:sub(17, 20), h:sub(21, 32))
+end
+M.new_request_id = new_request_id
+
+--- Submit a job; returns a plain, JSON-serializable task table, or nil, err.
+-- With a journal, the same job (provider, model, input, options) returns its journaled task
+-- instead of paying twice, unless job.force is true.
+function Client:submit(job)
+  if type(job) ~= "table" then error("submit: job table expected", 2) end
+  local model = job.model or self.model
+  local key
+  if self.journal then
+    -- Keyed on the job as given (hot words as their list, not an id made for them later), and
+    -- looked up before anything else is sent.
+    local canon
+    key, canon = journal.key(self.provider, model, job)
+    if not job.force then
+      local task, err = self:_journaled(key, canon, job, model)
+      if task or err then return task, err end
+    end
+  end
+  local wire, herr = self:_wire_job(job, model)
+  if not wire then return nil, herr end
+  local planned_id = PROVIDERS[self.provider].client_ids and new_request_id() or nil
+  return self:_submit(wire, model, key, planned_id, job)
+end
+
+-- The job as sent: stt.hotwords validated and turned into a vocabulary_id or the normalized list.
+function Client:_wire_job(job, model)
+  if job.hotwords == nil then return job end
+  return self:_hotwords_job(job, model)
+end
+
+--- Unfinished tasks of this client's provider in its journal (empty without one):
+-- { key, job, model, state, task = task or nil, planned_id, at }. state "unknown" means the
+-- submit was sent (or about to be) when the process stopped, and no answer was recorded.
+function Client:pending()
+  local out = {}
+  if not self.journal then return out end
+  for _, e in ipairs(self.journal:pending(self.provider)) do
+    out[#out + 1] = { key = e.key, job = journal.copy(e.job), model = e.model, state = e.state,
+                      task = e.task and journal.copy(e.task), planned_id = e.planned_id, at = e.at }
+  end
+  return out
 end
 
 -- Fetch and parse the result files a finished poll points at; assemble the Result.
@@ -254,8 +440,21 @@ function Client:poll(task, opts)
   elseif st.error then
     st.error = errors.new(st.error, self:_ctx("poll"))
   end
+  if journal.TERMINAL[st.state] then self:_journal_state(task, st.state, st.error) end
   self:_emit({ type = "poll", task_id = task.id, state = st.state })
   return st
+end
+
+-- Record a terminal state of a journaled task (after the fact: a failure to write only means a
+-- later run polls the task once more).
+function Client:_journal_state(task, state, err)
+  local jr = self.journal
+  if not (jr and jr:by_task(task.id)) then return end
+  local ok, jerr = jr:finished(task, state, err)
+  if not ok then
+    self:_emit({ type = "error", op = "journal", task_id = task.id,
+                 error = errors.new({ kind = "invalid", code = "JournalWrite", message = jerr }, self:_ctx("poll")) })
+  end
 end
 
 -- Seconds until the next poll: first after poll_first, then a fixed fraction of the time the
@@ -286,6 +485,8 @@ function Client:wait(task, opts)
       end
       if opts.on_progress then opts.on_progress(st, task) end
     elseif not err.retryable then
+      -- The provider no longer knows the task (expired or never existed): it will not finish.
+      if err.kind == "not_found" then self:_journal_state(task, "failed", err) end
       self:_emit({ type = "error", op = "poll", task_id = task.id, error = err })
       return nil, err
     end
@@ -342,9 +543,13 @@ function Client:cancel(task)
   local ok, err = self:_exchange("cancel", req, "cancel", { task = plain_task(task) })
   if not ok then return nil, err end
   task.state = "canceled"
+  self:_journal_state(task, "canceled")
   self:_emit({ type = "cancel", task_id = task.id })
   return true
 end
+
+-- c:vocabulary_create/list/query/update/delete/for and the submit hotwords hook (stt.hotwords).
+require("stt.hotwords").extend(Client)
 
 M.Client = Client
 return M

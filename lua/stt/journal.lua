@@ -1,0 +1,233 @@
+--- The task journal: an append-only file, one JSON record per line, that lets a later process
+-- find every task an earlier one paid for (client option `journal = path`, see README "Journal").
+--
+-- Records, in the order a job writes them:
+--   {"t":"intent","key":K,"provider":P,"model":M,"job":{...},"planned_id":ID?,"at":T}  before the HTTP submit
+--   {"t":"task","key":K,"task":{id, provider, model, state, submitted_at, request_id, input}}  after it
+--   {"t":"rejected","key":K,"error":{...}}     the provider refused the submit: no task exists
+--   {"t":"state","key":K,"id":ID,"state":S,"error":{...}?}   a terminal state (succeeded|failed|canceled)
+--   {"t":"note",...}                           anything a tool wants to keep (bin/stt: its batch)
+-- Every record is written with one write(2) and fsync(2) (core.append_sync) before the caller
+-- goes on. A torn last line (the process died inside that write) is ignored when reading, and
+-- the next record starts on a fresh line. One process writes a journal at a time.
+-- No API key is ever written: jobs never hold one, and fields named like secrets are dropped.
+local core = require "stt.core"
+
+local M = {}
+
+local TERMINAL = { succeeded = true, failed = true, canceled = true }
+M.TERMINAL = TERMINAL
+
+-- Field names that never go into the journal, whatever a caller puts in a job.
+local SECRET_FIELDS = { api_key = true, access_key = true, app_key = true, token = true, secret = true,
+                        authorization = true, password = true }
+
+-- A JSON-able deep copy: functions, userdata (except core.null) and secret-named fields dropped.
+local function plain(v, depth)
+  local tv = type(v)
+  if tv == "table" then
+    if depth > 20 then return nil end
+    local out = {}
+    for k, x in pairs(v) do
+      if not (type(k) == "string" and SECRET_FIELDS[k:lower()]) then out[k] = plain(x, depth + 1) end
+    end
+    return out
+  elseif tv == "string" or tv == "number" or tv == "boolean" or v == core.null then
+    return v
+  end
+  return nil
+end
+
+-- Two polynomial hashes (mod 2^32 and mod a prime below it): every intermediate value stays
+-- below 2^53, so the result is the same on Lua 5.4 (integers) and LuaJIT (doubles). The hash is
+-- only an index: a match is confirmed by comparing the canonical text itself.
+local function hash(s)
+  local h1, h2 = 5381, 52711
+  for i = 1, #s do
+    local b = s:byte(i)
+    h1 = (h1 * 33 + b) % 4294967296
+    h2 = (h2 * 131 + b) % 4294967291
+  end
+  return string.format("%08x%08x", h1, h2)
+end
+M.hash = hash
+
+--- A plain deep copy (what the journal keeps of a task or a job).
+function M.copy(v) return plain(v, 0) end
+
+--- The job as it is kept in the journal: a plain copy without `force`, `model` or secrets.
+function M.job(job)
+  local j = plain(job, 0) or {}
+  -- An stt.hotwords object counts by its entries only (not by what it caches while in use).
+  if type(job.hotwords) == "table" and type(job.hotwords.entries) == "table" then
+    j.hotwords = plain(job.hotwords.entries, 0)
+  end
+  j.force, j.model = nil, nil
+  return j
+end
+
+--- key(provider, model, job) -> key, canonical text. The same provider, model, input URL(s) and
+-- options give the same key in every process (json_encode sorts object keys).
+function M.key(provider, model, job)
+  local canon = core.json_encode({ provider = provider, model = model or "", job = M.job(job) })
+  return hash(canon), canon
+end
+
+local Journal = {}
+Journal.__index = Journal
+
+local function add_entry(self, rec)
+  local e = { key = rec.key, provider = rec.provider, model = rec.model, job = rec.job,
+              planned_id = rec.planned_id, at = rec.at, state = "unknown", seq = #self.list + 1 }
+  e.canon = core.json_encode({ provider = e.provider, model = e.model or "", job = e.job or {} })
+  self.list[#self.list + 1] = e
+  self.by_key[e.key] = e
+  return e
+end
+
+-- Apply one decoded record to the in-memory index.
+local function apply(self, rec)
+  if type(rec) ~= "table" then return end
+  local t = rec.t
+  if t == "intent" and type(rec.key) == "string" then
+    add_entry(self, rec)
+  elseif t == "task" and type(rec.task) == "table" then
+    local e = self.by_key[rec.key]
+    if e then
+      e.task = rec.task
+      e.state = rec.task.state or "queued"
+      if rec.task.id then self.by_id[rec.task.id] = e end
+    end
+  elseif t == "rejected" then
+    local e = self.by_key[rec.key]
+    if e and not e.task then e.state, e.error = "rejected", rec.error end
+  elseif t == "state" then
+    local e = self.by_id[rec.id] or self.by_key[rec.key]
+    if e then
+      e.state, e.error = rec.state, rec.error
+      if e.task then e.task.state = rec.state end
+    end
+  elseif t == "note" then
+    self.notes[#self.notes + 1] = rec
+  end
+end
+
+--- open(path) -> journal | nil, message. Reads what is there (a missing file is an empty journal).
+function M.open(path)
+  if type(path) ~= "string" or path == "" then error("journal: path expected", 2) end
+  local self = setmetatable({ path = path, list = {}, by_key = {}, by_id = {}, notes = {},
+                              bad_lines = 0, torn = false, fresh_line = false }, Journal)
+  local f, msg, code = io.open(path, "rb")
+  if not f then
+    -- Missing (ENOENT) is an empty journal, created on the first record; anything else is not.
+    if code == 2 then return self end
+    return nil, "journal: " .. tostring(msg)
+  end
+  local data = f:read("*a")
+  f:close()
+  if not data then return nil, "journal: cannot read " .. path end
+  local pos = 1
+  while pos <= #data do
+    local nl = data:find("\n", pos, true)
+    local line = data:sub(pos, (nl or #data + 1) - 1)
+    if line ~= "" then
+      local rec = core.json_decode(line)
+      if rec then apply(self, rec)
+      elseif nl then self.bad_lines = self.bad_lines + 1
+      else self.torn = true end             -- the last line, cut short by a crash
+    end
+    if not nl then
+      self.fresh_line = true                -- the file does not end with "\n": start a new line
+      break
+    end
+    pos = nl + 1
+  end
+  return self
+end
+
+--- Append one record durably; returns true or nil, message.
+function Journal:append(rec)
+  local line = core.json_encode(rec) .. "\n"
+  if self.fresh_line then line = "\n" .. line end
+  local ok, err = core.append_sync(self.path, line)
+  if not ok then return nil, "journal: " .. tostring(err) end
+  self.fresh_line = false
+  apply(self, rec)
+  return true
+end
+
+--- The latest entry for a job key whose canonical text matches (nil when none, or when the
+-- provider refused it: then nothing was created and submitting again is safe).
+function Journal:find(key, canon)
+  local e = self.by_key[key]
+  if not e or e.state == "rejected" then return nil end
+  if canon and e.canon ~= canon then return nil end
+  return e
+end
+
+function Journal:by_task(id) return self.by_id[id] end
+
+--- Record the intent to submit (before any byte is sent). Returns the entry or nil, message.
+function Journal:intent(key, provider, model, job, planned_id)
+  local ok, err = self:append({ t = "intent", key = key, provider = provider, model = model,
+                                job = M.job(job), planned_id = planned_id, at = os.time() })
+  if not ok then return nil, err end
+  return self.by_key[key]
+end
+
+local function plain_task(task)
+  return { id = task.id, provider = task.provider, model = task.model, state = task.state,
+           submitted_at = task.submitted_at, request_id = task.request_id, input = plain(task.input, 0) }
+end
+
+local function plain_error(err)
+  if not err then return nil end
+  return { kind = err.kind, message = err.message, code = err.code, status = err.status,
+           request_id = err.request_id }
+end
+
+function Journal:submitted(key, task)
+  return self:append({ t = "task", key = key, task = plain_task(task) })
+end
+
+function Journal:rejected(key, err)
+  return self:append({ t = "rejected", key = key, error = plain_error(err) })
+end
+
+--- Record a terminal state once (repeated polls of a finished task write nothing more).
+function Journal:finished(task, state, err)
+  local e = self.by_id[task.id]
+  if e and e.state == state then return true end
+  return self:append({ t = "state", key = e and e.key, id = task.id, state = state, error = plain_error(err) })
+end
+
+--- Entries not finished yet: submitted tasks still running, and intents whose outcome is unknown.
+function Journal:pending(provider)
+  local out = {}
+  for _, e in ipairs(self.list) do
+    if self.by_key[e.key] == e and not TERMINAL[e.state] and e.state ~= "rejected"
+       and (not provider or e.provider == provider) then
+      out[#out + 1] = e
+    end
+  end
+  return out
+end
+
+--- Every current entry (the latest per job key), in the order first written.
+function Journal:entries()
+  local out = {}
+  for _, e in ipairs(self.list) do
+    if self.by_key[e.key] == e then out[#out + 1] = e end
+  end
+  return out
+end
+
+--- Keep a tool's own record (type "note"); fields are copied plainly.
+function Journal:note(fields)
+  local rec = plain(fields, 0) or {}
+  rec.t = "note"
+  return self:append(rec)
+end
+
+M.Journal = Journal
+return M

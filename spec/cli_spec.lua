@@ -1,0 +1,341 @@
+-- bin/stt as a real process against the simulator: a batch of 20 files, a SIGKILL mid-batch and
+-- a rerun that submits no URL twice, progress on a terminal (script(1)) and off it, --json
+-- events, exit codes, bad inputs (nothing submitted), status/resume/providers.
+local H = require "helper"
+local core = require "stt.core"
+local cli = require "stt.cli"
+
+local SUBMIT = "POST /dashscope/api/v1/services/audio/asr/transcription"
+
+local function tmpdir()
+  local p = assert(H.popen("mktemp -d"))
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- Run bin/stt through sh; returns exit status, stdout, stderr.
+local function stt(args, env, dir)
+  local out, err = dir .. "/stdout", dir .. "/stderr"
+  local p = assert(H.popen(("%s bin/stt %s >%s 2>%s </dev/null; echo $?"):format(
+    env or ("DASHSCOPE_API_KEY=" .. H.key), args, H.sh_quote(out), H.sh_quote(err))))
+  local code = tonumber(p:read("*a"):match("(%d+)%s*$"))
+  p:close()
+  return code, read(out) or "", read(err) or ""
+end
+
+local function base() return "--base-url " .. H.sh_quote(H.ds_base) end
+
+local function submits() return (H.stats().requests or {})[SUBMIT] or 0 end
+
+local function lines(s)
+  local out = {}
+  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
+  return out
+end
+
+-- Count journal records by type.
+local function journal_counts(path)
+  local n = { intent = 0, task = 0, state = 0 }
+  for l in (read(path) or ""):gmatch("[^\n]+") do
+    local r = core.json_decode(l)
+    if r and n[r.t] then n[r.t] = n[r.t] + 1 end
+  end
+  return n
+end
+
+local function make_batch(dir, n, prefix)
+  local urls = {}
+  for i = 1, n do
+    urls[i] = H.media(("%s%02d"):format(prefix, i), 1, ("File number %d. It has words."):format(i))
+  end
+  write(dir .. "/list.txt", "# batch\n" .. table.concat(urls, "\n") .. "\n\n")
+  return urls
+end
+
+local function sleep(s) os.execute("sleep " .. s) end
+
+describe("bin/stt", function()
+  local dir
+  before_each(function()
+    H.reset()
+    H.config({ queue_ms = 0, rtf = 0.05, min_run_ms = 0 })
+    dir = tmpdir()
+  end)
+  after_each(function() os.execute("rm -rf " .. H.sh_quote(dir)) end)
+
+  it("transcribes a batch of 20 files to SRT and JSON, one line per event off a terminal", function()
+    local urls = make_batch(dir, 20, "b")
+    local code, out, err = stt(("transcribe %s -f srt,json -o %s -j 8 @%s"):format(
+      base(), H.sh_quote(dir .. "/out"), H.sh_quote(dir .. "/list.txt")), nil, dir)
+    assert.equal(0, code, err)
+    assert.equal("", out)
+    assert.is_nil(err:find("\27[", 1, true))             -- no terminal control off a terminal
+    local done = 0
+    for _, l in ipairs(lines(err)) do if l:match("^stt: %[%d+/20%] done ") then done = done + 1 end end
+    assert.equal(20, done)
+    assert.matches("20 of 20 done %(0 from earlier runs%), 0 failed", err)
+    local subs = H.stats().submissions
+    for i, u in ipairs(urls) do
+      assert.equal(1, subs[u])
+      local name = ("b%02d"):format(i)
+      local srt = assert(read(dir .. "/out/" .. name .. ".srt"), name)
+      assert.matches("^1\r?\n00:00:%d%d,%d%d%d %-%-> 00:00:", srt)
+      assert.matches("File number " .. i .. "%.", srt)
+      local doc = assert(core.json_decode(assert(read(dir .. "/out/" .. name .. ".json"))))
+      -- the whole normalized Result, without the provider's raw body
+      assert.matches("File number " .. i .. "%.", doc.text)
+      assert.equal("dashscope", doc.provider)
+      assert.is_true(#doc.segments >= 1 and #doc.segments[1].words >= 1)
+      assert.is_nil(doc.raw)
+    end
+  end)
+
+  it("survives SIGKILL mid-batch: the rerun finishes every file and submits no URL twice", function()
+    H.config({ queue_ms = 0, rtf = 0.3, min_run_ms = 0 })
+    local urls = make_batch(dir, 20, "k")
+    local jpath = dir .. "/out/stt-journal.jsonl"
+    local args = ("transcribe %s -f srt,json -o %s -j 4 @%s"):format(base(), H.sh_quote(dir .. "/out"),
+      H.sh_quote(dir .. "/list.txt"))
+    local p = assert(H.popen(("DASHSCOPE_API_KEY=%s bin/stt %s >%s 2>&1 </dev/null & echo $!"):format(
+      H.key, args, H.sh_quote(dir .. "/killed.log"))))
+    local pid = assert(tonumber(p:read("*l")))
+    p:close()
+    -- Let some files finish, then make new tasks long, so that every worker ends up waiting on a
+    -- long task: no submit is in flight when the kill lands (that window is tested in
+    -- journal_spec: an unknown outcome is never resubmitted).
+    local n
+    for _ = 1, 200 do
+      n = journal_counts(jpath)
+      if n.state >= 6 then break end
+      sleep(0.05)
+    end
+    assert.is_true(n.state >= 6, "the batch did not start")
+    H.config({ rtf = 3 })
+    local stable = 0
+    for _ = 1, 100 do
+      local m = journal_counts(jpath)
+      if m.intent == m.task and m.task - m.state == 4 and m.intent == n.intent then stable = stable + 1
+      else stable = 0 end
+      n = m
+      if stable >= 3 then break end
+      sleep(0.05)
+    end
+    assert.equal(3, stable, "no quiet moment to kill in")
+    os.execute(("kill -9 %d; while kill -0 %d 2>/dev/null; do sleep 0.02; done"):format(pid, pid))
+    assert.is_true(n.state < 20 and n.task < 20, "the kill did not land mid-batch")
+    local killed = read(dir .. "/killed.log")
+    assert.is_nil(killed:find("of 20 done", 1, true))     -- it never reached its summary
+
+    H.config({ rtf = 0.05 })
+    local code, _, err = stt(args, nil, dir)
+    assert.equal(0, code, err)
+    assert.matches("20 of 20 done %(" .. n.state .. " from earlier runs%), 0 failed", err)
+    local resumed = 0
+    for _ in err:gmatch("stt: resumed ") do resumed = resumed + 1 end
+    assert.equal(4, resumed)                               -- the four the kill interrupted
+    local subs = H.stats().submissions
+    for i, u in ipairs(urls) do
+      assert.equal(1, subs[u], u .. " submitted " .. tostring(subs[u]) .. " times")
+      assert.truthy(read(("%s/out/k%02d.srt"):format(dir, i)))
+      assert.truthy(read(("%s/out/k%02d.json"):format(dir, i)))
+    end
+    assert.equal(20, submits())
+    -- a third run does nothing at all
+    code, _, err = stt(args, nil, dir)
+    assert.equal(0, code, err)
+    assert.matches("20 of 20 done %(20 from earlier runs%)", err)
+    assert.equal(20, submits())
+  end)
+
+  it("draws a live bar with counts, failures and ETA on a terminal", function()
+    local u1 = H.media("tty1", 1, "Terminal one.")
+    local missing = H.sim_url .. "/media/no-such-file.wav"
+    local cmd = ("DASHSCOPE_API_KEY=%s bin/stt transcribe %s -f srt -o %s %s %s"):format(H.key, base(),
+      H.sh_quote(dir .. "/out"), H.sh_quote(u1), H.sh_quote(missing))
+    local p = assert(H.popen("script -qfec " .. H.sh_quote(cmd) .. " /dev/null; echo rc=$?"))
+    local out = p:read("*a")
+    p:close()
+    assert.matches("rc=1%s*$", out)
+    assert.truthy(out:find("\r\27[K[", 1, true))
+    assert.matches("%[%.+%] 0/2 done, 0 failed, %d running, %d:%d%d elapsed, ETA %-%-:%-%-", out)
+    assert.matches("%[#+%] 1/2 done, 1 failed, 0 running", out)
+    assert.matches("FAILED " .. missing:gsub("%p", "%%%0") .. ": task_failed %[InvalidFile.DownloadFailed%]", out)
+    assert.matches("1 of 2 done %(0 from earlier runs%), 1 failed", out)
+  end)
+
+  it("--json writes one event per line on stdout; --quiet prints failures only", function()
+    local u1, u2 = H.media("js1", 1, "Json one."), H.media("js2", 1, "Json two.")
+    local missing = H.sim_url .. "/media/absent.wav"
+    local code, out, err = stt(("transcribe %s --json -f txt -o %s %s %s %s"):format(base(),
+      H.sh_quote(dir .. "/out"), u1, u2, missing), nil, dir)
+    assert.equal(1, code)
+    assert.equal("", err)
+    local evs, by = {}, {}
+    for _, l in ipairs(lines(out)) do
+      local ev = assert(core.json_decode(l), l)
+      evs[#evs + 1] = ev
+      by[ev.event] = (by[ev.event] or 0) + 1
+    end
+    assert.same({ submitted = 3, done = 2, failed = 1, summary = 1 }, by)
+    local summary = evs[#evs]
+    assert.same({ "summary", 3, 2, 1 }, { summary.event, summary.total, summary.succeeded, summary.failed })
+    for _, ev in ipairs(evs) do
+      if ev.event == "failed" then
+        assert.equal(missing, ev.input)
+        assert.equal("task_failed", ev.error.kind)
+        assert.equal("InvalidFile.DownloadFailed", ev.error.code)
+      elseif ev.event == "done" then
+        assert.equal(dir .. "/out/" .. (ev.input == u1 and "js1" or "js2") .. ".txt", ev.outputs[1])
+      end
+    end
+    assert.matches("Json two", read(dir .. "/out/js2.txt"))
+    H.reset()
+    code, out, err = stt(("transcribe %s --quiet -f txt -o %s %s %s"):format(base(),
+      H.sh_quote(dir .. "/q"), u1, missing), nil, dir)
+    assert.equal(1, code)
+    assert.equal("", out)
+    local l = lines(err)
+    assert.equal(2, #l, err)
+    assert.matches("^stt: %[%d/2%] FAILED .*absent%.wav: task_failed", l[1])
+    assert.matches("^stt: 1 of 2 done", l[2])
+  end)
+
+  it("exit status 2 and one line naming the problem for bad input; nothing is submitted", function()
+    local good = H.media("good", 1, "Good file.")
+    write(dir .. "/bad-list.txt", good .. "\nnot a url\n")
+    write(dir .. "/hot.txt", "alpha\n")
+    local cases = {
+      { "transcribe " .. base() .. " @" .. dir .. "/nonexistent.txt", "cannot read list file" },
+      { "transcribe " .. base() .. " @" .. dir .. "/bad-list.txt", 'malformed URL "not a url" %(line 2 of' },
+      { "transcribe " .. base() .. " " .. good .. " ftp://host/a.wav", 'malformed URL "ftp://host/a.wav"' },
+      { "transcribe " .. base() .. " " .. good .. " http:///a.wav", "no host" },
+      { "transcribe --frobnicate " .. good, "unknown option %-%-frobnicate" },
+      { "transcribe -p nosuch " .. good, 'unknown provider "nosuch"' },
+      { "transcribe -f srt,docx " .. good, 'unknown format "docx"' },
+      { "transcribe -j 0 " .. good, "%-%-concurrency must be an integer" },
+      { "transcribe " .. base() .. " --hotwords " .. dir .. "/none.txt " .. good, "hotwords file" },
+      { "transcribe " .. base(), "no input URLs" },
+      { "frobnicate", 'unknown command "frobnicate"' },
+      { "transcribe " .. base() .. " " .. good, "no API key for dashscope: set DASHSCOPE_API_KEY",
+        "env -u DASHSCOPE_API_KEY" },
+      { "resume " .. dir .. "/bad-list.txt", "holds no batch" },
+    }
+    for _, c in ipairs(cases) do
+      local code, out, err = stt(c[1] .. " -o " .. H.sh_quote(dir .. "/o"), c[3], dir)
+      assert.equal(2, code, c[1] .. " -> " .. err)
+      assert.equal("", out)
+      local l = lines(err)
+      assert.equal(1, #l, err)
+      assert.matches("^stt: .*" .. c[2], l[1])
+    end
+    -- options the provider refuses are found before anything is sent
+    local code, _, err = stt("transcribe " .. base() .. " -m sensevoice-v1 --speakers 2 -o " .. dir .. "/s "
+      .. good, nil, dir)
+    assert.equal(2, code)
+    assert.matches("^stt: unsupported: option \"speakers\"[^\n]*sensevoice%-v1[^\n]*\n$", err)
+    -- --hotwords with a file that exists: stt.hotwords reads it, or its absence is reported
+    code, _, err = stt("transcribe " .. base() .. " --hotwords " .. dir .. "/hot.txt -o " .. dir .. "/h "
+      .. H.media("hw", 1, "Hot words."), nil, dir)
+    if not pcall(require, "stt.hotwords") then
+      assert.equal(2, code)
+      assert.matches("^stt: %-%-hotwords: this build has no stt.hotwords module\n$", err)
+    else
+      assert.is_true(code == 0 or code == 1, err)       -- the client's hot-word support decides
+    end
+    H.reset()                                            -- the hot-word run may have submitted
+    for _, c in ipairs(cases) do stt(c[1], c[3], dir) end
+    assert.equal(0, submits())
+    assert.same({}, H.stats().submissions)
+  end)
+
+  it("an unknown submit outcome is reported, not repeated; --force resubmits it", function()
+    local url = H.media("unk", 1, "Unknown outcome.")
+    local args = ("transcribe %s -f txt -o %s %s"):format(base(), H.sh_quote(dir .. "/out"), url)
+    H.fault({ path = "/dashscope/api/v1/services/audio/asr/transcription", count = 1, type = "reset" })
+    local code, _, err = stt(args, nil, dir)
+    assert.equal(1, code)
+    assert.matches("FAILED .*unk%.wav: network", err)
+    local before = submits()
+    code, _, err = stt(args, nil, dir)
+    assert.equal(1, code)
+    assert.matches("FAILED .*unk%.wav: invalid %[JournalUnknown%]: .*may have been submitted", err)
+    assert.equal(before, submits())
+    local scode, sout = stt("status " .. H.sh_quote(dir .. "/out/stt-journal.jsonl"), nil, dir)
+    assert.equal(0, scode)
+    assert.matches("unknown .* " .. url:gsub("%p", "%%%0") .. "  %(may have been submitted", sout)
+    code, _, err = stt(args .. " --force", nil, dir)
+    assert.equal(0, code, err)
+    assert.equal(before + 1, submits())
+    assert.matches("Unknown outcome", read(dir .. "/out/unk.txt"))
+  end)
+
+  it("status, resume, providers, --help and --version", function()
+    local u1, u2 = H.media("st1", 1, "Status one."), H.media("st2", 1, "Status two.")
+    local jpath = dir .. "/out/stt-journal.jsonl"
+    local code, _, err = stt(("transcribe %s -f srt -o %s %s %s"):format(base(), H.sh_quote(dir .. "/out"), u1, u2),
+      nil, dir)
+    assert.equal(0, code, err)
+    local out
+    code, out = stt("status " .. H.sh_quote(jpath), nil, dir)
+    assert.equal(0, code)
+    assert.matches("succeeded +%S+ +" .. u1:gsub("%p", "%%%0"), out)
+    assert.matches(": 2 succeeded\n$", out)
+    -- a task id: polled at the provider
+    local id
+    for _, l in ipairs(lines(read(jpath))) do
+      local r = core.json_decode(l)
+      if r.t == "task" then id = r.task.id end
+    end
+    code, out = stt("status " .. base() .. " " .. id, nil, dir)
+    assert.equal(0, code)
+    assert.equal(id .. " succeeded\n", out)
+    code, _, err = stt("status " .. base() .. " 00000000-no-such-task", nil, dir)
+    assert.equal(1, code)
+    assert.matches("not_found", err)
+    -- resume re-runs the batch the journal recorded: outputs deleted are written again, nothing resubmitted
+    os.remove(dir .. "/out/st2.srt")
+    local before = submits()
+    code, _, err = stt("resume " .. H.sh_quote(jpath), nil, dir)
+    assert.equal(0, code, err)
+    assert.matches("2 of 2 done %(1 from earlier runs%)", err)
+    assert.matches("Status two", read(dir .. "/out/st2.srt"))
+    assert.equal(before, submits())
+    code, out = stt("providers", nil, dir)
+    assert.equal(0, code)
+    assert.matches("dashscope +key: DASHSCOPE_API_KEY", out)
+    code, out = stt("--help", nil, dir)
+    assert.equal(0, code)
+    assert.matches("usage: stt transcribe", out)
+    code, out = stt("--version", nil, dir)
+    assert.equal(0, code)
+    assert.matches("^stt " .. core._VERSION:gsub("%p", "%%%0"), out)
+  end)
+
+  it("names outputs from the URL's file name, safe and unique", function()
+    assert.equal("talk", cli.base_name("https://h/a/talk.mp3?sig=x#t"))
+    assert.equal("my_talk_1", cli.base_name("https://h/my%20talk%3B1.wav"))
+    assert.equal("etc_passwd", cli.base_name("https://h/..%2F..%2Fetc%2Fpasswd"))
+    assert.equal("audio", cli.base_name("https://h/"))
+    assert.equal("hidden", cli.base_name("https://h/.hidden"))
+    assert.equal("audio", cli.base_name("https://h/.wav"))
+    assert.equal("会议", cli.base_name("https://h/%E4%BC%9A%E8%AE%AE.wav"))
+    assert.is_true(#cli.base_name("https://h/" .. ("x"):rep(300) .. ".wav") <= 80)
+    assert.same({ "a", "a-2", "A-3", "b" },
+      cli.unique_names({ "http://h1/a.wav", "http://h2/a.mp3", "http://h3/A.wav", "http://h/b.wav" }))
+  end)
+end)

@@ -1,0 +1,35 @@
+-- The binding's own contract: argument handling, JSON codec edge cases, version info.
+local core = require "stt.core"
+
+describe("stt.core binding", function()
+  it("ignores extra arguments (luassert's assert passes them on)", function()
+    assert.equal(1, core.json_decode("[1]", nil, "x")[1])
+    assert.equal("[1]", core.json_encode({ 1 }, 5))
+    local req = core.build("dashscope", "poll", { api_key = "k", task = { id = "x" } }, "extra", {})
+    assert.equal("GET", req.method)
+    assert.is_true(core.parse("dashscope", "cancel", { status = 200, body = "{}" }, 1, 2).ok)
+  end)
+
+  it("raises on programming mistakes and returns nil, err for bad data", function()
+    assert.has_error(function() core.build("nope", "submit", {}) end)
+    assert.has_error(function() core.json_encode({ f = print }) end)
+    assert.has_error(function() core.json_encode({ [true] = 1 }) end)
+    local v, err = core.json_decode("{\"a\":")
+    assert.is_nil(v)
+    assert.matches("byte", err)
+  end)
+
+  it("encodes objects with sorted keys and keeps null as core.null", function()
+    assert.equal('{"a":2,"b":1}', core.json_encode({ b = 1, a = 2 }))
+    local t = core.json_decode('{"x":null,"y":[null,1]}')
+    assert.equal(core.null, t.x)
+    assert.equal(core.null, t.y[1])
+  end)
+
+  it("reports its versions", function()
+    local v = core.version()
+    assert.is_string(v.version)
+    assert.is_string(v.curl)
+    assert.is_boolean(v.http2)
+  end)
+end)
