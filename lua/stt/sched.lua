@@ -3,6 +3,11 @@
 -- threads, drives the engine, resumes the threads whose HTTP exchanges finished or whose timers
 -- fired, and then waits (in curl_multi_poll) until the next socket event or timer. Outside
 -- stt.run, every call blocks. This is the only place that waits.
+--
+-- Inside nginx (lua-nginx-module) the same calls map onto nginx's own scheduler instead: threads
+-- are ngx.thread light threads, sleeping is ngx.sleep, and HTTP goes through cosockets
+-- (lua/stt/transport/ngx.lua). No libcurl engine is ever created there: a blocking wait would
+-- freeze every request of the worker.
 local core = require "stt.core"
 
 local M = {}
@@ -11,6 +16,36 @@ local now = core.now
 local active            -- the scheduler of the stt.run in progress (one per Lua state)
 local idle_engine       -- an engine with no transfers, used only to sleep outside stt.run
 local TOKEN = {}        -- what our threads yield, so that foreign yields are told apart
+
+---------------------------------------------------------------- nginx detection
+-- The phases in which nginx allows cosockets, light threads and ngx.sleep.
+local COSOCKET_PHASES = { rewrite = true, access = true, content = true, timer = true }
+M.COSOCKET_PHASES = COSOCKET_PHASES
+
+--- The `ngx` API table when running inside nginx (lua-nginx-module), else nil.
+-- Looked up at call time: a plain Lua program never has it.
+local function ngx_api()
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) == "table" and type(ngx.get_phase) == "function" then return ngx end
+  return nil
+end
+M.ngx_api = ngx_api
+
+function M.in_nginx() return ngx_api() ~= nil end
+
+--- Raise the one clear error for a phase without cosockets (a programming mistake).
+local function need_cosockets(what, level)
+  local phase = ngx_api().get_phase()
+  if not COSOCKET_PHASES[phase] then
+    error(("%s: nginx disables cosockets, light threads and ngx.sleep in the %s phase; call it "
+      .. "from rewrite_by_lua, access_by_lua, content_by_lua or an ngx.timer (for example "
+      .. "ngx.timer.at(0, fn) from init_worker_by_lua)"):format(what, tostring(phase)), (level or 1) + 1)
+  end
+end
+M.need_cosockets = need_cosockets
+
+-- ngx mode: light thread coroutine -> the stt thread it runs (weak keys: dead ones go away).
+local ngx_by_co = setmetatable({}, { __mode = "k" })
 
 ---------------------------------------------------------------- timer heap (min-heap on `at`)
 local function heap_push(h, item)
@@ -55,9 +90,22 @@ end
 
 local function unpack_n(t) return (table.unpack or unpack)(t, 1, t.n) end
 
+local ngx_wait_done     -- (ngx mode) wait until a light thread has finished; defined below
+
 --- Wait for the thread to finish; returns its results, or raises its error.
 function Thread:join()
   local S = self.sched
+  if S and S.ngx then
+    local me = ngx_by_co[coroutine.running()]
+    if not me or me.sched ~= S then
+      error("thread:join() must be called from a thread of the same stt.run", 2)
+    end
+    if me == self then error("a thread cannot join itself", 2) end
+    ngx_wait_done(self)
+    self.joined = true
+    if not self.ok then error(self.err, 0) end
+    return unpack_n(self.results)
+  end
   local me = S and S.by_co[coroutine.running()]
   while not self.done do
     if not me then error("thread:join() must be called from a thread of the same stt.run", 2) end
@@ -113,6 +161,77 @@ local function new_thread(S, fn, ...)
   return th
 end
 
+---------------------------------------------------------------- ngx mode (inside nginx)
+-- Each stt thread is an ngx.thread light thread running `ngx_body`, which never raises (errors
+-- are kept on the thread, as in the engine mode). nginx lets only a thread's parent
+-- ngx.thread.wait for it, so the parent does that (which also reaps the finished thread) and any
+-- other joiner sleeps on a semaphore that the finishing thread posts.
+local function ngx_body(th, fn, args)
+  local co = coroutine.running()
+  th.co = co
+  ngx_by_co[co] = th
+  local res = { n = 0 }
+  local function pack(...) res = { n = select("#", ...), ... } end
+  pack(xpcall(function() return fn(unpack_n(args)) end,
+              function(e) th.traceback = debug.traceback(tostring(e), 2); return e end))
+  th.done, th.ok = true, res[1]
+  if res[1] then
+    th.results = { n = res.n - 1, select(2, unpack_n(res)) }
+  else
+    th.err = res[2]
+    local S = th.sched
+    S.failed[#S.failed + 1] = th
+  end
+  ngx_by_co[co] = nil
+  if th.sema then th.sema:post(th.nwaiters) end
+end
+
+ngx_wait_done = function(th)
+  local ngx = ngx_api()
+  if th.parent == coroutine.running() and not th.waited then
+    th.waited = true
+    ngx.thread.wait(th.co)       -- returns at once when it has already finished
+  end
+  if th.done then return end
+  th.sema = th.sema or require("ngx.semaphore").new()
+  th.nwaiters = (th.nwaiters or 0) + 1
+  while not th.done do th.sema:wait(3600) end
+end
+
+local function ngx_spawn(S, fn, ...)
+  local th = setmetatable({ sched = S, joiners = {}, done = false, parent = coroutine.running() }, Thread)
+  S.threads[#S.threads + 1] = th
+  local co, err = ngx_api().thread.spawn(ngx_body, th, fn, { n = select("#", ...), ... })
+  if not co then error("stt.spawn: ngx.thread.spawn failed: " .. tostring(err), 3) end
+  th.co = co
+  return th
+end
+
+-- stt.run inside nginx: fn runs in the calling light thread (the request's or the timer's);
+-- then every thread spawned in this run is waited for.
+local function ngx_run(fn, ...)
+  need_cosockets("stt.run", 2)
+  local me = coroutine.running()
+  if ngx_by_co[me] then error("stt.run is already running (call stt.spawn inside it instead)", 3) end
+  local S = { ngx = true, threads = {}, failed = {} }
+  local main = setmetatable({ sched = S, joiners = {}, done = false }, Thread)
+  ngx_by_co[me] = main
+  local res = { n = 0 }
+  local function pack(...) res = { n = select("#", ...), ... } end
+  pack(pcall(fn, ...))
+  local i = 1
+  while i <= #S.threads do            -- threads may spawn more threads while we wait
+    ngx_wait_done(S.threads[i])
+    i = i + 1
+  end
+  ngx_by_co[me] = nil
+  if not res[1] then error(res[2], 0) end
+  for _, th in ipairs(S.failed) do
+    if not th.joined then error(th.err, 0) end
+  end
+  return select(2, unpack_n(res))
+end
+
 ---------------------------------------------------------------- the loop
 local function drive(S)
   local eng = S.engine
@@ -158,6 +277,7 @@ end
 -- has finished. Raises the error of the first failed thread that nobody joined.
 function M.run(fn, ...)
   if type(fn) ~= "function" then error("stt.run expects a function", 2) end
+  if ngx_api() then return ngx_run(fn, ...) end
   if active then error("stt.run is already running (call stt.spawn inside it instead)", 2) end
   local S = { ready = {}, timers = {}, waiting = {}, nwaiting = 0, by_co = {}, live = 0, seq = 0,
               failed = {} }
@@ -178,18 +298,31 @@ end
 --- Start fn(...) concurrently inside the current stt.run; returns a thread with :join().
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then error("stt.spawn expects a function", 2) end
+  if ngx_api() then
+    need_cosockets("stt.spawn", 2)
+    local me = ngx_by_co[coroutine.running()]
+    if not me then error("stt.spawn must be called inside stt.run", 2) end
+    return ngx_spawn(me.sched, fn, ...)
+  end
   if not active then error("stt.spawn must be called inside stt.run", 2) end
   return new_thread(active, fn, ...)
 end
 
 --- The scheduler thread running now, or nil outside stt.run (or in a foreign coroutine).
 function M.current()
+  if ngx_api() then return ngx_by_co[coroutine.running()] end
   return active and active.by_co[coroutine.running()] or nil
 end
 
 --- Sleep s seconds: yields inside stt.run, blocks outside it.
 function M.sleep(s)
   s = tonumber(s) or 0
+  local ngx = ngx_api()
+  if ngx then
+    need_cosockets("stt.sleep", 2)
+    ngx.sleep(s > 0 and s or 0)
+    return
+  end
   local th = M.current()
   if th then
     local S = active
@@ -210,6 +343,10 @@ end
 -- Returns the engine's response table (which may carry .error), or nil, message when the
 -- request could not even be queued.
 function M.http(engine, req, opts)
+  if ngx_api() then
+    error("stt: the libcurl engine is never used inside nginx (it would block the worker); "
+      .. "use the ngx transport (the default there)", 2)
+  end
   local th = M.current()
   if th then
     local S = active
