@@ -8,7 +8,7 @@ SANITIZE  ?=
 # The Debian packages the project needs, in one place (`make deps` installs them).
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check \
                libcurl4-openssl-dev nginx libnginx-mod-http-lua libluajit2-5.1-dev luajit2 \
-               ffmpeg espeak-ng luarocks openssl curl valgrind
+               ffmpeg espeak-ng luarocks openssl curl valgrind libxml2-utils bsdutils
 
 ifeq ($(LUA),luajit)
   LUA_INC     ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
@@ -34,7 +34,7 @@ CFLAGS_ALL  = $(WARN) $(OPT) -fPIC -D_POSIX_C_SOURCE=200809L $(LUA_INC) $(CURL_C
 LDFLAGS_ALL = -shared $(OPT) $(LDFLAGS)
 
 SRCS   = $(wildcard csrc/*.c) $(wildcard csrc/providers/*.c)
-HDRS   = $(wildcard csrc/*.h)
+HDRS   = $(wildcard csrc/*.h) $(wildcard csrc/providers/*.h)
 OBJS   = $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE   = $(BUILD)/stt/core.so
 LUA_SRCS = $(shell find lua -name '*.lua')
@@ -43,7 +43,7 @@ INST_LUADIR = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR = $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR = $(DESTDIR)$(PREFIX)/bin
 
-.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench
+.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench readme
 all: $(CORE)
 
 $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
@@ -71,13 +71,20 @@ sanitize-test:
 
 # The C-heavy specs under valgrind memcheck: any invalid access or a definite/indirect leak fails.
 # busted closes the Lua state at exit, so every engine and arena has been collected by then.
-VALGRIND_SPECS = spec/dashscope_schema_spec.lua spec/engine_spec.lua spec/client_spec.lua spec/subtitle_spec.lua
+VALGRIND_SPECS = spec/core_spec.lua spec/dashscope_schema_spec.lua spec/volcengine_schema_spec.lua \
+  spec/volcengine_auc_schema_spec.lua spec/turing_schema_spec.lua spec/capabilities_spec.lua \
+  spec/engine_spec.lua spec/client_spec.lua spec/vocabulary_spec.lua
 valgrind-test: $(CORE)
 	STT_LABEL=valgrind STT_LUA="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect --error-exitcode=99 lua5.4" spec/run-tests $(VALGRIND_SPECS)
 
 demo: $(CORE)
 	examples/demo
+
+# Rewrites the provider table in README.md (between the providers:begin/end markers) from the
+# capability table the schemas carry; spec/capabilities_spec.lua fails when the two disagree.
+readme: $(CORE)
+	$(LUA_BIN) -e 'package.path = "lua/?.lua;" .. package.path; package.cpath = "$(BUILD)/?.so;" .. package.cpath; assert(require("stt.capabilities").write_readme("README.md"))'
 
 check:
 	luacheck lua spec examples $(wildcard bin)
@@ -89,6 +96,7 @@ install: $(CORE)
 	install -m 644 lua/stt/*.lua $(INST_LUADIR)/stt/
 	install -m 644 lua/stt/transport/*.lua $(INST_LUADIR)/stt/transport/
 	install -m 755 $(CORE) $(INST_LIBDIR)/stt/core.so
+	install -m 755 bin/stt $(INST_BINDIR)/stt
 
 clean:
 	rm -rf build

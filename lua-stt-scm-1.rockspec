@@ -21,15 +21,22 @@ build = {
   type = "builtin",
   modules = {
     ["stt"] = "lua/stt/init.lua",
+    ["stt.capabilities"] = "lua/stt/capabilities.lua",
+    ["stt.cli"] = "lua/stt/cli.lua",
     ["stt.client"] = "lua/stt/client.lua",
     ["stt.errors"] = "lua/stt/errors.lua",
+    ["stt.hotwords"] = "lua/stt/hotwords.lua",
+    ["stt.journal"] = "lua/stt/journal.lua",
     ["stt.sched"] = "lua/stt/sched.lua",
     ["stt.subtitle"] = "lua/stt/subtitle.lua",
     ["stt.transport.curl"] = "lua/stt/transport/curl.lua",
+    ["stt.transport.ngx"] = "lua/stt/transport/ngx.lua",
     ["stt.core"] = {
       sources = {
         "csrc/stt_core.c", "csrc/engine.c", "csrc/json.c", "csrc/buf.c", "csrc/providers.c",
-        "csrc/providers/dashscope.c",
+        "csrc/providers/dashscope.c", "csrc/providers/dashscope_vocabulary.c",
+        "csrc/providers/volcengine.c", "csrc/providers/volcengine_auc.c",
+        "csrc/providers/volcengine_common.c", "csrc/providers/turing.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl" },
@@ -37,6 +44,7 @@ build = {
       libdirs = { "$(CURL_LIBDIR)" },
     },
   },
+  install = { bin = { stt = "bin/stt" } },
 }
 test = {
   type = "command",
