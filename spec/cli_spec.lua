@@ -7,26 +7,9 @@ local cli = require "stt.cli"
 
 local SUBMIT = "POST /dashscope/api/v1/services/audio/asr/transcription"
 
-local function tmpdir()
-  local p = assert(H.popen("mktemp -d"))
-  local d = p:read("*l")
-  p:close()
-  return d
-end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local tmpdir, read, write = H.tmpdir, H.read, H.write
 
 -- Run bin/stt through sh; returns exit status, stdout, stderr.
 local function stt(args, env, dir)

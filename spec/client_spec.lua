@@ -5,19 +5,13 @@ local stt = require "stt"
 local core = require "stt.core"
 
 local function client(opts)
-  opts = opts or {}
-  local o = { api_key = H.key, base_url = H.ds_base, timeout = 5, poll_first = 0.05 }
-  for k, v in pairs(opts) do o[k] = v end
-  return stt.client("dashscope", o)
+  return H.client("dashscope", { api_key = H.key, base_url = H.ds_base }, opts)
 end
 
 local EN = "Hello world. This is a simulated transcript! Does it work? Yes it does."
 
 describe("client (dashscope, against the simulator)", function()
-  before_each(function()
-    H.reset()
-    H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
-  end)
+  before_each(H.quick_sim)
 
   it("transcribes one file, blocking, into a normalized Result", function()
     local url = H.media("en1", 2, EN)
@@ -182,18 +176,13 @@ describe("client (dashscope, against the simulator)", function()
 
   it("never shows the API key in errors, events or tostring", function()
     local secret = "sk-sim-SECRET-canary-7f3a"
-    local seen = {}
-    local c = stt.client("dashscope", { api_key = secret, base_url = H.ds_base, retries = 1,
-      on_event = function(ev)
-        seen[#seen + 1] = H.encode({ type = ev.type, err = ev.error and tostring(ev.error) })
-      end })
+    local seen, on_event = H.event_log()
+    local c = stt.client("dashscope", { api_key = secret, base_url = H.ds_base, retries = 1, on_event = on_event })
     local task, err = c:submit({ url = H.media("k", 1, "x") })
     assert.is_nil(task)
     assert.equal("auth", err.kind)
     assert.is_false(err.retryable)
-    local all = tostring(err) .. H.encode(setmetatable(err, nil)) .. tostring(c) .. table.concat(seen)
-    for k, v in pairs(c) do all = all .. tostring(k) .. tostring(v) end
-    assert.is_nil(all:find(secret, 1, true))
+    H.assert_secret_hidden(secret, err, c, seen)
   end)
 
   it("stt.parse normalizes a body obtained elsewhere (sans I/O)", function()

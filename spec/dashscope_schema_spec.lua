@@ -10,74 +10,15 @@ local SUBMIT_PATH = "/services/audio/asr/transcription"
 local QWEN = "qwen3-asr-flash-filetrans"
 local A = "https://example.com/audio/a.mp3"
 
--- Fails when any string inside v contains the API key.
-local function assert_no_key(v, where)
-  local seen = {}
-  local function walk(x, path)
-    if type(x) == "string" then
-      assert(not x:find(KEY, 1, true), "API key leaked in " .. path)
-    elseif type(x) == "table" and not seen[x] then
-      seen[x] = true
-      for k, val in pairs(x) do walk(val, path .. "." .. tostring(k)) end
-    end
-  end
-  walk(v, where or "value")
-end
+local S = require("schema_helper").new {
+  provider = "dashscope", secrets = { api_key = KEY }, secret_headers = { Authorization = true },
+}
+local build, parse, check_error = S.build, S.parse, S.check_error
 
-local function check_error(err)
-  assert.is_table(err)
-  assert.equal("dashscope", err.provider)
-  assert.is_string(err.message)
-  assert.is_boolean(err.retryable)
-  assert_no_key(err, "error")
-  return err
-end
-
-local function build(op, args)
-  if args.api_key == false then args.api_key = nil else args.api_key = args.api_key or KEY end
-  local req, err = core.build("dashscope", op, args)
-  if err then check_error(err) end
-  if req then
-    -- the key may appear only in the Authorization header
-    local copy = {}
-    for k, v in pairs(req) do copy[k] = v end
-    copy.headers = {}
-    for i, h in ipairs(req.headers) do
-      if h[1] ~= "Authorization" then copy.headers[i] = h end
-    end
-    assert_no_key(copy, "request")
-  end
-  return req, err
-end
-
-local function submit(model, job, extra_args)
-  local args = { model = model, job = job }
-  for k, v in pairs(extra_args or {}) do args[k] = v end
-  return build("submit", args)
-end
-
-local function body_of(model, job)
-  local req, err = submit(model, job)
-  assert.is_nil(err and err.message)
-  return req.body
-end
-
-local function refused(kind, model, job)
-  local req, err = submit(model, job)
-  assert.is_nil(req)
-  assert.is_table(err)
-  assert.equal(kind, err.kind)
-  assert.is_false(err.retryable)
-  return err
-end
-
-local function parse(kind, status, body, extra)
-  local resp = { status = status, headers = {}, body = body }
-  for k, v in pairs(extra or {}) do resp[k] = v end
-  local out, err = core.parse("dashscope", kind, resp)
-  if err then check_error(err) end
-  return out, err
-end
+-- submit / body_of / refused name the model first: most tests here are about one model
+local function submit(model, job) return S.submit(job, { model = model }) end
+local function body_of(model, job) return S.body_of(job, { model = model }) end
+local function refused(kind, model, job) return S.refused(kind, job, { model = model }) end
 
 -- every string of a Result a user would read
 local function texts(res)
@@ -229,7 +170,8 @@ describe("dashscope build", function()
       local body = core.json_decode(body_of(QWEN, { url = A,
                                                   hotwords = { { word = "Lua" }, { word = "LuaJIT" } } }))
       assert.equal("Lua, LuaJIT", body.parameters.corpus.text)
-      body = core.json_decode(body_of(QWEN, { url = A, context = "A talk on scripting.", hotwords = { { word = "Lua" } } }))
+      body = core.json_decode(body_of(QWEN,
+        { url = A, context = "A talk on scripting.", hotwords = { { word = "Lua" } } }))
       assert.equal("A talk on scripting.\nLua", body.parameters.corpus.text)
       local enc = assert(core.build("dashscope", "hotwords",
         { model = QWEN, hotwords = { { word = "Lua" } } }))

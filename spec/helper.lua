@@ -39,16 +39,18 @@ function H.stats() return H.json(H.control("GET", "/_sim/stats")) end
 
 --- Write a 16 kHz mono 16-bit WAV of `seconds` of silence into the simulator's media folder,
 -- with the reference transcript beside it; returns the URL the simulator serves it at.
-function H.media(name, seconds, text, extra_json)
+-- `channels` (default 1) makes it stereo and more.
+function H.media(name, seconds, text, extra_json, channels)
   local dir = H.sim_dir .. "/media/"
-  local n = math.floor(16000 * seconds) * 2
+  channels = channels or 1
+  local n = math.floor(16000 * seconds) * 2 * channels
   local function le(v, bytes)
     local t = {}
     for i = 1, bytes do t[i] = string.char(v % 256); v = math.floor(v / 256) end
     return table.concat(t)
   end
-  local hdr = "RIFF" .. le(36 + n, 4) .. "WAVE" .. "fmt " .. le(16, 4) .. le(1, 2) .. le(1, 2)
-    .. le(16000, 4) .. le(32000, 4) .. le(2, 2) .. le(16, 2) .. "data" .. le(n, 4)
+  local hdr = "RIFF" .. le(36 + n, 4) .. "WAVE" .. "fmt " .. le(16, 4) .. le(1, 2) .. le(channels, 2)
+    .. le(16000, 4) .. le(32000 * channels, 4) .. le(2 * channels, 2) .. le(16, 2) .. "data" .. le(n, 4)
   local f = assert(io.open(dir .. name .. ".wav", "wb"))
   f:write(hdr, string.rep("\0", n))
   f:close()
@@ -76,6 +78,101 @@ end
 
 --- A record of the simulator about a task (GET /_sim/tasks/<id>).
 function H.sim_task(id) return H.json(H.control("GET", "/_sim/tasks/" .. id)) end
+
+---------------------------------------------------------------- files and shell commands
+
+--- The contents of a file, or nil when it cannot be opened.
+function H.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function H.write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+--- A new empty directory (mktemp -d).
+function H.tmpdir()
+  local p = assert(H.popen("mktemp -d"))
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+--- A new file holding `content`; `ext` (optional) is its name's ending, without the dot.
+function H.tmpfile(content, ext)
+  local p = assert(H.popen(ext and ("mktemp --suffix=." .. ext) or "mktemp"))
+  local path = p:read("*l")
+  p:close()
+  H.write(path, content)
+  return path
+end
+
+--- Run a shell command; returns its exit code and its output (stdout and stderr together).
+-- The code comes back in the output: LuaJIT's popen:close() does not return it.
+function H.run(cmd)
+  local p = assert(H.popen("(" .. cmd .. ") 2>&1; echo \"rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local code = tonumber(out:match("rc=(%d+)%s*$"))
+  return code, (out:gsub("rc=%d+%s*$", ""))
+end
+
+function H.sleep(seconds)
+  local p = assert(H.popen(string.format("sleep %.3f", seconds)))
+  p:read("*a")
+  p:close()
+end
+
+---------------------------------------------------------------- clients against the simulator
+
+--- Specs of a provider still being written: when the core has no wire schema for `name`, declare
+-- `title` pending and return true (the spec file then returns).
+function H.pending_without(name, title)
+  if H.has_provider(name) then return false end
+  local busted = require "busted"   -- describe/pending are globals of spec files only
+  busted.describe(title, function()
+    busted.pending("the " .. name .. " wire schema is not in the core yet")
+  end)
+  return true
+end
+
+--- stt.client(provider, ...) with quick polling and a 5 s timeout, then `defaults` (credentials,
+-- base_url), then the test's own `opts` on top.
+function H.client(provider, defaults, opts)
+  local o = { timeout = 5, poll_first = 0.05 }
+  for k, v in pairs(defaults) do o[k] = v end
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return require("stt").client(provider, o)
+end
+
+--- The simulator's quick settings most end-to-end tests start from (after a reset).
+function H.quick_sim()
+  H.reset()
+  H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
+end
+
+--- An on_event handler that writes down every event (type and error text); returns the list and
+-- the handler.
+function H.event_log()
+  local seen = {}
+  return seen, function(ev)
+    seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
+  end
+end
+
+--- Fails when `secret` shows in the error (text and fields), the client (text and fields) or the
+-- event log.
+function H.assert_secret_hidden(secret, err, c, seen)
+  local all = tostring(err) .. H.encode(setmetatable(err, nil)) .. tostring(c) .. table.concat(seen)
+  for k, v in pairs(c) do all = all .. tostring(k) .. tostring(v) end
+  assert(not all:find(secret, 1, true), "the secret shows in an error, the client or an event")
+end
 
 package.loaded["helper"] = H
 return H

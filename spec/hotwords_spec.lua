@@ -11,15 +11,7 @@ local function words(hw)
   return out
 end
 
-local function tmpfile(content)
-  local p = assert(H.popen("mktemp"))
-  local path = p:read("*l")
-  p:close()
-  local f = assert(io.open(path, "wb"))
-  f:write(content)
-  f:close()
-  return path
-end
+local tmpfile = H.tmpfile
 
 local function has_problem(problems, pattern)
   for _, p in ipairs(problems or {}) do if p:find(pattern) then return true end end

@@ -6,12 +6,7 @@ local stt = require "stt"
 local core = require "stt.core"
 local journal = require "stt.journal"
 
-local function tmpdir()
-  local p = assert(H.popen("mktemp -d"))
-  local d = p:read("*l")
-  p:close()
-  return d
-end
+local tmpdir, write = H.tmpdir, H.write
 
 local function client(path, opts)
   local o = { api_key = H.key, base_url = H.ds_base, timeout = 5, poll_first = 0.05, journal = path }
@@ -19,13 +14,7 @@ local function client(path, opts)
   return stt.client("dashscope", o)
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function read(path) return H.read(path) or "" end
 
 local function records(path)
   local out = {}
@@ -33,11 +22,6 @@ local function records(path)
   return out
 end
 
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
 
 local function submissions(url) return (H.stats().submissions or {})[url] or 0 end
 

@@ -1,21 +1,8 @@
 -- Packaging: the rockspec lints and installs a working module; `make install` lays out the files.
 local H = require "helper"
 
--- Run a shell command; returns its exit code and output (portable to LuaJIT's io.popen).
-local function sh(cmd)
-  local p = assert(H.popen("(" .. cmd .. ") 2>&1; echo \"rc=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("rc=(%d+)%s*$"))
-  return code, (out:gsub("rc=%d+%s*$", ""))
-end
 
-local function tmpdir()
-  local p = assert(H.popen("mktemp -d"))
-  local d = p:read("l")
-  p:close()
-  return d
-end
+local sh, tmpdir = H.run, H.tmpdir
 
 -- Load the installed module in a fresh interpreter and use it (schema build, engine, JSON).
 local PROBE = [[

@@ -1,6 +1,7 @@
 -- The provider simulator (spec/sim/): its own instance, driven with the curl command-line tool
 -- only (independent of lua-stt's own HTTP engine). DashScope protocol, result files, faults,
 -- control API and the /_t/ helpers.
+local H = require "helper"
 local cjson = require "cjson"
 
 local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".")
@@ -12,13 +13,8 @@ local dir, url, tls_url, ds
 
 ---------------------------------------------------------------------------- shell helpers
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- io.popen whose children never inherit the sanitizer runtime that `make sanitize-test`
--- preloads into the interpreter (curl, nginx and sh are fixtures, not code under test).
-local function popen(cmd)
-  return io.popen("env -u LD_PRELOAD -u ASAN_OPTIONS sh -c " .. q(cmd))
-end
+-- H.popen: children never inherit the sanitizer runtime (curl, nginx and sh are fixtures here)
+local q, popen = H.sh_quote, H.popen
 
 -- Run a shell command -> stdout, exit code (portable to Lua 5.1/LuaJIT popen).
 local function sh(cmd)
@@ -29,28 +25,14 @@ local function sh(cmd)
   return body, tonumber(code)
 end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function spit(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local slurp, spit = H.read, H.write
 
 local function now()
   local out = sh("date +%s.%N")
   return tonumber(out)
 end
 
-local function sleep(s)
-  sh("sleep " .. string.format("%.3f", s))
-end
+local sleep = H.sleep
 
 -- HTTP request with curl -> { status, headers (lower-case), body, rc, stderr, time }
 -- opts: method, headers = { "Name: value" }, body (string), json (table), extra (curl args)

@@ -6,13 +6,7 @@ local H = require "helper"
 local KEY = H.key
 local APP, ACCESS = "sim-app-0001", "sim-access-key-0001"
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function slurp(path) return H.read(path) or "" end
 
 -- curl -> { status, headers (lower-case names), body, json }
 local function http(method, url, headers, body)
@@ -40,11 +34,7 @@ local function http(method, url, headers, body)
   return r
 end
 
-local function sleep(s)
-  local p = H.popen(string.format("sleep %.3f", s))
-  p:read("*a")
-  p:close()
-end
+local sleep = H.sleep
 
 -- Poll `fn` until `done(r)` or about 5 s pass; returns the last answer.
 local function until_done(fn, done)
@@ -57,24 +47,7 @@ local function until_done(fn, done)
   return r
 end
 
--- A 16 kHz 16-bit stereo WAV (H.media writes mono) with its reference text.
-local function stereo(name, seconds, text)
-  local n = math.floor(16000 * seconds) * 4
-  local function le(v, bytes)
-    local t = {}
-    for i = 1, bytes do t[i] = string.char(v % 256); v = math.floor(v / 256) end
-    return table.concat(t)
-  end
-  local hdr = "RIFF" .. le(36 + n, 4) .. "WAVE" .. "fmt " .. le(16, 4) .. le(1, 2) .. le(2, 2)
-    .. le(16000, 4) .. le(64000, 4) .. le(4, 2) .. le(16, 2) .. "data" .. le(n, 4)
-  local f = assert(io.open(H.sim_dir .. "/media/" .. name .. ".wav", "wb"))
-  f:write(hdr, string.rep("\0", n))
-  f:close()
-  f = assert(io.open(H.sim_dir .. "/media/" .. name .. ".txt", "wb"))
-  f:write(text)
-  f:close()
-  return H.sim_url .. "/media/" .. name .. ".wav"
-end
+local function stereo(name, seconds, text) return H.media(name, seconds, text, nil, 2) end
 
 local EN = "Hello world. This is the second sentence! And a third one?"
 

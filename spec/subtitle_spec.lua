@@ -208,23 +208,9 @@ end
 
 ---------------------------------------------------------------- ffmpeg / xmllint
 
-local function tmpfile(ext, content)
-  local p = assert(H.popen("mktemp --suffix=." .. ext))
-  local path = p:read("*l")
-  p:close()
-  local f = assert(io.open(path, "wb"))
-  f:write(content)
-  f:close()
-  return path
-end
+local function tmpfile(ext, content) return H.tmpfile(content, ext) end
 
-local function run(cmd)
-  local p = assert(H.popen(cmd .. " 2>&1; echo \"rc=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local rc = tonumber(out:match("rc=(%d+)%s*$"))
-  return rc, out:gsub("rc=%d+%s*$", "")
-end
+local run = H.run
 
 local function ms_of(h, m, s, f) return ((tonumber(h) * 60 + tonumber(m)) * 60 + tonumber(s)) * 1000 + tonumber(f) end
 

@@ -8,24 +8,14 @@ local PROVIDER = "turing"
 local EN = "Hello world. This is the second sentence! And a third one?"
 local ZH = "欢迎使用语音转写。这是一个模拟的服务。"
 
-if not H.has_provider(PROVIDER) then
-  describe(PROVIDER .. " end to end", function()
-    pending("the " .. PROVIDER .. " wire schema is not in the core yet")
-  end)
-  return
-end
+if H.pending_without(PROVIDER, PROVIDER .. " end to end") then return end
 
 local function client(opts)
-  local o = { api_key = H.key, base_url = H.sim_url .. "/turing/api/v1", timeout = 5, poll_first = 0.05 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return stt.client(PROVIDER, o)
+  return H.client(PROVIDER, { api_key = H.key, base_url = H.sim_url .. "/turing/api/v1" }, opts)
 end
 
 describe(PROVIDER .. " end to end", function()
-  before_each(function()
-    H.reset()
-    H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
-  end)
+  before_each(H.quick_sim)
 
   it("transcribes one file, blocking, into the normalized Result", function()
     local c = client()
@@ -123,15 +113,12 @@ describe(PROVIDER .. " end to end", function()
 
   it("never shows the API key in errors or events", function()
     local secret = "turing-SECRET-canary-3c8e"
-    local seen = {}
-    local c = client({ api_key = secret, on_event = function(ev)
-      seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
-    end })
+    local seen, on_event = H.event_log()
+    local c = client({ api_key = secret, on_event = on_event })
     local task, err = c:submit({ url = H.media("t_key", 1, "x.") })
     assert.is_nil(task)
     assert.equal("auth", err.kind)
     assert.is_false(err.retryable)
-    local all = tostring(err) .. H.encode(setmetatable(err, nil)) .. tostring(c) .. table.concat(seen)
-    assert.is_nil(all:find(secret, 1, true))
+    H.assert_secret_hidden(secret, err, c, seen)
   end)
 end)

@@ -9,25 +9,14 @@ local EN = "Hello world. This is the second sentence! And a third one?"
 local APP, ACCESS = "sim-app-0001", "sim-access-key-0001"
 local UUID4 = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
 
-if not H.has_provider(PROVIDER) then
-  describe(PROVIDER .. " end to end", function()
-    pending("the " .. PROVIDER .. " wire schema is not in the core yet")
-  end)
-  return
-end
+if H.pending_without(PROVIDER, PROVIDER .. " end to end") then return end
 
 local function client(opts)
-  local o = { app_key = APP, access_key = ACCESS, base_url = H.sim_url .. "/auc/api/v3", timeout = 5,
-              poll_first = 0.05 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return stt.client(PROVIDER, o)
+  return H.client(PROVIDER, { app_key = APP, access_key = ACCESS, base_url = H.sim_url .. "/auc/api/v3" }, opts)
 end
 
 describe(PROVIDER .. " end to end", function()
-  before_each(function()
-    H.reset()
-    H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
-  end)
+  before_each(H.quick_sim)
 
   it("transcribes one file into the normalized Result; the task id is a client-chosen UUID", function()
     local url = H.media("a_en", 2, EN)
@@ -129,14 +118,11 @@ describe(PROVIDER .. " end to end", function()
 
   it("never shows the app key or access key in errors or events", function()
     local secret = "auc-SECRET-canary-9b2c"
-    local seen = {}
-    local c = client({ access_key = secret, on_event = function(ev)
-      seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
-    end })
+    local seen, on_event = H.event_log()
+    local c = client({ access_key = secret, on_event = on_event })
     local task, err = c:submit({ url = H.media("a_key", 1, "x.") })
     assert.is_nil(task)
     assert.equal("auth", err.kind)
-    local all = tostring(err) .. H.encode(setmetatable(err, nil)) .. tostring(c) .. table.concat(seen)
-    assert.is_nil(all:find(secret, 1, true))
+    H.assert_secret_hidden(secret, err, c, seen)
   end)
 end)

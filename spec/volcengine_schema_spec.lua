@@ -8,68 +8,11 @@ local KEY = "las-TEST-0123456789abcdef-SECRET"   -- must never show up in an err
 local BASE = "https://operator.las.cn-beijing.volces.com/api/v1"
 local A = "https://example.com/audio/badaling.wav"
 
-local function assert_no_key(v, where)
-  local seen = {}
-  local function walk(x, path)
-    if type(x) == "string" then
-      assert(not x:find(KEY, 1, true), "API key leaked in " .. path)
-    elseif type(x) == "table" and not seen[x] then
-      seen[x] = true
-      for k, val in pairs(x) do walk(val, path .. "." .. tostring(k)) end
-    end
-  end
-  walk(v, where or "value")
-end
-
-local function check_error(err)
-  assert.is_table(err)
-  assert.equal(P, err.provider)
-  assert.is_string(err.message)
-  assert.is_boolean(err.retryable)
-  assert_no_key(err, "error")
-  return err
-end
-
-local function build(op, args)
-  if args.api_key == false then args.api_key = nil else args.api_key = args.api_key or KEY end
-  local req, err = core.build(P, op, args)
-  if err then check_error(err) end
-  if req then
-    local copy = { method = req.method, url = req.url, body = req.body, headers = {} }
-    for i, h in ipairs(req.headers) do
-      if h[1] ~= "Authorization" then copy.headers[i] = h end
-    end
-    assert_no_key(copy, "request")
-  end
-  return req, err
-end
-
-local function body_of(job, args)
-  args = args or {}
-  args.job = job
-  local req, err = build("submit", args)
-  assert.is_nil(err and err.message)
-  return req.body
-end
-
-local function refused(kind, job, args)
-  args = args or {}
-  args.job = job
-  local req, err = build("submit", args)
-  assert.is_nil(req)
-  assert.is_table(err)
-  assert.equal(kind, err.kind)
-  assert.is_false(err.retryable)
-  return err
-end
-
-local function parse(kind, status, body, extra)
-  local resp = { status = status, headers = {}, body = body }
-  for k, v in pairs(extra or {}) do resp[k] = v end
-  local out, err = core.parse(P, kind, resp)
-  if err then check_error(err) end
-  return out, err
-end
+local S = require("schema_helper").new {
+  provider = P, secrets = { api_key = KEY }, secret_headers = { Authorization = true },
+}
+local build, parse, body_of, refused = S.build, S.parse, S.body_of, S.refused
+local assert_no_key = S.assert_no_secret
 
 local HEAD = '{"operator_id":"las_asr","operator_version":"v2","data":{'
 local REQ0 = '"request":{"model_name":"bigmodel","enable_itn":true,"show_utterances":true'

@@ -7,36 +7,13 @@ local stt = require "stt"
 local PROVIDER = "volcengine"
 local EN = "Hello world. This is the second sentence! And a third one?"
 
-if not H.has_provider(PROVIDER) then
-  describe(PROVIDER .. " end to end", function()
-    pending("the " .. PROVIDER .. " wire schema is not in the core yet")
-  end)
-  return
-end
+if H.pending_without(PROVIDER, PROVIDER .. " end to end") then return end
 
 local function client(opts)
-  local o = { api_key = H.key, base_url = H.sim_url .. "/las/api/v1", timeout = 5, poll_first = 0.05 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return stt.client(PROVIDER, o)
+  return H.client(PROVIDER, { api_key = H.key, base_url = H.sim_url .. "/las/api/v1" }, opts)
 end
 
--- A 16 kHz 16-bit stereo WAV with its reference text (H.media writes mono).
-local function stereo(name, seconds, text)
-  local n = math.floor(16000 * seconds) * 4
-  local function le(v, bytes)
-    local t = {}
-    for i = 1, bytes do t[i] = string.char(v % 256); v = math.floor(v / 256) end
-    return table.concat(t)
-  end
-  local f = assert(io.open(H.sim_dir .. "/media/" .. name .. ".wav", "wb"))
-  f:write("RIFF" .. le(36 + n, 4) .. "WAVE" .. "fmt " .. le(16, 4) .. le(1, 2) .. le(2, 2) .. le(16000, 4)
-    .. le(64000, 4) .. le(4, 2) .. le(16, 2) .. "data" .. le(n, 4), string.rep("\0", n))
-  f:close()
-  f = assert(io.open(H.sim_dir .. "/media/" .. name .. ".txt", "wb"))
-  f:write(text)
-  f:close()
-  return H.sim_url .. "/media/" .. name .. ".wav"
-end
+local function stereo(name, seconds, text) return H.media(name, seconds, text, nil, 2) end
 
 -- The checks every normalized Result passes (DESIGN.md "Normalized Result").
 local function assert_result(res, duration_ms)
@@ -56,10 +33,7 @@ local function assert_result(res, duration_ms)
 end
 
 describe(PROVIDER .. " end to end", function()
-  before_each(function()
-    H.reset()
-    H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
-  end)
+  before_each(H.quick_sim)
 
   it("transcribes one file, blocking, into the normalized Result", function()
     local res, err = client():transcribe({ url = H.media("v_en", 2, EN), language = "en" })
@@ -156,15 +130,12 @@ describe(PROVIDER .. " end to end", function()
 
   it("never shows the API key in errors or events", function()
     local secret = "las-SECRET-canary-5d1e"
-    local seen = {}
-    local c = client({ api_key = secret, retries = 1, on_event = function(ev)
-      seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
-    end })
+    local seen, on_event = H.event_log()
+    local c = client({ api_key = secret, retries = 1, on_event = on_event })
     local task, err = c:submit({ url = H.media("v_key", 1, "x.") })
     assert.is_nil(task)
     assert.equal("auth", err.kind)
     assert.is_false(err.retryable)
-    local all = tostring(err) .. H.encode(setmetatable(err, nil)) .. tostring(c) .. table.concat(seen)
-    assert.is_nil(all:find(secret, 1, true))
+    H.assert_secret_hidden(secret, err, c, seen)
   end)
 end)
