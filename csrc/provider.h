@@ -103,10 +103,99 @@ typedef struct { const char *word; size_t len; int has_weight; long long weight;
 /* Reads a hot word list (a non-empty array). Returns the count and *out (arena), or -1 with *why
  * set to a static message (out of memory: *why = NULL). */
 int stt_hotwords_read(stt_arena *a, const stt_json *list, stt_hotword **out, const char **why);
+/* A hot word list as [{word = ".."}], plus weight = n when with_weight and the entry has one.
+ * NULL with *why set (a bad list, see stt_hotwords_read) or *why = NULL (out of memory). */
+stt_json *stt_hotword_objects(stt_arena *a, const stt_json *list, int with_weight, const char **why);
 /* resp.headers["retry-after"] as delta-seconds (an HTTP date is ignored) -> *out; 0 when none. */
 int stt_retry_after(const stt_json *resp, long long *out);
 /* Printable ASCII only, whitespace folded, at most max bytes of input ("..." when cut). */
 char *stt_sanitize(stt_arena *a, const char *s, size_t n, size_t max);
+
+/* ---- helpers every schema uses (providers.c) ---- */
+
+/* *err = an error object (when err is given) whose message is formatted here, at most 767 bytes;
+ * status, code and request_id unset. Callers never format args.api_key. */
+void stt_set_error(stt_arena *a, stt_json **err, const char *provider, const char *kind,
+                   int retryable, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 6, 7)))
+#endif
+  ;
+/* "<provider>: out of memory" (kind protocol) through stt_set_error. */
+void stt_set_oom(stt_arena *a, stt_json **err, const char *provider);
+/* A set job option: present and not JSON null (core.null counts as "not given"). */
+const stt_json *stt_opt_get(const stt_json *job, const char *name);
+/* obj[key] = v when v is a non-empty string; 0 when nothing to set. */
+int stt_set_str(stt_arena *a, stt_json *obj, const char *key, const char *v);
+/* The text collected in b as an arena string; frees b. NULL on oom. */
+stt_json *stt_buf_take(stt_arena *a, stt_buf *b);
+/* args.base_url without one trailing slash, or NULL when absent or empty. */
+const char *stt_explicit_base(stt_arena *a, const stt_json *args);
+/* A secret for a header: 1 when k is a usable string, 0 when it is missing or empty, -1 when it
+ * holds CR, LF or NUL. */
+int stt_secret_check(const stt_json *k);
+/* args.api_key for a header, or NULL + *err (auth): missing, or holding CR, LF or NUL. The
+ * messages name only `env`, the environment variable that holds the key. */
+const stt_json *stt_api_key(stt_arena *a, const stt_json *args, const char *provider,
+                            const char *env, stt_json **err);
+/* Percent-encodes everything but RFC 3986 unreserved characters. */
+char *stt_url_escape(stt_arena *a, const char *s, size_t n);
+/* resp.headers[name] (names are lower-case). */
+const char *stt_resp_header(const stt_json *resp, const char *name);
+/* e plus retry_after from resp's Retry-After header (when given); NULL on oom or when e is NULL. */
+stt_json *stt_with_retry_after(stt_arena *a, stt_json *e, const stt_json *resp);
+/* The error kind an HTTP status says on its own: 400 invalid, 401/403 auth, 404 not_found, 429
+ * throttled, 5xx server (*retryable = 1 for the last two); anything else "protocol". */
+const char *stt_status_kind(long long status, int *retryable);
+/* A 2xx body must be a JSON object: that object, or NULL with *empty = 1 (no body), or with msg =
+ * the parse error or "not a JSON object". */
+stt_json *stt_body_object(stt_arena *a, const stt_json *resp, int *empty, char *msg, size_t msg_size);
+/* stt_body_object, with the error set on failure (kind protocol, retryable: a gateway hiccup):
+ * "<provider> HTTP <status> with an empty body (expected JSON)" or "... with a body that is not
+ * JSON: <why>". */
+stt_json *stt_body_json(stt_arena *a, const stt_json *resp, long long status, const char *provider,
+                        const char *request_id, stt_json **err);
+/* seg.words = make_word of each entry when list is an array (nothing when it is not). 0, or -1 on
+ * oom (make_word returns NULL on oom). */
+int stt_set_words(stt_arena *a, stt_json *seg, const stt_json *list,
+                  stt_json *(*make_word)(stt_arena *a, const stt_json *w));
+/* The language most segments carry (first seen wins a tie); NULL when none has one. */
+const char *stt_common_language(const stt_json *segs);
+/* A normalized segment with its sort keys; seq is its place in the provider's answer. */
+typedef struct { long long start, channel; size_t seq; stt_json *seg; } stt_seg_ref;
+/* The segs of refs as a new array in time order, then channel, then seq (a stable order). NULL
+ * on oom. Sorts refs in place. */
+stt_json *stt_segments_in_order(stt_arena *a, stt_seg_ref *refs, size_t n);
+
+/* Submit option tables: a job key is known when it names an option (is_option) or is client
+ * bookkeeping (model, force, id). Keys with an embedded NUL are never known. The first unknown
+ * member of job, or NULL. */
+const stt_json *stt_unknown_job_key(const stt_json *job, int (*is_option)(const char *key));
+
+/* What option handlers share: refusals name the provider and the model. */
+typedef struct {
+  stt_arena *a;
+  stt_json **err;
+  const char *provider;
+  const char *model;
+} stt_opt_ctx;
+void stt_opt_init(stt_opt_ctx *o, stt_arena *a, stt_json **err, const char *provider,
+                  const char *model);
+/* Set *err and return -1: "option X is not supported by <provider> model M<hint>" (unsupported),
+ * "option X <what> (<provider> model M)" (invalid). */
+int stt_opt_unsupported(const stt_opt_ctx *o, const char *opt, const char *hint);
+int stt_opt_invalid(const stt_opt_ctx *o, const char *opt, const char *what);
+/* obj[key] = v; -1 + *err (out of memory) when that fails. */
+int stt_opt_put(const stt_opt_ctx *o, stt_json *obj, const char *key, stt_json *v);
+/* obj[field] = v when v is a boolean, else invalid(opt). */
+int stt_opt_put_bool(const stt_opt_ctx *o, stt_json *obj, const char *opt, const stt_json *v,
+                     const char *field);
+/* Merges job.extra (absent, an empty table, or an object of body fields) into target; else
+ * invalid. 0 or -1 + *err. */
+int stt_opt_merge_extra(const stt_opt_ctx *o, const stt_json *job, stt_json *target);
+/* job.url, or the only entry of job.urls (a batch is refused: one file per task), NOT yet checked
+ * to be a string; *opt names where it came from. NULL + *err when neither or both are given. */
+const stt_json *stt_opt_one_url(const stt_opt_ctx *o, const stt_json *job, const char **opt);
 
 /* Provider schemas */
 extern const stt_provider stt_provider_dashscope;

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const stt_provider *const registry[] = {
@@ -76,16 +77,8 @@ int stt_req_header(stt_arena *a, stt_json *req, const char *name, const char *va
 }
 
 int stt_req_body_json(stt_arena *a, stt_json *req, const stt_json *body) {
-  stt_buf b;
-  int rc;
-  stt_buf_init(&b);
-  if (stt_json_write(&b, body) != 0) {
-    stt_buf_free(&b);
-    return -1;
-  }
-  rc = stt_jset(a, req, "body", stt_jstrn(a, b.data ? b.data : "", b.len));
-  stt_buf_free(&b);
-  return rc;
+  stt_json *s = stt_json_as_string(a, body);
+  return s ? stt_jset(a, req, "body", s) : -1;
 }
 
 int stt_json_merge(stt_arena *a, stt_json *dst, const stt_json *src) {
@@ -191,6 +184,24 @@ int stt_hotwords_read(stt_arena *a, const stt_json *list, stt_hotword **out, con
   return n;
 }
 
+stt_json *stt_hotword_objects(stt_arena *a, const stt_json *list, int with_weight, const char **why) {
+  stt_hotword *hw = NULL;
+  stt_json *arr;
+  int n, k;
+  if ((n = stt_hotwords_read(a, list, &hw, why)) < 0) return NULL;
+  if (!(arr = stt_jarr(a))) { *why = NULL; return NULL; }
+  for (k = 0; k < n; k++) {
+    stt_json *e = stt_jobj(a);
+    if (!e || stt_jset(a, e, "word", stt_jstrn(a, hw[k].word, hw[k].len)) ||
+        (with_weight && hw[k].has_weight && stt_jset(a, e, "weight", stt_jint(a, hw[k].weight))) ||
+        stt_jpush(arr, e)) {
+      *why = NULL;
+      return NULL;
+    }
+  }
+  return arr;
+}
+
 int stt_retry_after(const stt_json *resp, long long *out) {
   const char *v = stt_jgetstr(stt_jget(resp, "headers"), "retry-after");
   long long n = 0;
@@ -202,4 +213,261 @@ int stt_retry_after(const stt_json *resp, long long *out) {
   if (!digits || *v) return 0;
   *out = n;
   return 1;
+}
+
+/* ========================================================================================== */
+/* helpers every schema uses */
+
+#define MSG_MAX 768
+
+void stt_set_error(stt_arena *a, stt_json **err, const char *provider, const char *kind,
+                   int retryable, const char *fmt, ...) {
+  char msg[MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (err) *err = stt_make_error(a, provider, kind, 0, NULL, NULL, retryable, "%s", msg);
+}
+
+void stt_set_oom(stt_arena *a, stt_json **err, const char *provider) {
+  stt_set_error(a, err, provider, "protocol", 0, "%s: out of memory", provider);
+}
+
+const stt_json *stt_opt_get(const stt_json *job, const char *name) {
+  const stt_json *v = stt_jget(job, name);
+  return stt_jis(v, STT_JNULL) ? NULL : v;
+}
+
+int stt_set_str(stt_arena *a, stt_json *obj, const char *key, const char *v) {
+  return v && *v ? stt_jset(a, obj, key, stt_jstr(a, v)) : 0;
+}
+
+stt_json *stt_buf_take(stt_arena *a, stt_buf *b) {
+  stt_json *out = b->oom ? NULL : stt_jstrn(a, b->data ? b->data : "", b->len);
+  stt_buf_free(b);
+  return out;
+}
+
+const char *stt_explicit_base(stt_arena *a, const stt_json *args) {
+  const stt_json *b = stt_jget(args, "base_url");
+  size_t n;
+  if (!stt_jis(b, STT_JSTR) || b->slen == 0) return NULL;
+  n = b->slen;
+  if (b->s[n - 1] == '/') n--;                     /* strip exactly one trailing slash */
+  return stt_arena_strndup(a, b->s, n);
+}
+
+int stt_secret_check(const stt_json *k) {
+  if (!stt_jis(k, STT_JSTR) || k->slen == 0) return 0;
+  if (memchr(k->s, '\r', k->slen) || memchr(k->s, '\n', k->slen) || strlen(k->s) != k->slen) return -1;
+  return 1;
+}
+
+/* Never echo the key: messages name only the environment variable. */
+const stt_json *stt_api_key(stt_arena *a, const stt_json *args, const char *provider,
+                            const char *env, stt_json **err) {
+  const stt_json *k = stt_jget(args, "api_key");
+  int ok = stt_secret_check(k);
+  if (ok == 0) {
+    stt_set_error(a, err, provider, "auth", 0, "%s: no API key (set %s or pass api_key)", provider, env);
+    return NULL;
+  }
+  if (ok < 0) {
+    stt_set_error(a, err, provider, "auth", 0,
+                  "%s: the API key contains a line break or NUL (check %s)", provider, env);
+    return NULL;
+  }
+  return k;
+}
+
+char *stt_url_escape(stt_arena *a, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  char *out = stt_arena_alloc(a, n * 3 + 1), *o = out;
+  size_t k;
+  if (!out) return NULL;
+  for (k = 0; k < n; k++) {
+    unsigned char c = (unsigned char)s[k];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        c == '-' || c == '.' || c == '_' || c == '~') {
+      *o++ = (char)c;
+    } else {
+      *o++ = '%';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+const char *stt_resp_header(const stt_json *resp, const char *name) {
+  return stt_jgetstr(stt_jget(resp, "headers"), name);
+}
+
+stt_json *stt_with_retry_after(stt_arena *a, stt_json *e, const stt_json *resp) {
+  long long ra;
+  if (e && stt_retry_after(resp, &ra) && stt_jset(a, e, "retry_after", stt_jint(a, ra))) return NULL;
+  return e;
+}
+
+const char *stt_status_kind(long long status, int *retryable) {
+  *retryable = 0;
+  if (status == 400) return "invalid";
+  if (status == 401 || status == 403) return "auth";
+  if (status == 404) return "not_found";
+  *retryable = status == 429 || (status >= 500 && status <= 599);
+  if (status == 429) return "throttled";
+  return *retryable ? "server" : "protocol";
+}
+
+stt_json *stt_body_object(stt_arena *a, const stt_json *resp, int *empty, char *msg, size_t msg_size) {
+  const stt_json *body = stt_jget(resp, "body");
+  stt_json *j;
+  msg[0] = '\0';
+  *empty = !stt_jis(body, STT_JSTR) || body->slen == 0;
+  if (*empty) return NULL;
+  j = stt_json_parse(a, body->s, body->slen, msg, msg_size);
+  if (stt_jis(j, STT_JOBJ)) return j;
+  if (j) snprintf(msg, msg_size, "not a JSON object");
+  return NULL;
+}
+
+stt_json *stt_body_json(stt_arena *a, const stt_json *resp, long long status, const char *provider,
+                        const char *request_id, stt_json **err) {
+  char msg[200];
+  int empty;
+  stt_json *j = stt_body_object(a, resp, &empty, msg, sizeof msg);
+  if (j) return j;
+  if (empty)
+    *err = stt_make_error(a, provider, "protocol", (int)status, NULL, request_id, 1,
+                          "%s HTTP %lld with an empty body (expected JSON)", provider, status);
+  else
+    *err = stt_make_error(a, provider, "protocol", (int)status, NULL, request_id, 1,
+                          "%s HTTP %lld with a body that is not JSON: %s", provider, status, msg);
+  return NULL;
+}
+
+static int seg_cmp(const void *pa, const void *pb) {
+  const stt_seg_ref *x = pa, *y = pb;
+  if (x->start != y->start) return x->start < y->start ? -1 : 1;
+  if (x->channel != y->channel) return x->channel < y->channel ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;   /* keeps the sort stable */
+}
+
+stt_json *stt_segments_in_order(stt_arena *a, stt_seg_ref *refs, size_t n) {
+  stt_json *segs = stt_jarr(a);
+  size_t k;
+  if (!segs) return NULL;
+  qsort(refs, n, sizeof *refs, seg_cmp);
+  for (k = 0; k < n; k++)
+    if (stt_jpush(segs, refs[k].seg)) return NULL;
+  return segs;
+}
+
+int stt_set_words(stt_arena *a, stt_json *seg, const stt_json *list,
+                  stt_json *(*make_word)(stt_arena *a, const stt_json *w)) {
+  const stt_json *w;
+  stt_json *words;
+  if (!stt_jis(list, STT_JARR)) return 0;
+  if (!(words = stt_jarr(a))) return -1;
+  for (w = list->child; w; w = w->next)
+    if (stt_jpush(words, make_word(a, w))) return -1;
+  return stt_jset(a, seg, "words", words);
+}
+
+const char *stt_common_language(const stt_json *segs) {
+  const char *best = NULL;
+  size_t best_n = 0;
+  const stt_json *s, *t;
+  for (s = segs->child; s; s = s->next) {
+    const char *l = stt_jgetstr(s, "language");
+    size_t n = 0;
+    if (!l) continue;
+    for (t = segs->child; t; t = t->next) {
+      const char *m = stt_jgetstr(t, "language");
+      if (m && strcmp(m, l) == 0) n++;
+    }
+    if (n > best_n) { best = l; best_n = n; }
+  }
+  return best;
+}
+
+/* Job keys that are not options: client bookkeeping. */
+static const char *const passthrough[] = {"model", "force", "id"};
+
+const stt_json *stt_unknown_job_key(const stt_json *job, int (*is_option)(const char *key)) {
+  const stt_json *m;
+  size_t k;
+  for (m = job ? job->child : NULL; m; m = m->next) {
+    int known = 0;
+    if (strlen(m->key) != m->klen) return m;       /* embedded NUL: never a known key */
+    known = is_option(m->key);
+    for (k = 0; !known && k < sizeof passthrough / sizeof passthrough[0]; k++)
+      known = strcmp(m->key, passthrough[k]) == 0;
+    if (!known) return m;
+  }
+  return NULL;
+}
+
+void stt_opt_init(stt_opt_ctx *o, stt_arena *a, stt_json **err, const char *provider,
+                  const char *model) {
+  o->a = a;
+  o->err = err;
+  o->provider = provider;
+  o->model = model;
+}
+
+/* Option names come from the schemas' own tables (short); the model is cut at 80 bytes since a
+ * refused model name is the caller's text. */
+int stt_opt_unsupported(const stt_opt_ctx *o, const char *opt, const char *hint) {
+  stt_set_error(o->a, o->err, o->provider, "unsupported", 0,
+                "option \"%.60s\" is not supported by %s model \"%.80s\"%s", opt, o->provider,
+                o->model, hint ? hint : "");
+  return -1;
+}
+
+int stt_opt_invalid(const stt_opt_ctx *o, const char *opt, const char *what) {
+  stt_set_error(o->a, o->err, o->provider, "invalid", 0, "option \"%s\" %s (%s model \"%.80s\")", opt,
+                what, o->provider, o->model);
+  return -1;
+}
+
+int stt_opt_put(const stt_opt_ctx *o, stt_json *obj, const char *key, stt_json *v) {
+  if (stt_jset(o->a, obj, key, v) == 0) return 0;
+  stt_set_oom(o->a, o->err, o->provider);
+  return -1;
+}
+
+int stt_opt_put_bool(const stt_opt_ctx *o, stt_json *obj, const char *opt, const stt_json *v,
+                     const char *field) {
+  if (!stt_jis(v, STT_JBOOL)) return stt_opt_invalid(o, opt, "must be a boolean");
+  return stt_opt_put(o, obj, field, stt_jbool(o->a, v->b));
+}
+
+int stt_opt_merge_extra(const stt_opt_ctx *o, const stt_json *job, stt_json *target) {
+  const stt_json *extra = stt_opt_get(job, "extra");
+  if (!extra || (stt_jis(extra, STT_JARR) && extra->count == 0)) return 0;
+  if (!stt_jis(extra, STT_JOBJ)) return stt_opt_invalid(o, "extra", "must be a table of body fields");
+  if (stt_json_merge(o->a, target, extra) == 0) return 0;
+  stt_set_oom(o->a, o->err, o->provider);
+  return -1;
+}
+
+const stt_json *stt_opt_one_url(const stt_opt_ctx *o, const stt_json *job, const char **opt) {
+  const stt_json *url = stt_opt_get(job, "url"), *urls = stt_opt_get(job, "urls");
+  *opt = "url";
+  if (url && urls) { stt_opt_invalid(o, "url", "and \"urls\" are exclusive: give one of them"); return NULL; }
+  if (!url && !urls) { stt_opt_invalid(o, "url", "is missing: the job needs url"); return NULL; }
+  if (url) return url;
+  *opt = "urls";
+  if (!stt_jis(urls, STT_JARR) || urls->count == 0) {
+    stt_opt_invalid(o, "urls", "must be a non-empty array of URLs");
+    return NULL;
+  }
+  if (urls->count > 1) {
+    stt_opt_unsupported(o, "urls", " (one file per task: submit one task per URL)");
+    return NULL;
+  }
+  return urls->child;
 }

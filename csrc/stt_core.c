@@ -194,45 +194,32 @@ static const stt_provider *check_provider(lua_State *L, int idx) {
   return p;
 }
 
-/* core.build(provider, op, args) -> request | nil, err */
-static int l_build(lua_State *L) {
+/* core.build / core.parse (provider, op-or-kind, table) -> result | nil, err: the arguments
+ * become a DOM in a fresh arena, the schema runs, its answer becomes Lua tables. */
+static int call_schema(lua_State *L, int parse) {
   const stt_provider *p;
-  const char *op;
+  const char *what;
   stt_arena *a;
-  stt_json *args, *req, *err = NULL;
+  stt_json *in, *out, *err = NULL;
   lua_settop(L, 3);                                   /* the arena box goes to index 4 */
   p = check_provider(L, 1);
-  op = luaL_checkstring(L, 2);
+  what = luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   a = push_arena(L);                                  /* index 4 */
-  args = to_dom(L, a, 3, 0);
-  req = p->build(a, op, args, &err);
-  if (!req && !err) return luaL_error(L, "out of memory");
-  if (req) { push_dom(L, req, 0); lua_pushnil(L); }
-  else { lua_pushnil(L); push_dom(L, err, 0); }
-  release_arena(L, 4);
-  return 2;
-}
-
-/* core.parse(provider, kind, resp) -> table | nil, err */
-static int l_parse(lua_State *L) {
-  const stt_provider *p;
-  const char *kind;
-  stt_arena *a;
-  stt_json *resp, *out, *err = NULL;
-  lua_settop(L, 3);                                   /* the arena box goes to index 4 */
-  p = check_provider(L, 1);
-  kind = luaL_checkstring(L, 2);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  a = push_arena(L);
-  resp = to_dom(L, a, 3, 0);
-  out = p->parse(a, kind, resp, &err);
+  in = to_dom(L, a, 3, 0);
+  out = parse ? p->parse(a, what, in, &err) : p->build(a, what, in, &err);
   if (!out && !err) return luaL_error(L, "out of memory");
   if (out) { push_dom(L, out, 0); lua_pushnil(L); }
   else { lua_pushnil(L); push_dom(L, err, 0); }
   release_arena(L, 4);
   return 2;
 }
+
+/* core.build(provider, op, args) -> request | nil, err */
+static int l_build(lua_State *L) { return call_schema(L, 0); }
+
+/* core.parse(provider, kind, resp) -> table | nil, err */
+static int l_parse(lua_State *L) { return call_schema(L, 1); }
 
 static int l_providers(lua_State *L) {
   int i;

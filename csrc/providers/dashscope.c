@@ -15,7 +15,6 @@
 #include "../provider.h"
 #include "dashscope_vocabulary.h"   /* ops/kinds "vocabulary_*": the custom-vocabulary API */
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +24,7 @@
 #define BASE_INTL "https://dashscope-intl.aliyuncs.com/api/v1"
 #define DEFAULT_MODEL "paraformer-v2"
 #define MAX_FILE_URLS 100
-#define MSG_MAX 768
-
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, v) __attribute__((format(printf, f, v)))
-#else
-#define PRINTF_LIKE(f, v)
-#endif
+#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
 /* ========================================================================================== */
 /* small helpers */
@@ -47,38 +40,8 @@ static int ends_with(const char *s, const char *suffix) {
 
 static int is_2xx(long long status) { return status >= 200 && status <= 299; }
 
-/* Sets *err (when err is given) to an error object; the message is formatted here so callers
- * never pass secrets by accident: nothing in this file ever formats args.api_key. */
-static void set_err(stt_arena *a, stt_json **err, const char *kind, int retryable,
-                    const char *fmt, ...) PRINTF_LIKE(5, 6);
-static void set_err(stt_arena *a, stt_json **err, const char *kind, int retryable,
-                    const char *fmt, ...) {
-  char msg[MSG_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (err) *err = stt_make_error(a, P, kind, 0, NULL, NULL, retryable, "%s", msg);
-}
-
-static void set_oom(stt_arena *a, stt_json **err) {
-  set_err(a, err, "protocol", 0, "dashscope: out of memory");
-}
-
-/* Integral number (Lua integer or an integral float) -> *out. */
-static int json_int(const stt_json *v, long long *out) {
-  if (!stt_jis(v, STT_JNUM)) return 0;
-  if (v->is_int) { *out = v->i; return 1; }
-  if (!(v->n >= -9e15 && v->n <= 9e15) || v->n != (double)(long long)v->n) return 0;   /* NaN too */
-  *out = (long long)v->n;
-  return 1;
-}
-
-/* A set option: present and not JSON null (core.null counts as "not given"). */
-static const stt_json *opt_get(const stt_json *job, const char *name) {
-  const stt_json *v = stt_jget(job, name);
-  return stt_jis(v, STT_JNULL) ? NULL : v;
-}
+/* Errors go through stt_set_error, which formats the message: nothing in this file ever formats
+ * args.api_key. */
 
 /* ========================================================================================== */
 /* models */
@@ -124,128 +87,77 @@ static int diarizes(const model_info *m) {
 /* ========================================================================================== */
 /* base URL, auth */
 
-static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *b = stt_jget(args, "base_url");
-  const char *region = stt_jgetstr(args, "region");
-  if (stt_jis(b, STT_JSTR) && b->slen > 0) {
-    size_t n = b->slen;
-    if (b->s[n - 1] == '/') n--;                   /* strip exactly one trailing slash */
-    return stt_arena_strndup(a, b->s, n);
-  }
+const char *stt_dashscope_region_base(const char *region) {
   if (!region || strcmp(region, "cn") == 0) return BASE_CN;
   if (strcmp(region, "intl") == 0) return BASE_INTL;
-  set_err(a, err, "invalid", 0, "dashscope: unknown region \"%.40s\" (expected \"cn\" or \"intl\")",
-          region);
   return NULL;
 }
 
-/* Never echo the key: messages name only the environment variable. */
-static const char *bearer(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *k = stt_jget(args, "api_key");
-  if (!stt_jis(k, STT_JSTR) || k->slen == 0) {
-    set_err(a, err, "auth", 0,
-            "dashscope: no API key (set DASHSCOPE_API_KEY or pass api_key)");
-    return NULL;
-  }
-  if (memchr(k->s, '\r', k->slen) || memchr(k->s, '\n', k->slen) || strlen(k->s) != k->slen) {
-    set_err(a, err, "auth", 0,
-            "dashscope: the API key contains a line break or NUL (check DASHSCOPE_API_KEY)");
-    return NULL;
-  }
-  return stt_arena_printf(a, "Bearer %s", k->s);
+static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) {
+  const stt_json *b = stt_jget(args, "base_url");
+  const char *region = stt_jgetstr(args, "region");
+  if (stt_jis(b, STT_JSTR) && b->slen > 0) return stt_explicit_base(a, args);
+  if (stt_dashscope_region_base(region)) return stt_dashscope_region_base(region);
+  stt_set_error(a, err, P, "invalid", 0, "dashscope: unknown region \"%.40s\" (expected \"cn\" or \"intl\")",
+                region);
+  return NULL;
 }
 
-/* Percent-encode everything but RFC 3986 unreserved characters. */
-static char *url_escape(stt_arena *a, const char *s, size_t n) {
-  static const char hex[] = "0123456789ABCDEF";
-  char *out = stt_arena_alloc(a, n * 3 + 1), *o = out;
-  size_t k;
-  if (!out) return NULL;
-  for (k = 0; k < n; k++) {
-    unsigned char c = (unsigned char)s[k];
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '.' || c == '_' || c == '~') {
-      *o++ = (char)c;
-    } else {
-      *o++ = '%';
-      *o++ = hex[c >> 4];
-      *o++ = hex[c & 15];
-    }
-  }
-  *o = '\0';
-  return out;
+static const char *bearer(stt_arena *a, const stt_json *args, stt_json **err) {
+  const stt_json *k = stt_api_key(a, args, P, "DASHSCOPE_API_KEY", err);
+  return k ? stt_arena_printf(a, "Bearer %s", k->s) : NULL;
 }
 
 /* ========================================================================================== */
 /* submit: options */
 
 typedef struct {
-  stt_arena *a;
-  stt_json **err;
+  stt_opt_ctx o;         /* o.model = m.name */
   model_info m;
   stt_json *body, *input, *params, *resources;
 } sub_ctx;
 
-static int unsupported_hint(sub_ctx *c, const char *opt, const char *hint) {
-  set_err(c->a, c->err, "unsupported", 0, "option \"%s\" is not supported by dashscope model \"%.80s\"%s",
-          opt, c->m.name, hint ? hint : "");
-  return -1;
-}
-
-
-static int invalid(sub_ctx *c, const char *opt, const char *what) {
-  set_err(c->a, c->err, "invalid", 0, "option \"%s\" %s (dashscope model \"%.80s\")", opt, what,
-          c->m.name);
-  return -1;
-}
-
-static int put(sub_ctx *c, stt_json *obj, const char *key, stt_json *v) {
-  if (stt_jset(c->a, obj, key, v) == 0) return 0;
-  set_oom(c->a, c->err);
-  return -1;
-}
-
+/* Boolean options all land in "parameters". */
 static int put_bool(sub_ctx *c, const char *opt, const stt_json *v, const char *field) {
-  if (!stt_jis(v, STT_JBOOL)) return invalid(c, opt, "must be a boolean");
-  return put(c, c->params, field, stt_jbool(c->a, v->b));
+  return stt_opt_put_bool(&c->o, c->params, opt, v, field);
 }
 
 static int opt_channels(sub_ctx *c, const stt_json *v) {
-  stt_json *ids = stt_jarr(c->a), *e;
+  stt_json *ids = stt_jarr(c->o.a), *e;
   long long n;
-  if (!ids) { set_oom(c->a, c->err); return -1; }
+  if (!ids) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
   if (!stt_jis(v, STT_JARR) || v->count == 0)
-    return invalid(c, "channels", "must be a non-empty array of 0-based track indices");
+    return stt_opt_invalid(&c->o, "channels", "must be a non-empty array of 0-based track indices");
   for (e = v->child; e; e = e->next) {
-    if (!json_int(e, &n) || n < 0)
-      return invalid(c, "channels", "must hold integers >= 0 (tracks are 0-based)");
-    stt_jpush(ids, stt_jint(c->a, n));
+    if (!stt_json_int(e, &n) || n < 0)
+      return stt_opt_invalid(&c->o, "channels", "must hold integers >= 0 (tracks are 0-based)");
+    stt_jpush(ids, stt_jint(c->o.a, n));
   }
-  return put(c, c->params, "channel_id", ids);     /* same field for every model */
+  return stt_opt_put(&c->o, c->params, "channel_id", ids);     /* same field for every model */
 }
 
 static int language_hints(sub_ctx *c, const stt_json *v) {
-  stt_json *hints = stt_jarr(c->a), *e;
-  if (!hints) { set_oom(c->a, c->err); return -1; }
+  stt_json *hints = stt_jarr(c->o.a), *e;
+  if (!hints) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
   if (stt_jis(v, STT_JSTR)) {
-    stt_jpush(hints, stt_jstrn(c->a, v->s, v->slen));
-    return put(c, c->params, "language_hints", hints);
+    stt_jpush(hints, stt_jstrn(c->o.a, v->s, v->slen));
+    return stt_opt_put(&c->o, c->params, "language_hints", hints);
   }
   if (!stt_jis(v, STT_JARR) || v->count == 0)
-    return invalid(c, "language", "must be a language code or a non-empty array of codes");
+    return stt_opt_invalid(&c->o, "language", "must be a language code or a non-empty array of codes");
   if (c->m.hints == 1 && v->count > 1)
-    return invalid(c, "language", "accepts exactly one language for this model");
+    return stt_opt_invalid(&c->o, "language", "accepts exactly one language for this model");
   for (e = v->child; e; e = e->next) {
-    if (!stt_jis(e, STT_JSTR)) return invalid(c, "language", "must hold strings");
-    stt_jpush(hints, stt_jstrn(c->a, e->s, e->slen));
+    if (!stt_jis(e, STT_JSTR)) return stt_opt_invalid(&c->o, "language", "must hold strings");
+    stt_jpush(hints, stt_jstrn(c->o.a, e->s, e->slen));
   }
-  return put(c, c->params, "language_hints", hints);
+  return stt_opt_put(&c->o, c->params, "language_hints", hints);
 }
 
 static int opt_language(sub_ctx *c, const stt_json *v) {
   if (c->m.fam == FAM_QWEN) {
-    if (!stt_jis(v, STT_JSTR)) return invalid(c, "language", "must be one language code (a string)");
-    return put(c, c->params, "language", stt_jstrn(c->a, v->s, v->slen));
+    if (!stt_jis(v, STT_JSTR)) return stt_opt_invalid(&c->o, "language", "must be one language code (a string)");
+    return stt_opt_put(&c->o, c->params, "language", stt_jstrn(c->o.a, v->s, v->slen));
   }
   return language_hints(c, v);
 }
@@ -255,13 +167,13 @@ static int opt_language(sub_ctx *c, const stt_json *v) {
 static int opt_speakers(sub_ctx *c, const stt_json *v) {
   long long n;
   if (stt_jis(v, STT_JBOOL)) {
-    return v->b ? put(c, c->params, "diarization_enabled", stt_jbool(c->a, 1)) : 0;
+    return v->b ? stt_opt_put(&c->o, c->params, "diarization_enabled", stt_jbool(c->o.a, 1)) : 0;
   }
-  if (!json_int(v, &n) || n < 1 || n > 100)
-    return invalid(c, "speakers", "must be true or an integer from 1 to 100");
+  if (!stt_json_int(v, &n) || n < 1 || n > 100)
+    return stt_opt_invalid(&c->o, "speakers", "must be true or an integer from 1 to 100");
   if (n == 1) return 0;
-  if (put(c, c->params, "diarization_enabled", stt_jbool(c->a, 1))) return -1;
-  return put(c, c->params, "speaker_count", stt_jint(c->a, n));
+  if (stt_opt_put(&c->o, c->params, "diarization_enabled", stt_jbool(c->o.a, 1))) return -1;
+  return stt_opt_put(&c->o, c->params, "speaker_count", stt_jint(c->o.a, n));
 }
 
 /* qwen: the Java SDK names disfluency_removal_enabled, but the model doc does not (UNCONFIRMED),
@@ -282,8 +194,8 @@ static int opt_itn(sub_ctx *c, const stt_json *v) {
 
 /* Every DashScope file model punctuates and has no switch: true is satisfied as is. */
 static int opt_punctuation(sub_ctx *c, const stt_json *v) {
-  if (!stt_jis(v, STT_JBOOL)) return invalid(c, "punctuation", "must be a boolean");
-  return v->b ? 0 : unsupported_hint(c, "punctuation", " (it always punctuates; punctuation = false)");
+  if (!stt_jis(v, STT_JBOOL)) return stt_opt_invalid(&c->o, "punctuation", "must be a boolean");
+  return v->b ? 0 : stt_opt_unsupported(&c->o, "punctuation", " (it always punctuates; punctuation = false)");
 }
 
 /* qwen hot words as free text: the words joined by ", " (NULL on oom or a bad list, err set). */
@@ -294,7 +206,7 @@ static stt_json *qwen_hotword_text(stt_arena *a, const stt_json *list, stt_json 
   stt_buf b;
   stt_json *value;
   if ((n = stt_hotwords_read(a, list, &hw, &why)) < 0) {
-    if (why) invalid(c, "hotwords", why); else set_oom(a, err);
+    if (why) stt_opt_invalid(&c->o, "hotwords", why); else stt_set_oom(a, err, P);
     return NULL;
   }
   stt_buf_init(&b);
@@ -302,57 +214,55 @@ static stt_json *qwen_hotword_text(stt_arena *a, const stt_json *list, stt_json 
     if (k) stt_buf_puts(&b, ", ");
     stt_buf_put(&b, hw[k].word, hw[k].len);
   }
-  value = b.oom ? NULL : stt_jstrn(a, b.data ? b.data : "", b.len);
-  stt_buf_free(&b);
-  if (!value) set_oom(a, err);
+  if (!(value = stt_buf_take(a, &b))) stt_set_oom(a, err, P);
   return value;
 }
 
 /* qwen: hot words go into parameters.corpus.text too, after the context when both are given
  * (one line each). That field is UNCONFIRMED (see opt_context). */
 static int opt_hotwords(sub_ctx *c, const stt_json *v) {
-  stt_json *text = qwen_hotword_text(c->a, v, c->err, c), *corpus;
+  stt_json *text = qwen_hotword_text(c->o.a, v, c->o.err, c), *corpus;
   const char *ctx;
   if (!text) return -1;
   corpus = stt_jget(c->params, "corpus");
   ctx = stt_jgetstr(corpus, "text");
   if (ctx) {
-    char *both = stt_arena_printf(c->a, "%s\n%s", ctx, text->s);
-    if (!both) { set_oom(c->a, c->err); return -1; }
-    return put(c, corpus, "text", stt_jstr(c->a, both));
+    char *both = stt_arena_printf(c->o.a, "%s\n%s", ctx, text->s);
+    if (!both) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+    return stt_opt_put(&c->o, corpus, "text", stt_jstr(c->o.a, both));
   }
-  if (!(corpus = stt_jobj(c->a))) { set_oom(c->a, c->err); return -1; }
-  if (put(c, corpus, "text", text)) return -1;
-  return put(c, c->params, "corpus", corpus);
+  if (!(corpus = stt_jobj(c->o.a))) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+  if (stt_opt_put(&c->o, corpus, "text", text)) return -1;
+  return stt_opt_put(&c->o, c->params, "corpus", corpus);
 }
 
 /* qwen: corpus.text appears only in a commented-out doc sample (UNCONFIRMED). We send
  * parameters.corpus = {text = context}, the shape of that sample. */
 static int opt_context(sub_ctx *c, const stt_json *v) {
   stt_json *corpus;
-  if (!stt_jis(v, STT_JSTR)) return invalid(c, "context", "must be a string");
-  corpus = stt_jobj(c->a);
-  if (!corpus || put(c, corpus, "text", stt_jstrn(c->a, v->s, v->slen))) {
-    if (!corpus) set_oom(c->a, c->err);
+  if (!stt_jis(v, STT_JSTR)) return stt_opt_invalid(&c->o, "context", "must be a string");
+  corpus = stt_jobj(c->o.a);
+  if (!corpus || stt_opt_put(&c->o, corpus, "text", stt_jstrn(c->o.a, v->s, v->slen))) {
+    if (!corpus) stt_set_oom(c->o.a, c->o.err, P);
     return -1;
   }
-  return put(c, c->params, "corpus", corpus);
+  return stt_opt_put(&c->o, c->params, "corpus", corpus);
 }
 
 static int opt_vocabulary_id(sub_ctx *c, const stt_json *v) {
-  if (!stt_jis(v, STT_JSTR) || v->slen == 0) return invalid(c, "vocabulary_id", "must be a string");
-  return put(c, c->params, "vocabulary_id", stt_jstrn(c->a, v->s, v->slen));
+  if (!stt_jis(v, STT_JSTR) || v->slen == 0) return stt_opt_invalid(&c->o, "vocabulary_id", "must be a string");
+  return stt_opt_put(&c->o, c->params, "vocabulary_id", stt_jstrn(c->o.a, v->s, v->slen));
 }
 
 /* v1 hot words: the SDK moves phrase_id into a top-level resources entry. */
 static int opt_phrase_id(sub_ctx *c, const stt_json *v) {
   stt_json *r;
-  if (!stt_jis(v, STT_JSTR) || v->slen == 0) return invalid(c, "phrase_id", "must be a string");
-  r = stt_jobj(c->a);
-  c->resources = stt_jarr(c->a);
-  if (!r || !c->resources) { set_oom(c->a, c->err); return -1; }
-  if (put(c, r, "resource_id", stt_jstrn(c->a, v->s, v->slen)) ||
-      put(c, r, "resource_type", stt_jstr(c->a, "asr_phrase")))
+  if (!stt_jis(v, STT_JSTR) || v->slen == 0) return stt_opt_invalid(&c->o, "phrase_id", "must be a string");
+  r = stt_jobj(c->o.a);
+  c->resources = stt_jarr(c->o.a);
+  if (!r || !c->resources) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+  if (stt_opt_put(&c->o, r, "resource_id", stt_jstrn(c->o.a, v->s, v->slen)) ||
+      stt_opt_put(&c->o, r, "resource_type", stt_jstr(c->o.a, "asr_phrase")))
     return -1;
   stt_jpush(c->resources, r);
   return 0;
@@ -439,30 +349,20 @@ static const struct { const char *name; how_fn how; opt_fn fn; } options[] = {
   {"extra", how_extra, NULL},
 };
 
-/* Job keys that are not options: client bookkeeping. */
-static const char *const passthrough[] = {"model", "force", "id"};
-
-#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
-
-static int known_key(const stt_json *m) {
+/* The how of the options row named name; NULL when there is none. */
+static how_fn how_of(const char *name) {
   size_t k;
-  if (strlen(m->key) != m->klen) return 0;        /* embedded NUL: never a known key */
   for (k = 0; k < COUNT(options); k++)
-    if (strcmp(m->key, options[k].name) == 0) return 1;
-  for (k = 0; k < COUNT(passthrough); k++)
-    if (strcmp(m->key, passthrough[k]) == 0) return 1;
-  return 0;
+    if (strcmp(options[k].name, name) == 0) return options[k].how;
+  return NULL;
 }
 
+static int is_option(const char *key) { return how_of(key) != NULL; }
+
+/* Keys outside the options table (and client bookkeeping) are refused. */
 static int check_keys(sub_ctx *c, const stt_json *job) {
-  const stt_json *m;
-  for (m = job ? job->child : NULL; m; m = m->next)
-    if (!known_key(m)) {
-      set_err(c->a, c->err, "unsupported", 0,
-              "option \"%.60s\" is not supported by dashscope model \"%.80s\"", m->key, c->m.name);
-      return -1;
-    }
-  return 0;
+  const stt_json *m = stt_unknown_job_key(job, is_option);
+  return m ? stt_opt_unsupported(&c->o, m->key, NULL) : 0;
 }
 
 /* ========================================================================================== */
@@ -470,27 +370,27 @@ static int check_keys(sub_ctx *c, const stt_json *job) {
 
 static int url_string(sub_ctx *c, const stt_json *v, const char *opt) {
   if (stt_jis(v, STT_JSTR) && v->slen > 0) return 0;
-  return invalid(c, opt, "must be a non-empty URL string");
+  return stt_opt_invalid(&c->o, opt, "must be a non-empty URL string");
 }
 
 /* file_urls family: url -> [url]; urls -> as given (1..100). The current paraformer doc says one
  * URL per request while SenseVoice and the older paraformer doc allow 100: we accept up to 100
  * and let the service refuse, rather than refuse a batch it may well take. */
 static int input_file_urls(sub_ctx *c, const stt_json *url, const stt_json *urls) {
-  stt_json *list = stt_jarr(c->a), *e;
-  if (!list) { set_oom(c->a, c->err); return -1; }
+  stt_json *list = stt_jarr(c->o.a), *e;
+  if (!list) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
   if (url) {
     if (url_string(c, url, "url")) return -1;
-    stt_jpush(list, stt_jstrn(c->a, url->s, url->slen));
+    stt_jpush(list, stt_jstrn(c->o.a, url->s, url->slen));
   } else {
     if (!stt_jis(urls, STT_JARR) || urls->count == 0 || urls->count > MAX_FILE_URLS)
-      return invalid(c, "urls", "must be an array of 1 to 100 URLs");
+      return stt_opt_invalid(&c->o, "urls", "must be an array of 1 to 100 URLs");
     for (e = urls->child; e; e = e->next) {
       if (url_string(c, e, "urls")) return -1;
-      stt_jpush(list, stt_jstrn(c->a, e->s, e->slen));
+      stt_jpush(list, stt_jstrn(c->o.a, e->s, e->slen));
     }
   }
-  return put(c, c->input, "file_urls", list);
+  return stt_opt_put(&c->o, c->input, "file_urls", list);
 }
 
 /* qwen takes exactly one file, as a string. */
@@ -498,36 +398,21 @@ static int input_file_url(sub_ctx *c, const stt_json *url, const stt_json *urls)
   const char *opt = "url";
   if (!url) {
     if (!stt_jis(urls, STT_JARR) || urls->count == 0)
-      return invalid(c, "urls", "must be a non-empty array of URLs");
+      return stt_opt_invalid(&c->o, "urls", "must be a non-empty array of URLs");
     if (urls->count > 1 && !how_urls(&c->m))       /* a batch: see the options table */
-      return unsupported_hint(c, "urls", refusal_hint("urls", &c->m));
+      return stt_opt_unsupported(&c->o, "urls", refusal_hint("urls", &c->m));
     url = urls->child;
     opt = "urls";
   }
   if (url_string(c, url, opt)) return -1;
-  return put(c, c->input, "file_url", stt_jstrn(c->a, url->s, url->slen));
+  return stt_opt_put(&c->o, c->input, "file_url", stt_jstrn(c->o.a, url->s, url->slen));
 }
 
 static int set_input(sub_ctx *c, const stt_json *job) {
-  const stt_json *url = opt_get(job, "url"), *urls = opt_get(job, "urls");
-  if (url && urls) return invalid(c, "url", "and \"urls\" are exclusive: give one of them");
-  if (!url && !urls) return invalid(c, "url", "is missing: the job needs url or urls");
+  const stt_json *url = stt_opt_get(job, "url"), *urls = stt_opt_get(job, "urls");
+  if (url && urls) return stt_opt_invalid(&c->o, "url", "and \"urls\" are exclusive: give one of them");
+  if (!url && !urls) return stt_opt_invalid(&c->o, "url", "is missing: the job needs url or urls");
   return has_file_urls(&c->m) ? input_file_urls(c, url, urls) : input_file_url(c, url, urls);
-}
-
-/* Objects merge member by member; an empty Lua table ({} arrives as an empty object or array)
- * over an object changes nothing; anything else replaces in place or appends. */
-static int merge(stt_arena *a, stt_json *dst, const stt_json *src) {
-  return stt_json_merge(a, dst, src);
-}
-
-static int apply_extra(sub_ctx *c, const stt_json *extra) {
-  if (!extra) return 0;
-  if (stt_jis(extra, STT_JARR) && extra->count == 0) return 0;
-  if (!stt_jis(extra, STT_JOBJ)) return invalid(c, "extra", "must be a table of body fields");
-  if (merge(c->a, c->body, extra) == 0) return 0;
-  set_oom(c->a, c->err);
-  return -1;
 }
 
 static const char *pick_model(const stt_json *args) {
@@ -542,16 +427,15 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
   const stt_json *job = stt_jget(args, "job");
   size_t k;
   memset(&c, 0, sizeof c);
-  c.a = a;
-  c.err = err;
-  if (!model_classify(pick_model(args), &c.m)) {
-    set_err(a, err, "unsupported", 0,
-            "model \"%.80s\" is not supported by dashscope (known: paraformer*, fun-asr*, "
-            "sensevoice*, qwen*)", c.m.name);
+  stt_opt_init(&c.o, a, err, P, pick_model(args));
+  if (!model_classify(c.o.model, &c.m)) {
+    stt_set_error(a, err, P, "unsupported", 0,
+                  "model \"%.80s\" is not supported by dashscope (known: paraformer*, fun-asr*, "
+                  "sensevoice*, qwen*)", c.m.name);
     return NULL;
   }
   if (job && !stt_jis(job, STT_JOBJ)) {
-    set_err(a, err, "invalid", 0, "dashscope: job must be a table");
+    stt_set_error(a, err, P, "invalid", 0, "dashscope: job must be a table");
     return NULL;
   }
   c.body = stt_jobj(a);
@@ -560,23 +444,25 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
    * qwen we do NOT add the doc's channel_id [0] unless channels is set: it is the documented
    * default, so omitting it asks for the same thing and keeps "send only what was asked". */
   c.params = stt_jobj(a);
-  if (!c.body || !c.input || !c.params) { set_oom(a, err); return NULL; }
+  if (!c.body || !c.input || !c.params) { stt_set_oom(a, err, P); return NULL; }
   if (check_keys(&c, job) || set_input(&c, job)) return NULL;
   for (k = 0; k < COUNT(options); k++) {
-    const stt_json *v = opt_get(job, options[k].name);
+    const stt_json *v = stt_opt_get(job, options[k].name);
     /* url / urls were read by set_input, which refuses a batch through how_urls */
     if (!v || strcmp(options[k].name, "url") == 0 || strcmp(options[k].name, "urls") == 0) continue;
     if (!options[k].how(&c.m)) {
-      unsupported_hint(&c, options[k].name, refusal_hint(options[k].name, &c.m));
+      stt_opt_unsupported(&c.o, options[k].name, refusal_hint(options[k].name, &c.m));
       return NULL;
     }
     if (options[k].fn && options[k].fn(&c, v)) return NULL;
   }
-  if (put(&c, c.body, "model", stt_jstr(a, c.m.name)) || put(&c, c.body, "input", c.input) ||
-      put(&c, c.body, "parameters", c.params) ||
-      (c.resources && put(&c, c.body, "resources", c.resources)))
+  if (stt_opt_put(&c.o, c.body, "model", stt_jstr(a, c.m.name)) || stt_opt_put(&c.o, c.body, "input", c.input) ||
+      stt_opt_put(&c.o, c.body, "parameters", c.params) ||
+      (c.resources && stt_opt_put(&c.o, c.body, "resources", c.resources)))
     return NULL;
-  if (apply_extra(&c, opt_get(job, "extra"))) return NULL;
+  /* objects merge member by member; an empty Lua table ({} arrives as an empty object or
+   * array) over an object changes nothing; anything else replaces in place or appends */
+  if (stt_opt_merge_extra(&c.o, job, c.body)) return NULL;
   return c.body;
 }
 
@@ -592,7 +478,7 @@ static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err
   if (!req || stt_req_header(a, req, "Authorization", auth) ||
       stt_req_header(a, req, "Content-Type", "application/json") ||
       stt_req_header(a, req, "X-DashScope-Async", "enable") || stt_req_body_json(a, req, body)) {
-    set_oom(a, err);
+    stt_set_oom(a, err, P);
     return NULL;
   }
   return req;
@@ -604,16 +490,16 @@ static stt_json *build_task(stt_arena *a, const stt_json *args, int cancel, stt_
   const stt_json *idn = stt_jget(stt_jget(args, "task"), "id");
   stt_json *req;
   if (!stt_jis(idn, STT_JSTR) || idn->slen == 0) {
-    set_err(a, err, "invalid", 0, "dashscope: task.id is missing (a task returned by submit)");
+    stt_set_error(a, err, P, "invalid", 0, "dashscope: task.id is missing (a task returned by submit)");
     return NULL;
   }
   if (!(base = base_url(a, args, err)) || !(auth = bearer(a, args, err))) return NULL;
-  id = url_escape(a, idn->s, idn->slen);
+  id = stt_url_escape(a, idn->s, idn->slen);
   req = id ? stt_req_new(a, cancel ? "POST" : "GET",
                          stt_arena_printf(a, "%s/tasks/%s%s", base, id, cancel ? "/cancel" : ""))
            : NULL;
   if (!req || stt_req_header(a, req, "Authorization", auth)) {
-    set_oom(a, err);
+    stt_set_oom(a, err, P);
     return NULL;
   }
   return req;
@@ -624,11 +510,11 @@ static stt_json *build_fetch(stt_arena *a, const stt_json *args, stt_json **err)
   const stt_json *url = stt_jget(args, "url");
   stt_json *req;
   if (!stt_jis(url, STT_JSTR) || url->slen == 0) {
-    set_err(a, err, "invalid", 0, "dashscope: fetch needs url (a transcription_url)");
+    stt_set_error(a, err, P, "invalid", 0, "dashscope: fetch needs url (a transcription_url)");
     return NULL;
   }
   req = stt_req_new(a, "GET", url->s);
-  if (!req) set_oom(a, err);
+  if (!req) stt_set_oom(a, err, P);
   return req;
 }
 
@@ -645,40 +531,39 @@ static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **e
   int n, k;
   stt_json *out = stt_jobj(a), *value;
   memset(&c, 0, sizeof c);
-  c.a = a;
-  c.err = err;
-  if (!model_classify(pick_model(args), &c.m)) {
-    set_err(a, err, "unsupported", 0, "model \"%.80s\" is not supported by dashscope", c.m.name);
+  stt_opt_init(&c.o, a, err, P, pick_model(args));
+  if (!model_classify(c.o.model, &c.m)) {
+    stt_set_error(a, err, P, "unsupported", 0, "model \"%.80s\" is not supported by dashscope", c.m.name);
     return NULL;
   }
   if ((n = stt_hotwords_read(a, stt_jget(args, "hotwords"), &hw, &why)) < 0) {
-    if (why) invalid(&c, "hotwords", why); else set_oom(a, err);
+    if (why) stt_opt_invalid(&c.o, "hotwords", why); else stt_set_oom(a, err, P);
     return NULL;
   }
   if (c.m.fam == FAM_QWEN) {
     if (!(value = qwen_hotword_text(a, stt_jget(args, "hotwords"), err, &c))) return NULL;
-    if (!out || put(&c, out, "field", stt_jstr(a, "parameters.corpus.text")) ||
-        put(&c, out, "value", value)) {
-      set_oom(a, err);
+    if (!out || stt_opt_put(&c.o, out, "field", stt_jstr(a, "parameters.corpus.text")) ||
+        stt_opt_put(&c.o, out, "value", value)) {
+      stt_set_oom(a, err, P);
       return NULL;
     }
     return out;
   }
   if (!how_vocabulary_id(&c.m)) {
-    unsupported_hint(&c, "hotwords", c.m.v1 ? " (v1 models take a phrase_id made in the console)" : NULL);
+    stt_opt_unsupported(&c.o, "hotwords", c.m.v1 ? " (v1 models take a phrase_id made in the console)" : NULL);
     return NULL;
   }
-  if (!out || !(value = stt_jarr(a))) { set_oom(a, err); return NULL; }
+  if (!out || !(value = stt_jarr(a))) { stt_set_oom(a, err, P); return NULL; }
   for (k = 0; k < n; k++) {
     stt_json *e = stt_jobj(a);
-    if (!e || put(&c, e, "text", stt_jstrn(a, hw[k].word, hw[k].len)) ||
-        put(&c, e, "weight", stt_jint(a, hw[k].has_weight ? hw[k].weight : 4)) ||
-        (hw[k].lang && put(&c, e, "lang", stt_jstr(a, hw[k].lang))) || stt_jpush(value, e)) {
-      set_oom(a, err);
+    if (!e || stt_opt_put(&c.o, e, "text", stt_jstrn(a, hw[k].word, hw[k].len)) ||
+        stt_opt_put(&c.o, e, "weight", stt_jint(a, hw[k].has_weight ? hw[k].weight : 4)) ||
+        (hw[k].lang && stt_opt_put(&c.o, e, "lang", stt_jstr(a, hw[k].lang))) || stt_jpush(value, e)) {
+      stt_set_oom(a, err, P);
       return NULL;
     }
   }
-  if (put(&c, out, "field", stt_jstr(a, "vocabulary")) || put(&c, out, "value", value)) return NULL;
+  if (stt_opt_put(&c.o, out, "field", stt_jstr(a, "vocabulary")) || stt_opt_put(&c.o, out, "value", value)) return NULL;
   return out;
 }
 
@@ -691,44 +576,12 @@ static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_j
   if (strcmp(op, "poll") == 0) return build_task(a, args, 0, err);
   if (strcmp(op, "cancel") == 0) return build_task(a, args, 1, err);
   if (strcmp(op, "fetch") == 0) return build_fetch(a, args, err);
-  set_err(a, err, "invalid", 0, "dashscope: unknown build op \"%.40s\"", op);
+  stt_set_error(a, err, P, "invalid", 0, "dashscope: unknown build op \"%.40s\"", op);
   return NULL;
 }
 
 /* ========================================================================================== */
 /* parse: errors */
-
-/* Printable ASCII only, whitespace runs folded to one space, at most max bytes of input. */
-static char *sanitize(stt_arena *a, const char *s, size_t n, size_t max) {
-  char *out = stt_arena_alloc(a, max + 4), *o = out;
-  size_t k;
-  if (!out) return NULL;
-  for (k = 0; k < n && k < max; k++) {
-    unsigned char c = (unsigned char)s[k];
-    if (c <= 0x20 || c == 0x7f) {
-      if (o > out && o[-1] != ' ') *o++ = ' ';
-    } else {
-      *o++ = c < 0x7f ? (char)c : '?';
-    }
-  }
-  if (n > max) { memcpy(o, "...", 3); o += 3; }
-  *o = '\0';
-  return out;
-}
-
-/* delta-seconds only; an HTTP date is ignored (the client backs off on its own). */
-static int retry_after(const stt_json *resp, long long *out) {
-  const char *v = stt_jgetstr(stt_jget(resp, "headers"), "retry-after");
-  long long n = 0;
-  int digits = 0;
-  if (!v) return 0;
-  while (*v == ' ' || *v == '\t') v++;
-  for (; *v >= '0' && *v <= '9' && digits < 10; v++, digits++) n = n * 10 + (*v - '0');
-  while (*v == ' ' || *v == '\t') v++;
-  if (!digits || *v) return 0;
-  *out = n;
-  return 1;
-}
 
 typedef struct { const char *kind; int retryable; } err_class;
 
@@ -747,22 +600,12 @@ static err_class classify(long long status, const char *code, const char *messag
     e.kind = "invalid";               /* the X-DashScope-Async header was missing: our bug */
     return e;
   }
-  if (status == 400) e.kind = "invalid";
-  else if (status == 401 || status == 403) e.kind = "auth";
-  else if (status == 404) e.kind = "not_found";
-  else if (status == 429) { e.kind = "throttled"; e.retryable = 1; }
-  else if (status >= 500 && status <= 599) { e.kind = "server"; e.retryable = 1; }
-  return e;
-}
-
-static stt_json *finish_error(stt_arena *a, stt_json *e, const stt_json *resp) {
-  long long ra;
-  if (e && retry_after(resp, &ra) && stt_jset(a, e, "retry_after", stt_jint(a, ra))) return NULL;
+  e.kind = stt_status_kind(status, &e.retryable);
   return e;
 }
 
 static const char *header_request_id(const stt_json *resp) {
-  return stt_jgetstr(stt_jget(resp, "headers"), "x-request-id");
+  return stt_resp_header(resp, "x-request-id");
 }
 
 /* Non-2xx: the DashScope envelope {request_id, code, message} when there is one. */
@@ -783,29 +626,16 @@ static stt_json *http_error(stt_arena *a, const stt_json *resp, long long status
     e = stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
                        "dashscope HTTP %lld with an empty body", status);
   } else {
-    const char *snip = sanitize(a, s, n, 200);
+    const char *snip = stt_sanitize(a, s, n, 200);
     e = stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
                        "dashscope HTTP %lld with a non-JSON body: %s", status, snip ? snip : "");
   }
-  return finish_error(a, e, resp);
+  return stt_with_retry_after(a, e, resp);
 }
 
 /* A 2xx answer must be a JSON object; anything else is a gateway hiccup worth a retry. */
 static stt_json *body_json(stt_arena *a, const stt_json *resp, long long status, stt_json **err) {
-  const stt_json *body = stt_jget(resp, "body");
-  char msg[200];
-  stt_json *j;
-  if (!stt_jis(body, STT_JSTR) || body->slen == 0) {
-    *err = stt_make_error(a, P, "protocol", (int)status, NULL, header_request_id(resp), 1,
-                          "dashscope HTTP %lld with an empty body (expected JSON)", status);
-    return NULL;
-  }
-  j = stt_json_parse(a, body->s, body->slen, msg, sizeof msg);
-  if (stt_jis(j, STT_JOBJ)) return j;
-  if (j) snprintf(msg, sizeof msg, "not a JSON object");
-  *err = stt_make_error(a, P, "protocol", (int)status, NULL, header_request_id(resp), 1,
-                        "dashscope HTTP %lld with a body that is not JSON: %s", status, msg);
-  return NULL;
+  return stt_body_json(a, resp, status, P, header_request_id(resp), err);
 }
 
 /* ========================================================================================== */
@@ -841,7 +671,7 @@ static stt_json *parse_submit(stt_arena *a, const stt_json *root, stt_json **err
   }
   if (!t || set_str(a, t, "id", id) || set_str(a, t, "state", state ? state : "queued") ||
       set_str(a, t, "request_id", rid)) {
-    set_oom(a, err);
+    stt_set_oom(a, err, P);
     return NULL;
   }
   return t;
@@ -950,7 +780,7 @@ static stt_json *parse_poll(stt_arena *a, const stt_json *root, const stt_json *
   if (!out || set_str(a, out, "state", state) || set_str(a, out, "provider_state", status) ||
       set_str(a, out, "request_id", rid) || poll_files(a, out, root, resp) ||
       poll_usage(a, out, root) || poll_times(a, out, o) || (e && stt_jset(a, out, "error", e))) {
-    set_oom(a, err);
+    stt_set_oom(a, err, P);
     return NULL;
   }
   return out;
@@ -960,7 +790,7 @@ static stt_json *parse_cancel(stt_arena *a, const stt_json *root, stt_json **err
   stt_json *out = stt_jobj(a);
   if (!out || stt_jset(a, out, "ok", stt_jbool(a, 1)) ||
       set_str(a, out, "request_id", stt_jgetstr(root, "request_id"))) {
-    set_oom(a, err);
+    stt_set_oom(a, err, P);
     return NULL;
   }
   return out;
@@ -1104,21 +934,21 @@ static int set_events(stt_arena *a, stt_json *seg, const tags *t) {
 static int set_speaker(stt_arena *a, stt_json *seg, const stt_json *sp) {
   long long n;
   if (stt_jis(sp, STT_JSTR)) return stt_jset(a, seg, "speaker", stt_jstrn(a, sp->s, sp->slen));
-  if (json_int(sp, &n)) return stt_jset(a, seg, "speaker", stt_jstr(a, stt_arena_printf(a, "%lld", n)));
+  if (stt_json_int(sp, &n)) return stt_jset(a, seg, "speaker", stt_jstr(a, stt_arena_printf(a, "%lld", n)));
   return 0;
 }
 
 /* Sentence ids: paraformer family numbers from 1, qwen from 0; `id` is 0-based everywhere. */
 static stt_json *make_segment(stt_arena *a, const stt_json *s, const stt_json *channel, int id_base) {
-  stt_json *seg = stt_jobj(a), *text, *words;
-  const stt_json *sid = stt_jget(s, "sentence_id"), *w, *wl = stt_jget(s, "words");
+  stt_json *seg = stt_jobj(a), *text;
+  const stt_json *sid = stt_jget(s, "sentence_id"), *wl = stt_jget(s, "words");
   const char *emo = stt_jgetstr(s, "emotion"), *lang = stt_jgetstr(s, "language");
   tags t;
   long long n;
   memset(&t, 0, sizeof t);
   text = clean_str(a, stt_jget(s, "text"), &t);
   if (!seg) return NULL;
-  if (json_int(sid, &n) && stt_jset(a, seg, "id", stt_jint(a, n - id_base))) return NULL;
+  if (stt_json_int(sid, &n) && stt_jset(a, seg, "id", stt_jint(a, n - id_base))) return NULL;
   if (set_time(a, seg, "start_ms", s, "begin_time") || set_time(a, seg, "end_ms", s, "end_time") ||
       stt_jset(a, seg, "text", text ? text : stt_jstr(a, "")) ||
       set_speaker(a, seg, stt_jget(s, "speaker_id")) ||
@@ -1128,20 +958,7 @@ static stt_json *make_segment(stt_arena *a, const stt_json *s, const stt_json *c
   if (!lang || !*lang) lang = t.lang[0] ? t.lang : NULL;
   if (set_str(a, seg, "emotion", emo) || set_events(a, seg, &t) || set_str(a, seg, "language", lang))
     return NULL;
-  if (!stt_jis(wl, STT_JARR)) return seg;
-  if (!(words = stt_jarr(a))) return NULL;
-  for (w = wl->child; w; w = w->next)
-    if (stt_jpush(words, make_word(a, w))) return NULL;
-  return stt_jset(a, seg, "words", words) ? NULL : seg;
-}
-
-typedef struct { long long start, channel; size_t seq; stt_json *seg; } seg_ref;
-
-static int seg_cmp(const void *pa, const void *pb) {
-  const seg_ref *x = pa, *y = pb;
-  if (x->start != y->start) return x->start < y->start ? -1 : 1;
-  if (x->channel != y->channel) return x->channel < y->channel ? -1 : 1;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;   /* keeps the sort stable */
+  return stt_set_words(a, seg, wl, make_word) ? NULL : seg;
 }
 
 static size_t count_sentences(const stt_json *transcripts) {
@@ -1156,11 +973,10 @@ static size_t count_sentences(const stt_json *transcripts) {
 
 /* All sentences of all channels in time order (then channel, then file order). */
 static stt_json *make_segments(stt_arena *a, const stt_json *transcripts, int id_base) {
-  size_t n = count_sentences(transcripts), k = 0, i;
-  seg_ref *refs = stt_arena_alloc(a, (n ? n : 1) * sizeof *refs);
-  stt_json *segs = stt_jarr(a);
+  size_t n = count_sentences(transcripts), k = 0;
+  stt_seg_ref *refs = stt_arena_alloc(a, (n ? n : 1) * sizeof *refs);
   const stt_json *tr, *s;
-  if (!refs || !segs) return NULL;
+  if (!refs) return NULL;
   for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
     const stt_json *ch = stt_jget(tr, "channel_id"), *ss = stt_jget(tr, "sentences");
     if (!stt_jis(ch, STT_JNUM)) ch = NULL;
@@ -1171,10 +987,7 @@ static stt_json *make_segments(stt_arena *a, const stt_json *transcripts, int id
       if (!(refs[k].seg = make_segment(a, s, ch, id_base))) return NULL;
     }
   }
-  qsort(refs, n, sizeof *refs, seg_cmp);
-  for (i = 0; i < n; i++)
-    if (stt_jpush(segs, refs[i].seg)) return NULL;
-  return segs;
+  return stt_segments_in_order(a, refs, n);
 }
 
 /* One channel's text, cleaned; a channel without a text field joins its sentences. */
@@ -1197,7 +1010,6 @@ static char *channel_text(stt_arena *a, const stt_json *tr) {
 static stt_json *make_text(stt_arena *a, const stt_json *transcripts) {
   stt_buf b;
   const stt_json *tr;
-  stt_json *out;
   stt_buf_init(&b);
   for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
     const char *t = channel_text(a, tr);
@@ -1206,27 +1018,7 @@ static stt_json *make_text(stt_arena *a, const stt_json *transcripts) {
     if (b.len) stt_buf_putc(&b, '\n');
     stt_buf_puts(&b, t);
   }
-  out = b.oom ? NULL : stt_jstrn(a, b.data ? b.data : "", b.len);
-  stt_buf_free(&b);
-  return out;
-}
-
-/* The language most segments carry (first seen wins a tie); NULL when none has one. */
-static const char *common_language(const stt_json *segs) {
-  const char *best = NULL;
-  size_t best_n = 0;
-  const stt_json *s, *t;
-  for (s = segs->child; s; s = s->next) {
-    const char *l = stt_jgetstr(s, "language");
-    size_t n = 0;
-    if (!l) continue;
-    for (t = segs->child; t; t = t->next) {
-      const char *m = stt_jgetstr(t, "language");
-      if (m && strcmp(m, l) == 0) n++;
-    }
-    if (n > best_n) { best = l; best_n = n; }
-  }
-  return best;
+  return stt_buf_take(a, &b);
 }
 
 /* resp.model when the client knows it; else a guess from the file's shape. */
@@ -1258,10 +1050,10 @@ static stt_json *parse_result(stt_arena *a, stt_json *root, const stt_json *resp
   text = make_text(a, tr);
   if (!out || !segs || !text || set_str(a, out, "provider", P) || set_str(a, out, "model", model) ||
       set_str(a, out, "task_id", stt_jgetstr(stt_jget(resp, "task"), "id")) ||
-      stt_jset(a, out, "text", text) || set_str(a, out, "language", common_language(segs)) ||
+      stt_jset(a, out, "text", text) || set_str(a, out, "language", stt_common_language(segs)) ||
       (stt_jis(dur, STT_JNUM) && stt_jset(a, out, "duration_ms", stt_jint(a, (long long)dur->i))) ||
       stt_jset(a, out, "segments", segs) || stt_jset(a, out, "raw", root)) {
-    set_oom(a, err);
+    stt_set_oom(a, err, P);
     return NULL;
   }
   return out;
@@ -1281,10 +1073,10 @@ static stt_json *envelope_error(stt_arena *a, const stt_json *root, const stt_js
     k.kind = "throttled";
     k.retryable = 1;
   }
-  return finish_error(a, stt_make_error(a, P, k.kind, (int)status, code,
-                                        stt_jgetstr(root, "request_id"), k.retryable,
-                                        "dashscope %s: %s", code, msg ? msg : "(no message)"),
-                      resp);
+  return stt_with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, code,
+                                                stt_jgetstr(root, "request_id"), k.retryable,
+                                                "dashscope %s: %s", code, msg ? msg : "(no message)"),
+                              resp);
 }
 
 static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt_json **err) {
@@ -1312,7 +1104,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   if (strcmp(kind, "submit") == 0) return parse_submit(a, root, err);
   if (strcmp(kind, "poll") == 0) return parse_poll(a, root, resp, err);
   if (strcmp(kind, "cancel") == 0) return parse_cancel(a, root, err);
-  set_err(a, err, "invalid", 0, "dashscope: unknown parse kind \"%.40s\"", kind);
+  stt_set_error(a, err, P, "invalid", 0, "dashscope: unknown parse kind \"%.40s\"", kind);
   return NULL;
 }
 
@@ -1326,11 +1118,9 @@ static const char *const known_models[] = {
 };
 
 static const char *caps_how(stt_arena *a, const char *opt, const void *ctx) {
-  size_t k;
+  how_fn how = how_of(opt);
   (void)a;
-  for (k = 0; k < COUNT(options); k++)
-    if (strcmp(options[k].name, opt) == 0) return options[k].how(ctx);
-  return NULL;                                   /* not in the table: check_keys refuses it */
+  return how ? how(ctx) : NULL;                  /* not in the table: check_keys refuses it */
 }
 
 static stt_json *caps(stt_arena *a) {

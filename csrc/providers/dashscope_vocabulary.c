@@ -28,8 +28,6 @@
 #include <string.h>
 
 #define P "dashscope"
-#define BASE_CN "https://dashscope.aliyuncs.com/api/v1"
-#define BASE_INTL "https://dashscope-intl.aliyuncs.com/api/v1"
 #define MODEL "speech-biasing"
 
 static stt_json *fail(stt_arena *a, stt_json **err, const char *kind, const char *msg) {
@@ -43,13 +41,8 @@ static stt_json *oom(stt_arena *a, stt_json **err) { return fail(a, err, "protoc
 static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) {
   const stt_json *b = stt_jget(args, "base_url");
   const char *region = stt_jgetstr(args, "region");
-  if (stt_jis(b, STT_JSTR) && b->slen > 0) {
-    size_t n = b->slen;
-    if (b->s[n - 1] == '/') n--;
-    return stt_arena_strndup(a, b->s, n);
-  }
-  if (!region || strcmp(region, "cn") == 0) return BASE_CN;
-  if (strcmp(region, "intl") == 0) return BASE_INTL;
+  if (stt_jis(b, STT_JSTR) && b->slen > 0) return stt_explicit_base(a, args);
+  if (stt_dashscope_region_base(region)) return stt_dashscope_region_base(region);
   fail(a, err, "invalid", "unknown region (expected \"cn\" or \"intl\")");
   return NULL;
 }
@@ -189,10 +182,7 @@ static err_class classify(long long status, const char *code) {
     return e;
   }
   if (strncmp(code, "Throttling", 10) == 0 || status == 429) { e.kind = "throttled"; e.retryable = 1; return e; }
-  if (status == 400) e.kind = "invalid";
-  else if (status == 401 || status == 403) e.kind = "auth";
-  else if (status == 404) e.kind = "not_found";
-  else if (status >= 500 && status <= 599) { e.kind = "server"; e.retryable = 1; }
+  e.kind = stt_status_kind(status, &e.retryable);
   return e;
 }
 

@@ -10,17 +10,17 @@
  * resource, request), so extra = {request = {enable_poi_fc = true}} adds a request field. */
 #include "volcengine_common.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define P "volcengine"
 #define BASE_CN "https://operator.las.cn-beijing.volces.com/api/v1"
 #define BASE_AP "https://operator.las.ap-southeast-1.bytepluses.com/api/v1"
 
-static const vc_schema schema = {P, "data.", "data"};
+static const vc_schema schema = {P, "data.", "data", "volcengine (LAS las_asr)",
+                                 "results arrive inline in poll"};
 
 static void set_err(stt_arena *a, stt_json **err, const char *kind, const char *msg) {
-  vc_error(a, err, P, kind, 0, "%s", msg);
+  stt_set_error(a, err, P, kind, 0, "%s", msg);
 }
 
 static void set_oom(stt_arena *a, stt_json **err) { set_err(a, err, "protocol", "volcengine: out of memory"); }
@@ -31,15 +31,11 @@ static void set_oom(stt_arena *a, stt_json **err) { set_err(a, err, "protocol", 
 static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) {
   const stt_json *b = stt_jget(args, "base_url");
   const char *region = stt_jgetstr(args, "region");
-  if (stt_jis(b, STT_JSTR) && b->slen > 0) {
-    size_t n = b->slen;
-    if (b->s[n - 1] == '/') n--;                   /* strip exactly one trailing slash */
-    return stt_arena_strndup(a, b->s, n);
-  }
+  if (stt_jis(b, STT_JSTR) && b->slen > 0) return stt_explicit_base(a, args);
   if (!region || strcmp(region, "cn-beijing") == 0 || strcmp(region, "cn") == 0) return BASE_CN;
   if (strcmp(region, "ap-southeast-1") == 0 || strcmp(region, "intl") == 0) return BASE_AP;
-  vc_error(a, err, P, "invalid", 0,
-           "volcengine: unknown region \"%.40s\" (expected \"cn-beijing\" or \"ap-southeast-1\")", region);
+  stt_set_error(a, err, P, "invalid", 0,
+                "volcengine: unknown region \"%.40s\" (expected \"cn-beijing\" or \"ap-southeast-1\")", region);
   return NULL;
 }
 
@@ -47,17 +43,10 @@ static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) 
  * default here, as the issue asks), "Bearer <key>" (Volcengine zh doc curl) and "ApiKey <key>"
  * (Volcengine's own Daft client). auth_prefix picks one; the key is never echoed. */
 static const char *authorization(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *k = stt_jget(args, "api_key");
+  const stt_json *k = stt_api_key(a, args, P, "LAS_API_KEY", err);
   const char *prefix = stt_jgetstr(args, "auth_prefix");
   size_t n;
-  if (!stt_jis(k, STT_JSTR) || k->slen == 0) {
-    set_err(a, err, "auth", "volcengine: no API key (set LAS_API_KEY or pass api_key)");
-    return NULL;
-  }
-  if (memchr(k->s, '\r', k->slen) || memchr(k->s, '\n', k->slen) || strlen(k->s) != k->slen) {
-    set_err(a, err, "auth", "volcengine: the API key contains a line break or NUL (check LAS_API_KEY)");
-    return NULL;
-  }
+  if (!k) return NULL;
   n = prefix ? strlen(prefix) : 0;
   while (n > 0 && prefix[n - 1] == ' ') n--;       /* "Bearer " and "Bearer" are the same */
   if (n == 0) return k->s;
@@ -124,17 +113,7 @@ static stt_json *build_poll(stt_arena *a, const stt_json *args, stt_json **err) 
 }
 
 static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_json **err) {
-  if (!op) op = "";
-  if (strcmp(op, "submit") == 0) return build_submit(a, args, err);
-  if (strcmp(op, "poll") == 0) return build_poll(a, args, err);
-  if (strcmp(op, "hotwords") == 0) return vc_hotwords(a, &schema, args, err);
-  if (strcmp(op, "cancel") == 0 || strcmp(op, "fetch") == 0) {
-    vc_error(a, err, P, "unsupported", 0, "volcengine (LAS las_asr) has no %s operation: %s", op,
-             strcmp(op, "cancel") == 0 ? "a task cannot be canceled" : "results arrive inline in poll");
-    return NULL;
-  }
-  vc_error(a, err, P, "invalid", 0, "volcengine: unknown build op \"%.40s\"", op);
-  return NULL;
+  return vc_build(a, &schema, op, args, err, build_submit, build_poll);
 }
 
 /* ========================================================================================== */
@@ -162,17 +141,9 @@ static err_class classify(long long status, const char *code) {
     e.retryable = 1;
     return e;
   }
-  if (status == 400) e.kind = "invalid";
-  else if (status == 401 || status == 403) e.kind = "auth";
-  else if (status == 404) e.kind = "not_found";
-  else if (status == 429) { e.kind = "throttled"; e.retryable = 1; }
-  else if (status >= 500 && status <= 599) { e.kind = "server"; e.retryable = 1; }
-  else if (status >= 200 && status <= 299 && *code) e.kind = "invalid";   /* a refusal in a 2xx */
+  e.kind = stt_status_kind(status, &e.retryable);
+  if (status >= 200 && status <= 299 && *code) e.kind = "invalid";        /* a refusal in a 2xx */
   return e;
-}
-
-static const char *header(const stt_json *resp, const char *name) {
-  return stt_jgetstr(stt_jget(resp, "headers"), name);
 }
 
 /* business_code is a string ("0"); a number is accepted too. NULL when absent. */
@@ -205,14 +176,13 @@ static void error_fields(stt_arena *a, const stt_json *root, const stt_json *res
   if (!*msg || !**msg) *msg = stt_jgetstr(stt_jget(rm, "Error"), "Message");
   if (!*rid) *rid = stt_jgetstr(rm, "RequestId");
   if (!*rid) *rid = stt_jgetstr(root, "request_id");
-  if (!*rid) *rid = header(resp, "x-tt-logid");
-  if (!*rid) *rid = header(resp, "x-request-id");
+  if (!*rid) *rid = stt_resp_header(resp, "x-tt-logid");
+  if (!*rid) *rid = stt_resp_header(resp, "x-request-id");
 }
 
 static stt_json *make_error(stt_arena *a, const stt_json *resp, long long status, const char *code,
                             const char *msg, const char *rid) {
   err_class k = classify(status, code);
-  long long ra;
   stt_json *e;
   if (status >= 300 || status < 200)
     e = stt_make_error(a, P, k.kind, (int)status, code, rid, k.retryable, "volcengine HTTP %lld %s: %s",
@@ -220,8 +190,7 @@ static stt_json *make_error(stt_arena *a, const stt_json *resp, long long status
   else
     e = stt_make_error(a, P, k.kind, (int)status, code, rid, k.retryable, "volcengine business_code %s: %s",
                        code ? code : "", msg && *msg ? msg : "(no message)");
-  if (e && stt_retry_after(resp, &ra) && stt_jset(a, e, "retry_after", stt_jint(a, ra))) return NULL;
-  return e;
+  return stt_with_retry_after(a, e, resp);
 }
 
 static stt_json *http_error(stt_arena *a, const stt_json *resp, long long status) {
@@ -237,20 +206,7 @@ static stt_json *http_error(stt_arena *a, const stt_json *resp, long long status
 
 /* A 2xx answer must be a JSON object; anything else is a gateway hiccup worth a retry. */
 static stt_json *body_json(stt_arena *a, const stt_json *resp, long long status, stt_json **err) {
-  const stt_json *body = stt_jget(resp, "body");
-  char msg[200];
-  stt_json *j;
-  if (!stt_jis(body, STT_JSTR) || body->slen == 0) {
-    *err = stt_make_error(a, P, "protocol", (int)status, NULL, header(resp, "x-tt-logid"), 1,
-                          "volcengine HTTP %lld with an empty body (expected JSON)", status);
-    return NULL;
-  }
-  j = stt_json_parse(a, body->s, body->slen, msg, sizeof msg);
-  if (stt_jis(j, STT_JOBJ)) return j;
-  if (j) snprintf(msg, sizeof msg, "not a JSON object");
-  *err = stt_make_error(a, P, "protocol", (int)status, NULL, header(resp, "x-tt-logid"), 1,
-                        "volcengine HTTP %lld with a body that is not JSON: %s", status, msg);
-  return NULL;
+  return stt_body_json(a, resp, status, P, stt_resp_header(resp, "x-tt-logid"), err);
 }
 
 /* ========================================================================================== */
@@ -265,16 +221,6 @@ static const char *map_state(const char *s) {
   for (k = 0; s && k < sizeof map / sizeof map[0]; k++)
     if (strcmp(s, map[k][0]) == 0) return map[k][1];
   return NULL;
-}
-
-static int set_str(stt_arena *a, stt_json *obj, const char *key, const char *v) {
-  return v && *v ? stt_jset(a, obj, key, stt_jstr(a, v)) : 0;
-}
-
-static const char *model_of(const stt_json *resp) {
-  const char *m = stt_jgetstr(resp, "model");
-  if (!m || !*m) m = stt_jgetstr(stt_jget(resp, "task"), "model");
-  return m && *m ? m : VC_DEFAULT_MODEL;
 }
 
 static stt_json *parse_submit(stt_arena *a, const stt_json *root, const stt_json *resp, long long status,
@@ -292,8 +238,8 @@ static stt_json *parse_submit(stt_arena *a, const stt_json *root, const stt_json
   }
   t = stt_jobj(a);
   /* ACCEPTED is the documented answer; las_asr_pro says PENDING; RUNNING would be running */
-  if (!t || set_str(a, t, "id", id) || set_str(a, t, "state", state && strcmp(state, "running") == 0 ? state : "queued") ||
-      set_str(a, t, "request_id", rid)) {
+  if (!t || stt_set_str(a, t, "id", id) || stt_set_str(a, t, "state", state && strcmp(state, "running") == 0 ? state : "queued") ||
+      stt_set_str(a, t, "request_id", rid)) {
     set_oom(a, err);
     return NULL;
   }
@@ -339,11 +285,11 @@ static stt_json *parse_poll(stt_arena *a, stt_json *root, const stt_json *resp, 
       *err = stt_make_error(a, P, "protocol", 0, NULL, rid, 1, "volcengine: COMPLETED without data.result");
       return NULL;
     }
-    res = vc_result(a, P, model_of(resp), id, stt_jget(data, "result"), stt_jget(data, "audio_info"), root);
+    res = vc_result(a, P, vc_model_of(resp), id, stt_jget(data, "result"), stt_jget(data, "audio_info"), root);
     if (!res) { set_oom(a, err); return NULL; }
   }
-  if (!out || set_str(a, out, "state", state) || set_str(a, out, "provider_state", ps) ||
-      set_str(a, out, "request_id", rid) || (res && stt_jset(a, out, "result", res)) ||
+  if (!out || stt_set_str(a, out, "state", state) || stt_set_str(a, out, "provider_state", ps) ||
+      stt_set_str(a, out, "request_id", rid) || (res && stt_jset(a, out, "result", res)) ||
       (res && vc_set_usage(a, out, res)) || (e && stt_jset(a, out, "error", e))) {
     set_oom(a, err);
     return NULL;
@@ -360,7 +306,7 @@ static stt_json *parse_result(stt_arena *a, stt_json *root, const stt_json *resp
     *err = stt_make_error(a, P, "protocol", 0, NULL, NULL, 0, "volcengine: no data.result in the body");
     return NULL;
   }
-  out = vc_result(a, P, model_of(resp), task_id_of(meta, resp), stt_jget(data, "result"),
+  out = vc_result(a, P, vc_model_of(resp), task_id_of(meta, resp), stt_jget(data, "result"),
                   stt_jget(data, "audio_info"), root);
   if (!out) set_oom(a, err);
   return out;
@@ -378,7 +324,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   if (strcmp(kind, "submit") == 0) return parse_submit(a, root, resp, status, err);
   if (strcmp(kind, "poll") == 0) return parse_poll(a, root, resp, status, err);
   if (strcmp(kind, "result") == 0) return parse_result(a, root, resp, err);
-  vc_error(a, err, P, "invalid", 0, "volcengine: unknown parse kind \"%.40s\"", kind);
+  stt_set_error(a, err, P, "invalid", 0, "volcengine: unknown parse kind \"%.40s\"", kind);
   return NULL;
 }
 

@@ -14,16 +14,15 @@
  * job.extra merges recursively into the body root (user, audio, request, callback...). */
 #include "volcengine_common.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define P "volcengine-auc"
 #define BASE "https://openspeech.bytedance.com/api/v3"
 
-static const vc_schema schema = {P, "", "the body root"};
+static const vc_schema schema = {P, "", "the body root", P, "results arrive inline in the query"};
 
 static void set_err(stt_arena *a, stt_json **err, const char *kind, const char *msg) {
-  vc_error(a, err, P, kind, 0, "%s", msg);
+  stt_set_error(a, err, P, kind, 0, "%s", msg);
 }
 
 static void set_oom(stt_arena *a, stt_json **err) { set_err(a, err, "protocol", "volcengine-auc: out of memory"); }
@@ -33,24 +32,20 @@ static void set_oom(stt_arena *a, stt_json **err) { set_err(a, err, "protocol", 
 
 static const char *base_url(stt_arena *a, const stt_json *args) {
   const stt_json *b = stt_jget(args, "base_url");
-  if (stt_jis(b, STT_JSTR) && b->slen > 0) {
-    size_t n = b->slen;
-    if (b->s[n - 1] == '/') n--;
-    return stt_arena_strndup(a, b->s, n);
-  }
-  return BASE;
+  return stt_jis(b, STT_JSTR) && b->slen > 0 ? stt_explicit_base(a, args) : BASE;
 }
 
 /* Both keys are secrets: they go into headers only and no message ever formats them. */
 static const char *secret(stt_arena *a, const stt_json *args, const char *name, const char *what,
                           stt_json **err) {
   const stt_json *k = stt_jget(args, name);
-  if (!stt_jis(k, STT_JSTR) || k->slen == 0) {
-    vc_error(a, err, P, "auth", 0, "volcengine-auc: no %s (pass %s)", what, name);
+  int ok = stt_secret_check(k);
+  if (ok == 0) {
+    stt_set_error(a, err, P, "auth", 0, "volcengine-auc: no %s (pass %s)", what, name);
     return NULL;
   }
-  if (memchr(k->s, '\r', k->slen) || memchr(k->s, '\n', k->slen) || strlen(k->s) != k->slen) {
-    vc_error(a, err, P, "auth", 0, "volcengine-auc: the %s contains a line break or NUL", what);
+  if (ok < 0) {
+    stt_set_error(a, err, P, "auth", 0, "volcengine-auc: the %s contains a line break or NUL", what);
     return NULL;
   }
   return k->s;
@@ -132,25 +127,11 @@ static stt_json *build_poll(stt_arena *a, const stt_json *args, stt_json **err) 
 }
 
 static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_json **err) {
-  if (!op) op = "";
-  if (strcmp(op, "submit") == 0) return build_submit(a, args, err);
-  if (strcmp(op, "poll") == 0) return build_poll(a, args, err);
-  if (strcmp(op, "hotwords") == 0) return vc_hotwords(a, &schema, args, err);
-  if (strcmp(op, "cancel") == 0 || strcmp(op, "fetch") == 0) {
-    vc_error(a, err, P, "unsupported", 0, "volcengine-auc has no %s operation: %s", op,
-             strcmp(op, "cancel") == 0 ? "a task cannot be canceled" : "results arrive inline in the query");
-    return NULL;
-  }
-  vc_error(a, err, P, "invalid", 0, "volcengine-auc: unknown build op \"%.40s\"", op);
-  return NULL;
+  return vc_build(a, &schema, op, args, err, build_submit, build_poll);
 }
 
 /* ========================================================================================== */
 /* parse */
-
-static const char *header(const stt_json *resp, const char *name) {
-  return stt_jgetstr(stt_jget(resp, "headers"), name);
-}
 
 static int has_word_ci(const char *s, const char *word) {
   size_t n = strlen(word), k;
@@ -167,10 +148,9 @@ static int has_word_ci(const char *s, const char *word) {
 /* X-Api-Status-Code (§3.5): 45xxxxxx fatal (invalid), 55000031 busy (throttled, retry with
  * backoff), other 550xxxxx internal (server, retry limited); anything else unexpected. */
 static stt_json *status_error(stt_arena *a, const stt_json *resp, long long status, const char *code) {
-  const char *msg = header(resp, "x-api-message"), *rid = header(resp, "x-tt-logid");
+  const char *msg = stt_resp_header(resp, "x-api-message"), *rid = stt_resp_header(resp, "x-tt-logid");
   const char *kind = "protocol";
   int retryable = 0, duplicate = 0;
-  long long ra;
   stt_json *e;
   if (strncmp(code, "45", 2) == 0) {
     /* fatal. The code for bad credentials and for an unknown request id is UNCONFIRMED; when the
@@ -189,39 +169,22 @@ static stt_json *status_error(stt_arena *a, const stt_json *resp, long long stat
   e = stt_make_error(a, P, kind, (int)status, code, rid, retryable, "volcengine-auc %s: %s", code,
                      msg && *msg ? stt_sanitize(a, msg, strlen(msg), 300) : "(no X-Api-Message)");
   if (e && duplicate && stt_jset(a, e, "duplicate", stt_jbool(a, 1))) return NULL;
-  if (e && stt_retry_after(resp, &ra) && stt_jset(a, e, "retry_after", stt_jint(a, ra))) return NULL;
-  return e;
+  return stt_with_retry_after(a, e, resp);
 }
 
 /* No status header: the HTTP status and body are all there is (a gateway in between). */
 static stt_json *http_error(stt_arena *a, const stt_json *resp, long long status) {
   const stt_json *body = stt_jget(resp, "body");
-  const char *s = stt_jis(body, STT_JSTR) ? body->s : "", *kind = "protocol";
+  const char *s = stt_jis(body, STT_JSTR) ? body->s : "", *kind;
   size_t n = stt_jis(body, STT_JSTR) ? body->slen : 0;
-  int retryable = 0;
-  long long ra;
+  int retryable;
   stt_json *e;
-  if (status == 400) kind = "invalid";
-  else if (status == 401 || status == 403) kind = "auth";
-  else if (status == 404) kind = "not_found";
-  else if (status == 429) { kind = "throttled"; retryable = 1; }
-  else if (status >= 500 && status <= 599) { kind = "server"; retryable = 1; }
-  else if (status >= 200 && status <= 299) retryable = 1;    /* 2xx without the header: hiccup */
-  e = stt_make_error(a, P, kind, (int)status, NULL, header(resp, "x-tt-logid"), retryable,
+  kind = stt_status_kind(status, &retryable);
+  if (status >= 200 && status <= 299) retryable = 1;    /* 2xx without the header: hiccup */
+  e = stt_make_error(a, P, kind, (int)status, NULL, stt_resp_header(resp, "x-tt-logid"), retryable,
                      "volcengine-auc HTTP %lld without X-Api-Status-Code%s%s", status, n ? ": " : "",
                      n ? stt_sanitize(a, s, n, 200) : "");
-  if (e && stt_retry_after(resp, &ra) && stt_jset(a, e, "retry_after", stt_jint(a, ra))) return NULL;
-  return e;
-}
-
-static int set_str(stt_arena *a, stt_json *obj, const char *key, const char *v) {
-  return v && *v ? stt_jset(a, obj, key, stt_jstr(a, v)) : 0;
-}
-
-static const char *model_of(const stt_json *resp) {
-  const char *m = stt_jgetstr(resp, "model");
-  if (!m || !*m) m = stt_jgetstr(stt_jget(resp, "task"), "model");
-  return m && *m ? m : VC_DEFAULT_MODEL;
+  return stt_with_retry_after(a, e, resp);
 }
 
 static const char *task_id_of(const stt_json *resp) {
@@ -230,20 +193,17 @@ static const char *task_id_of(const stt_json *resp) {
 }
 
 static stt_json *body_json(stt_arena *a, const stt_json *resp, long long status, stt_json **err) {
-  const stt_json *body = stt_jget(resp, "body");
   char msg[200];
-  stt_json *j;
-  if (!stt_jis(body, STT_JSTR) || body->slen == 0) {
-    *err = stt_make_error(a, P, "protocol", (int)status, NULL, header(resp, "x-tt-logid"), 1,
-                          "volcengine-auc: status 20000000 with an empty body (expected the result)");
-    return NULL;
-  }
+  int empty;
   /* duplicate keys are fine: the doc's own example repeats "audio_info" (§8.14) */
-  j = stt_json_parse(a, body->s, body->slen, msg, sizeof msg);
-  if (stt_jis(j, STT_JOBJ)) return j;
-  if (j) snprintf(msg, sizeof msg, "not a JSON object");
-  *err = stt_make_error(a, P, "protocol", (int)status, NULL, header(resp, "x-tt-logid"), 1,
-                        "volcengine-auc: a result body that is not JSON: %s", msg);
+  stt_json *j = stt_body_object(a, resp, &empty, msg, sizeof msg);
+  if (j) return j;
+  if (empty)
+    *err = stt_make_error(a, P, "protocol", (int)status, NULL, stt_resp_header(resp, "x-tt-logid"), 1,
+                          "volcengine-auc: status 20000000 with an empty body (expected the result)");
+  else
+    *err = stt_make_error(a, P, "protocol", (int)status, NULL, stt_resp_header(resp, "x-tt-logid"), 1,
+                          "volcengine-auc: a result body that is not JSON: %s", msg);
   return NULL;
 }
 
@@ -257,8 +217,8 @@ static stt_json *parse_submit(stt_arena *a, const stt_json *resp, stt_json **err
     set_err(a, err, "invalid", "volcengine-auc: parse(\"submit\") needs resp.request_id (the X-Api-Request-Id sent)");
     return NULL;
   }
-  if (!t || set_str(a, t, "id", id) || set_str(a, t, "state", "queued") ||
-      set_str(a, t, "request_id", header(resp, "x-tt-logid"))) {
+  if (!t || stt_set_str(a, t, "id", id) || stt_set_str(a, t, "state", "queued") ||
+      stt_set_str(a, t, "request_id", stt_resp_header(resp, "x-tt-logid"))) {
     set_oom(a, err);
     return NULL;
   }
@@ -271,18 +231,18 @@ static stt_json *parse_poll(stt_arena *a, const char *code, const stt_json *resp
   const char *state;
   if (strcmp(code, "20000000") == 0) {
     if (!(root = body_json(a, resp, status, err))) return NULL;
-    res = vc_result(a, P, model_of(resp), task_id_of(resp), stt_jget(root, "result"),
+    res = vc_result(a, P, vc_model_of(resp), task_id_of(resp), stt_jget(root, "result"),
                     stt_jget(root, "audio_info"), root);
     state = "succeeded";
   } else if (strcmp(code, "20000003") == 0) {
     /* silent audio: terminal ("do not re-query"); an empty transcript, not a failure */
-    res = vc_empty_result(a, P, model_of(resp), task_id_of(resp), NULL);
+    res = vc_empty_result(a, P, vc_model_of(resp), task_id_of(resp), NULL);
     state = "succeeded";
   } else {
     state = strcmp(code, "20000001") == 0 ? "running" : "queued";   /* 20000001 | 20000002 */
   }
-  if (!out || (strcmp(state, "succeeded") == 0 && !res) || set_str(a, out, "state", state) ||
-      set_str(a, out, "provider_state", code) || set_str(a, out, "request_id", header(resp, "x-tt-logid")) ||
+  if (!out || (strcmp(state, "succeeded") == 0 && !res) || stt_set_str(a, out, "state", state) ||
+      stt_set_str(a, out, "provider_state", code) || stt_set_str(a, out, "request_id", stt_resp_header(resp, "x-tt-logid")) ||
       (res && stt_jset(a, out, "result", res)) || (res && vc_set_usage(a, out, res))) {
     set_oom(a, err);
     return NULL;
@@ -298,7 +258,7 @@ static stt_json *parse_result(stt_arena *a, const stt_json *resp, long long stat
     set_err(a, err, "protocol", "volcengine-auc: no result in the body");
     return NULL;
   }
-  out = vc_result(a, P, model_of(resp), task_id_of(resp), stt_jget(root, "result"),
+  out = vc_result(a, P, vc_model_of(resp), task_id_of(resp), stt_jget(root, "result"),
                   stt_jget(root, "audio_info"), root);
   if (!out) set_oom(a, err);
   return out;
@@ -311,7 +271,7 @@ static int in_progress_or_done(const char *code) {
 
 static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt_json **err) {
   long long status = stt_jgetint(resp, "status", 0);
-  const char *code = header(resp, "x-api-status-code");
+  const char *code = stt_resp_header(resp, "x-api-status-code");
   if (!kind) kind = "";
   if (strcmp(kind, "result") == 0 && !code) return parse_result(a, resp, 200, err);
   if (!code || !*code) {
@@ -328,13 +288,13 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   if (strcmp(kind, "poll") == 0) return parse_poll(a, code, resp, status, err);
   if (strcmp(kind, "result") == 0) {
     if (strcmp(code, "20000003") == 0) {
-      stt_json *out = vc_empty_result(a, P, model_of(resp), task_id_of(resp), NULL);
+      stt_json *out = vc_empty_result(a, P, vc_model_of(resp), task_id_of(resp), NULL);
       if (!out) set_oom(a, err);
       return out;
     }
     return parse_result(a, resp, status, err);
   }
-  vc_error(a, err, P, "invalid", 0, "volcengine-auc: unknown parse kind \"%.40s\"", kind);
+  stt_set_error(a, err, P, "invalid", 0, "volcengine-auc: unknown parse kind \"%.40s\"", kind);
   return NULL;
 }
 

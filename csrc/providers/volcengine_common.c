@@ -15,28 +15,10 @@
  * enable_music_fc, corpus.boosting_table_name, callback...) is reachable through job.extra. */
 #include "volcengine_common.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MSG_MAX 768
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
-
-void vc_error(stt_arena *a, stt_json **err, const char *provider, const char *kind, int retryable,
-              const char *fmt, ...) {
-  char msg[MSG_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (err) *err = stt_make_error(a, provider, kind, 0, NULL, NULL, retryable, "%s", msg);
-}
-
-static const stt_json *opt_get(const stt_json *job, const char *name) {
-  const stt_json *v = stt_jget(job, name);
-  return stt_jis(v, STT_JNULL) ? NULL : v;
-}
 
 /* ========================================================================================== */
 /* models */
@@ -50,8 +32,8 @@ const char *vc_model(stt_arena *a, const vc_schema *s, const stt_json *args, stt
   if (!m || !*m) return VC_DEFAULT_MODEL;
   for (k = 0; k < COUNT(models); k++)
     if (strcmp(m, models[k]) == 0) return models[k];
-  vc_error(a, err, s->provider, "unsupported", 0,
-           "model \"%.80s\" is not supported by %s (known: bigasr, seedasr)", m, s->provider);
+  stt_set_error(a, err, s->provider, "unsupported", 0,
+                "model \"%.80s\" is not supported by %s (known: bigasr, seedasr)", m, s->provider);
   return NULL;
 }
 
@@ -59,38 +41,16 @@ const char *vc_model(stt_arena *a, const vc_schema *s, const stt_json *args, stt
 /* submit: options */
 
 typedef struct {
-  stt_arena *a;
-  stt_json **err;
-  const vc_schema *s;
-  const char *model;
+  stt_opt_ctx o;                          /* o.provider = the schema's provider */
   stt_json *audio, *request;
   const stt_json *context, *hotwords;     /* encoded together into corpus.context at the end */
 } vc_ctx;
 
-static void oom(vc_ctx *c) { vc_error(c->a, c->err, c->s->provider, "protocol", 0, "%s: out of memory", c->s->provider); }
+static void oom(vc_ctx *c) { stt_set_oom(c->o.a, c->o.err, c->o.provider); }
 
-static int unsupported(vc_ctx *c, const char *opt, const char *hint) {
-  vc_error(c->a, c->err, c->s->provider, "unsupported", 0,
-           "option \"%.60s\" is not supported by %s model \"%s\"%s", opt, c->s->provider, c->model,
-           hint ? hint : "");
-  return -1;
-}
-
-static int invalid(vc_ctx *c, const char *opt, const char *what) {
-  vc_error(c->a, c->err, c->s->provider, "invalid", 0, "option \"%s\" %s (%s model \"%s\")", opt,
-           what, c->s->provider, c->model);
-  return -1;
-}
-
-static int put(vc_ctx *c, stt_json *obj, const char *key, stt_json *v) {
-  if (stt_jset(c->a, obj, key, v) == 0) return 0;
-  oom(c);
-  return -1;
-}
-
+/* Boolean options all land in "request". */
 static int put_bool(vc_ctx *c, const char *opt, const stt_json *v, const char *field) {
-  if (!stt_jis(v, STT_JBOOL)) return invalid(c, opt, "must be a boolean");
-  return put(c, c->request, field, stt_jbool(c->a, v->b));
+  return stt_opt_put_bool(&c->o, c->request, opt, v, field);
 }
 
 static int opt_itn(vc_ctx *c, const stt_json *v) { return put_bool(c, "itn", v, "enable_itn"); }
@@ -109,7 +69,7 @@ static int opt_lid(vc_ctx *c, const stt_json *v) { return put_bool(c, "detect_la
 /* Utterances (and the words inside them) are always requested: segments are built from them.
  * words = false therefore changes nothing on the wire; only a boolean is accepted. */
 static int opt_words(vc_ctx *c, const stt_json *v) {
-  return stt_jis(v, STT_JBOOL) ? 0 : invalid(c, "words", "must be a boolean");
+  return stt_jis(v, STT_JBOOL) ? 0 : stt_opt_invalid(&c->o, "words", "must be a boolean");
 }
 
 /* The doc's language codes are locales (en-US, ja-JP...); an empty field means Mandarin, English
@@ -123,11 +83,11 @@ static int opt_language(vc_ctx *c, const stt_json *v) {
   };
   size_t k;
   if (!stt_jis(v, STT_JSTR) || v->slen == 0 || strlen(v->s) != v->slen)
-    return invalid(c, "language", "must be one language code (a string)");
+    return stt_opt_invalid(&c->o, "language", "must be one language code (a string)");
   if (strcmp(v->s, "zh") == 0 || strcmp(v->s, "auto") == 0 || strcmp(v->s, "multi") == 0) return 0;
   for (k = 0; k < COUNT(map); k++)
-    if (strcmp(v->s, map[k][0]) == 0) return put(c, c->audio, "language", stt_jstr(c->a, map[k][1]));
-  return put(c, c->audio, "language", stt_jstrn(c->a, v->s, v->slen));
+    if (strcmp(v->s, map[k][0]) == 0) return stt_opt_put(&c->o, c->audio, "language", stt_jstr(c->o.a, map[k][1]));
+  return stt_opt_put(&c->o, c->audio, "language", stt_jstrn(c->o.a, v->s, v->slen));
 }
 
 /* The service splits a stereo file into left ("1") and right ("2"): channels = {0, 1} or 2
@@ -140,9 +100,9 @@ static int opt_channels(vc_ctx *c, const stt_json *v) {
     n = 2;
   else if (!stt_jis(v, STT_JARR) && stt_json_int(v, &a0) && (a0 == 1 || a0 == 2))
     n = a0;
-  if (!n) return invalid(c, "channels", "must be {0, 1} (split left/right), {0}, 1 or 2");
-  if (n == 2 && put(c, c->request, "enable_channel_split", stt_jbool(c->a, 1))) return -1;
-  return put(c, c->audio, "channel", stt_jint(c->a, n));
+  if (!n) return stt_opt_invalid(&c->o, "channels", "must be {0, 1} (split left/right), {0}, 1 or 2");
+  if (n == 2 && stt_opt_put(&c->o, c->request, "enable_channel_split", stt_jbool(c->o.a, 1))) return -1;
+  return stt_opt_put(&c->o, c->audio, "channel", stt_jint(c->o.a, n));
 }
 
 /* There is no speaker count field: any number > 1 (or true) just enables diarization, which
@@ -150,10 +110,10 @@ static int opt_channels(vc_ctx *c, const stt_json *v) {
 static int opt_speakers(vc_ctx *c, const stt_json *v) {
   long long n;
   if (stt_jis(v, STT_JBOOL))
-    return v->b ? put(c, c->request, "enable_speaker_info", stt_jbool(c->a, 1)) : 0;
+    return v->b ? stt_opt_put(&c->o, c->request, "enable_speaker_info", stt_jbool(c->o.a, 1)) : 0;
   if (!stt_json_int(v, &n) || n < 1 || n > 100)
-    return invalid(c, "speakers", "must be true or an integer from 1 to 100");
-  return n > 1 ? put(c, c->request, "enable_speaker_info", stt_jbool(c->a, 1)) : 0;
+    return stt_opt_invalid(&c->o, "speakers", "must be true or an integer from 1 to 100");
+  return n > 1 ? stt_opt_put(&c->o, c->request, "enable_speaker_info", stt_jbool(c->o.a, 1)) : 0;
 }
 
 /* vad = true | { segment = true, end_window_ms = 300..5000 }: split sentences on silence rather
@@ -161,20 +121,20 @@ static int opt_speakers(vc_ctx *c, const stt_json *v) {
 static int opt_vad(vc_ctx *c, const stt_json *v) {
   const stt_json *seg = stt_jget(v, "segment"), *win = stt_jget(v, "end_window_ms"), *m;
   long long n;
-  if (stt_jis(v, STT_JBOOL)) return put(c, c->request, "vad_segment", stt_jbool(c->a, v->b));
+  if (stt_jis(v, STT_JBOOL)) return stt_opt_put(&c->o, c->request, "vad_segment", stt_jbool(c->o.a, v->b));
   if (!stt_jis(v, STT_JOBJ) || (!seg && !win))
-    return invalid(c, "vad", "must be true or { segment = true, end_window_ms = 300..5000 }");
+    return stt_opt_invalid(&c->o, "vad", "must be true or { segment = true, end_window_ms = 300..5000 }");
   for (m = v->child; m; m = m->next)
     if (strcmp(m->key, "segment") != 0 && strcmp(m->key, "end_window_ms") != 0)
-      return unsupported(c, "vad", " (it takes segment and end_window_ms)");
+      return stt_opt_unsupported(&c->o, "vad", " (it takes segment and end_window_ms)");
   if (seg) {
-    if (!stt_jis(seg, STT_JBOOL)) return invalid(c, "vad", "segment must be a boolean");
-    if (put(c, c->request, "vad_segment", stt_jbool(c->a, seg->b))) return -1;
+    if (!stt_jis(seg, STT_JBOOL)) return stt_opt_invalid(&c->o, "vad", "segment must be a boolean");
+    if (stt_opt_put(&c->o, c->request, "vad_segment", stt_jbool(c->o.a, seg->b))) return -1;
   }
   if (win) {
     if (!stt_json_int(win, &n) || n < 300 || n > 5000)
-      return invalid(c, "vad", "end_window_ms must be an integer from 300 to 5000");
-    if (put(c, c->request, "end_window_size", stt_jint(c->a, n))) return -1;
+      return stt_opt_invalid(&c->o, "vad", "end_window_ms must be an integer from 300 to 5000");
+    if (stt_opt_put(&c->o, c->request, "end_window_size", stt_jint(c->o.a, n))) return -1;
   }
   return 0;
 }
@@ -182,12 +142,12 @@ static int opt_vad(vc_ctx *c, const stt_json *v) {
 /* A JSON string on the wire (§8.6): a table is serialized, a string is sent as it is. */
 static int opt_sensitive(vc_ctx *c, const stt_json *v) {
   stt_json *s;
-  if (stt_jis(v, STT_JSTR)) return put(c, c->request, "sensitive_words_filter", stt_jclone(c->a, v));
+  if (stt_jis(v, STT_JSTR)) return stt_opt_put(&c->o, c->request, "sensitive_words_filter", stt_jclone(c->o.a, v));
   if (!stt_jis(v, STT_JOBJ))
-    return invalid(c, "sensitive_words_filter",
+    return stt_opt_invalid(&c->o, "sensitive_words_filter",
                    "must be a table like {system_reserved_filter = true, filter_with_empty = {...}} or its JSON string");
-  if (!(s = stt_json_as_string(c->a, v))) { oom(c); return -1; }
-  return put(c, c->request, "sensitive_words_filter", s);
+  if (!(s = stt_json_as_string(c->o.a, v))) { oom(c); return -1; }
+  return stt_opt_put(&c->o, c->request, "sensitive_words_filter", s);
 }
 
 static int opt_context(vc_ctx *c, const stt_json *v) {
@@ -195,11 +155,11 @@ static int opt_context(vc_ctx *c, const stt_json *v) {
   if (stt_jis(v, STT_JSTR) && v->slen > 0) { c->context = v; return 0; }
   if (stt_jis(v, STT_JARR) && v->count > 0) {
     for (e = v->child; e; e = e->next)
-      if (!stt_jis(e, STT_JSTR)) return invalid(c, "context", "must hold strings (dialog turns, newest first)");
+      if (!stt_jis(e, STT_JSTR)) return stt_opt_invalid(&c->o, "context", "must hold strings (dialog turns, newest first)");
     c->context = v;
     return 0;
   }
-  return invalid(c, "context", "must be a non-empty string or an array of strings (newest first)");
+  return stt_opt_invalid(&c->o, "context", "must be a non-empty string or an array of strings (newest first)");
 }
 
 static int opt_hotwords(vc_ctx *c, const stt_json *v) { c->hotwords = v; return 0; }
@@ -235,17 +195,15 @@ static const struct { const char *name; const char *how; opt_fn fn; } options[] 
   {"extra", "", NULL},
 };
 
-static const char *const passthrough[] = {"model", "force", "id"};
-
-static int known_key(const stt_json *m) {
+/* The options row named name, or -1. */
+static int find_option(const char *name) {
   size_t k;
-  if (strlen(m->key) != m->klen) return 0;
   for (k = 0; k < COUNT(options); k++)
-    if (strcmp(m->key, options[k].name) == 0) return 1;
-  for (k = 0; k < COUNT(passthrough); k++)
-    if (strcmp(m->key, passthrough[k]) == 0) return 1;
-  return 0;
+    if (strcmp(options[k].name, name) == 0) return (int)k;
+  return -1;
 }
+
+static int is_option(const char *key) { return find_option(key) >= 0; }
 
 /* '@' -> prefix. */
 static const char *expand(stt_arena *a, const char *how, const char *prefix) {
@@ -262,11 +220,9 @@ static const char *expand(stt_arena *a, const char *how, const char *prefix) {
 }
 
 static const char *how_of(stt_arena *a, const vc_schema *s, const char *opt) {
-  size_t k;
+  int k = find_option(opt);
   if (strcmp(opt, "extra") == 0) return stt_arena_printf(a, "merged into %s (recursively)", s->extra_at);
-  for (k = 0; k < COUNT(options); k++)
-    if (strcmp(options[k].name, opt) == 0) return options[k].how ? expand(a, options[k].how, s->prefix) : NULL;
-  return NULL;
+  return k >= 0 && options[k].how ? expand(a, options[k].how, s->prefix) : NULL;
 }
 
 /* ---- input */
@@ -296,46 +252,28 @@ static const char *format_from_url(const char *url) {
  * service sniffs the container; the field is required). */
 static int set_input(vc_ctx *c, const stt_json *job) {
   static const char *const formats[] = {"wav", "mp3", "ogg", "raw"};
-  const stt_json *url = opt_get(job, "url"), *urls = opt_get(job, "urls"), *fmt = opt_get(job, "format");
-  const char *f = NULL;
+  const stt_json *url, *fmt = stt_opt_get(job, "format");
+  const char *f = NULL, *opt;
   size_t k;
-  if (url && urls) return invalid(c, "url", "and \"urls\" are exclusive: give one of them");
-  if (!url && !urls) return invalid(c, "url", "is missing: the job needs url");
-  if (urls) {
-    if (!stt_jis(urls, STT_JARR) || urls->count == 0) return invalid(c, "urls", "must be a non-empty array of URLs");
-    if (urls->count > 1) return unsupported(c, "urls", " (one file per task: submit one task per URL)");
-    url = urls->child;
-  }
+  if (!(url = stt_opt_one_url(&c->o, job, &opt))) return -1;
   if (!stt_jis(url, STT_JSTR) || url->slen == 0 || strlen(url->s) != url->slen)
-    return invalid(c, urls ? "urls" : "url", "must be a non-empty URL string");
+    return stt_opt_invalid(&c->o, opt, "must be a non-empty URL string");
   if (fmt) {
     for (k = 0; k < COUNT(formats) && !f; k++)
       if (stt_jis(fmt, STT_JSTR) && strcmp(fmt->s, formats[k]) == 0) f = formats[k];
-    if (!f) return invalid(c, "format", "must be one of wav, mp3, ogg, raw");
+    if (!f) return stt_opt_invalid(&c->o, "format", "must be one of wav, mp3, ogg, raw");
   } else {
     f = format_from_url(url->s);
   }
-  if (put(c, c->audio, "url", stt_jstrn(c->a, url->s, url->slen))) return -1;
-  return put(c, c->audio, "format", stt_jstr(c->a, f ? f : "mp3"));
+  if (stt_opt_put(&c->o, c->audio, "url", stt_jstrn(c->o.a, url->s, url->slen))) return -1;
+  return stt_opt_put(&c->o, c->audio, "format", stt_jstr(c->o.a, f ? f : "mp3"));
 }
 
 /* ---- corpus.context */
 
+/* direct hot words carry no weight (subtitles-hotwords.md B1): word only */
 static stt_json *hotword_list(stt_arena *a, const stt_json *list, const char **why) {
-  stt_hotword *hw = NULL;
-  stt_json *arr;
-  int n, k;
-  if ((n = stt_hotwords_read(a, list, &hw, why)) < 0) return NULL;
-  if (!(arr = stt_jarr(a))) { *why = NULL; return NULL; }
-  /* direct hot words carry no weight (subtitles-hotwords.md B1): word only */
-  for (k = 0; k < n; k++) {
-    stt_json *e = stt_jobj(a);
-    if (!e || stt_jset(a, e, "word", stt_jstrn(a, hw[k].word, hw[k].len)) || stt_jpush(arr, e)) {
-      *why = NULL;
-      return NULL;
-    }
-  }
-  return arr;
+  return stt_hotword_objects(a, list, 0, why);
 }
 
 /* {"hotwords":[{"word":..}]} and/or {"context_type":"dialog_ctx","context_data":[{"text":..}]}
@@ -366,14 +304,14 @@ static int set_corpus(vc_ctx *c) {
   stt_json *corpus, *s;
   const char *why;
   if (!c->context && !c->hotwords) return 0;
-  if (!(s = corpus_context(c->a, c->context, c->hotwords, &why))) {
-    if (why) return invalid(c, "hotwords", why);
+  if (!(s = corpus_context(c->o.a, c->context, c->hotwords, &why))) {
+    if (why) return stt_opt_invalid(&c->o, "hotwords", why);
     oom(c);
     return -1;
   }
-  if (!(corpus = stt_jobj(c->a))) { oom(c); return -1; }
-  if (put(c, corpus, "context", s)) return -1;
-  return put(c, c->request, "corpus", corpus);
+  if (!(corpus = stt_jobj(c->o.a))) { oom(c); return -1; }
+  if (stt_opt_put(&c->o, corpus, "context", s)) return -1;
+  return stt_opt_put(&c->o, c->request, "corpus", corpus);
 }
 
 int vc_request_objects(stt_arena *a, const vc_schema *s, const char *model, const stt_json *job,
@@ -382,70 +320,81 @@ int vc_request_objects(stt_arena *a, const vc_schema *s, const char *model, cons
   const stt_json *m;
   size_t k;
   memset(&c, 0, sizeof c);
-  c.a = a;
-  c.err = err;
-  c.s = s;
-  c.model = model;
+  stt_opt_init(&c.o, a, err, s->provider, model);
   if (job && !stt_jis(job, STT_JOBJ)) {
-    vc_error(a, err, s->provider, "invalid", 0, "%s: job must be a table", s->provider);
+    stt_set_error(a, err, s->provider, "invalid", 0, "%s: job must be a table", s->provider);
     return -1;
   }
   /* keys outside the option table are refused; in it, only urls has no how (set_input refuses
    * a batch), so the capability table and these refusals come from the same rows */
-  for (m = job ? job->child : NULL; m; m = m->next)
-    if (!known_key(m)) return unsupported(&c, m->key, NULL);
+  if ((m = stt_unknown_job_key(job, is_option)) != NULL) return stt_opt_unsupported(&c.o, m->key, NULL);
   c.audio = stt_jobj(a);
   c.request = stt_jobj(a);
   if (!c.audio || !c.request) { oom(&c); return -1; }
   /* model_name is required and has one value; enable_itn always explicit (§8.9); utterances
    * always on: segments and words come from them. */
-  if (put(&c, c.request, "model_name", stt_jstr(a, "bigmodel")) ||
-      put(&c, c.request, "enable_itn", stt_jbool(a, 1)) ||
-      put(&c, c.request, "show_utterances", stt_jbool(a, 1)))
+  if (stt_opt_put(&c.o, c.request, "model_name", stt_jstr(a, "bigmodel")) ||
+      stt_opt_put(&c.o, c.request, "enable_itn", stt_jbool(a, 1)) ||
+      stt_opt_put(&c.o, c.request, "show_utterances", stt_jbool(a, 1)))
     return -1;
   if (set_input(&c, job)) return -1;
   for (k = 0; k < COUNT(options); k++) {
-    const stt_json *v = opt_get(job, options[k].name);
+    const stt_json *v = stt_opt_get(job, options[k].name);
     if (v && options[k].fn && options[k].fn(&c, v)) return -1;
   }
   if (set_corpus(&c)) return -1;
-  if (put(&c, dst, "audio", c.audio) || (resource && put(&c, dst, "resource", stt_jstr(a, resource))) ||
-      put(&c, dst, "request", c.request))
+  if (stt_opt_put(&c.o, dst, "audio", c.audio) || (resource && stt_opt_put(&c.o, dst, "resource", stt_jstr(a, resource))) ||
+      stt_opt_put(&c.o, dst, "request", c.request))
     return -1;
   return 0;
 }
 
 int vc_apply_extra(stt_arena *a, const vc_schema *s, const char *model, const stt_json *job,
                    stt_json *target, stt_json **err) {
-  const stt_json *extra = opt_get(job, "extra");
-  if (!extra || (stt_jis(extra, STT_JARR) && extra->count == 0)) return 0;
-  if (!stt_jis(extra, STT_JOBJ)) {
-    vc_error(a, err, s->provider, "invalid", 0,
-             "option \"extra\" must be a table of body fields (%s model \"%s\")", s->provider, model);
-    return -1;
-  }
-  if (stt_json_merge(a, target, extra) == 0) return 0;
-  vc_error(a, err, s->provider, "protocol", 0, "%s: out of memory", s->provider);
-  return -1;
+  stt_opt_ctx o;
+  stt_opt_init(&o, a, err, s->provider, model);
+  return stt_opt_merge_extra(&o, job, target);
 }
 
 stt_json *vc_hotwords(stt_arena *a, const vc_schema *s, const stt_json *args, stt_json **err) {
   const char *model = vc_model(a, s, args, err), *why;
   stt_json *out, *v;
+  stt_opt_ctx o;
   if (!model) return NULL;
+  stt_opt_init(&o, a, err, s->provider, model);
   v = corpus_context(a, NULL, stt_jget(args, "hotwords"), &why);
   out = stt_jobj(a);
   if (!v && why) {
-    vc_error(a, err, s->provider, "invalid", 0, "option \"hotwords\" %s (%s model \"%s\")", why,
-             s->provider, model);
+    stt_opt_invalid(&o, "hotwords", why);
     return NULL;
   }
   if (!v || !out || stt_jset(a, out, "field", stt_jstr(a, expand(a, "@request.corpus.context", s->prefix))) ||
       stt_jset(a, out, "value", v)) {
-    vc_error(a, err, s->provider, "protocol", 0, "%s: out of memory", s->provider);
+    stt_set_oom(a, err, s->provider);
     return NULL;
   }
   return out;
+}
+
+stt_json *vc_build(stt_arena *a, const vc_schema *s, const char *op, const stt_json *args,
+                   stt_json **err, vc_build_fn submit, vc_build_fn poll) {
+  if (!op) op = "";
+  if (strcmp(op, "submit") == 0) return submit(a, args, err);
+  if (strcmp(op, "poll") == 0) return poll(a, args, err);
+  if (strcmp(op, "hotwords") == 0) return vc_hotwords(a, s, args, err);
+  if (strcmp(op, "cancel") == 0 || strcmp(op, "fetch") == 0) {
+    stt_set_error(a, err, s->provider, "unsupported", 0, "%s has no %s operation: %s", s->title, op,
+                  strcmp(op, "cancel") == 0 ? "a task cannot be canceled" : s->results_in);
+    return NULL;
+  }
+  stt_set_error(a, err, s->provider, "invalid", 0, "%s: unknown build op \"%.40s\"", s->provider, op);
+  return NULL;
+}
+
+const char *vc_model_of(const stt_json *resp) {
+  const char *m = stt_jgetstr(resp, "model");
+  if (!m || !*m) m = stt_jgetstr(stt_jget(resp, "task"), "model");
+  return m && *m ? m : VC_DEFAULT_MODEL;
 }
 
 static const char *caps_how(stt_arena *a, const char *opt, const void *ctx) {
@@ -465,10 +414,6 @@ stt_json *vc_caps(stt_arena *a, const vc_schema *s) {
 
 /* ========================================================================================== */
 /* Result */
-
-static int set_str(stt_arena *a, stt_json *obj, const char *key, const char *v) {
-  return v && *v ? stt_jset(a, obj, key, stt_jstr(a, v)) : 0;
-}
 
 /* additions values are strings ("3575", "1.5"); numbers are accepted too. */
 static int num_of(const stt_json *v, double *out) {
@@ -517,41 +462,27 @@ static int set_number(stt_arena *a, stt_json *seg, const char *key, const stt_js
 }
 
 static stt_json *make_segment(stt_arena *a, const stt_json *u) {
-  stt_json *seg = stt_jobj(a), *words;
-  const stt_json *add = stt_jget(u, "additions"), *text = stt_jget(u, "text"), *wl = stt_jget(u, "words"), *w;
+  stt_json *seg = stt_jobj(a);
+  const stt_json *add = stt_jget(u, "additions"), *text = stt_jget(u, "text"), *wl = stt_jget(u, "words");
   if (!seg || set_time(a, seg, "start_ms", u, "start_time") || set_time(a, seg, "end_ms", u, "end_time") ||
       stt_jset(a, seg, "text", stt_jis(text, STT_JSTR) ? stt_jstrn(a, text->s, text->slen) : stt_jstr(a, "")) ||
       set_speaker(a, seg, add) || set_channel(a, seg, add) ||
-      set_str(a, seg, "emotion", stt_jgetstr(add, "emotion")) ||
-      set_str(a, seg, "gender", stt_jgetstr(add, "gender")) ||
+      stt_set_str(a, seg, "emotion", stt_jgetstr(add, "emotion")) ||
+      stt_set_str(a, seg, "gender", stt_jgetstr(add, "gender")) ||
       set_number(a, seg, "speech_rate", stt_jget(add, "speech_rate")) ||
       set_number(a, seg, "volume", stt_jget(add, "volume")) ||
-      set_str(a, seg, "language", stt_jgetstr(add, "lid_lang")))
+      stt_set_str(a, seg, "language", stt_jgetstr(add, "lid_lang")))
     return NULL;
-  if (!stt_jis(wl, STT_JARR)) return seg;
-  if (!(words = stt_jarr(a))) return NULL;
-  for (w = wl->child; w; w = w->next)
-    if (stt_jpush(words, make_word(a, w))) return NULL;
-  return stt_jset(a, seg, "words", words) ? NULL : seg;
-}
-
-typedef struct { long long start, channel; size_t seq; stt_json *seg; } seg_ref;
-
-static int seg_cmp(const void *pa, const void *pb) {
-  const seg_ref *x = pa, *y = pb;
-  if (x->start != y->start) return x->start < y->start ? -1 : 1;
-  if (x->channel != y->channel) return x->channel < y->channel ? -1 : 1;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;
+  return stt_set_words(a, seg, wl, make_word) ? NULL : seg;
 }
 
 /* Utterances in time order (then channel, then as sent). */
 static stt_json *make_segments(stt_arena *a, const stt_json *utts, long long *last_end) {
   size_t n = stt_jis(utts, STT_JARR) ? utts->count : 0, k = 0;
-  seg_ref *refs = stt_arena_alloc(a, (n ? n : 1) * sizeof *refs);
-  stt_json *segs = stt_jarr(a);
+  stt_seg_ref *refs = stt_arena_alloc(a, (n ? n : 1) * sizeof *refs);
   const stt_json *u;
   *last_end = 0;
-  if (!refs || !segs) return NULL;
+  if (!refs) return NULL;
   for (u = n ? utts->child : NULL; u; u = u->next, k++) {
     if (!(refs[k].seg = make_segment(a, u))) return NULL;
     refs[k].start = stt_jgetint(refs[k].seg, "start_ms", 0);
@@ -559,16 +490,12 @@ static stt_json *make_segments(stt_arena *a, const stt_json *utts, long long *la
     refs[k].seq = k;
     if (stt_jgetint(refs[k].seg, "end_ms", 0) > *last_end) *last_end = stt_jgetint(refs[k].seg, "end_ms", 0);
   }
-  qsort(refs, n, sizeof *refs, seg_cmp);
-  for (k = 0; k < n; k++)
-    if (stt_jpush(segs, refs[k].seg)) return NULL;
-  return segs;
+  return stt_segments_in_order(a, refs, n);
 }
 
 static stt_json *joined_text(stt_arena *a, const stt_json *segs) {
   stt_buf b;
   const stt_json *s;
-  stt_json *out;
   stt_buf_init(&b);
   for (s = segs->child; s; s = s->next) {
     const char *t = stt_jgetstr(s, "text");
@@ -576,26 +503,7 @@ static stt_json *joined_text(stt_arena *a, const stt_json *segs) {
     if (b.len) stt_buf_putc(&b, ' ');
     stt_buf_puts(&b, t);
   }
-  out = b.oom ? NULL : stt_jstrn(a, b.data ? b.data : "", b.len);
-  stt_buf_free(&b);
-  return out;
-}
-
-static const char *common_language(const stt_json *segs) {
-  const char *best = NULL;
-  size_t best_n = 0;
-  const stt_json *s, *t;
-  for (s = segs->child; s; s = s->next) {
-    const char *l = stt_jgetstr(s, "language");
-    size_t n = 0;
-    if (!l) continue;
-    for (t = segs->child; t; t = t->next) {
-      const char *m = stt_jgetstr(t, "language");
-      if (m && strcmp(m, l) == 0) n++;
-    }
-    if (n > best_n) { best = l; best_n = n; }
-  }
-  return best;
+  return stt_buf_take(a, &b);
 }
 
 /* Duration in ms. result.additions.duration is ms (a string, per the AUC doc). The LAS doc calls
@@ -616,8 +524,8 @@ static int duration_ms(const stt_json *result, const stt_json *audio_info, long 
 
 static stt_json *result_frame(stt_arena *a, const char *provider, const char *model, const char *task_id) {
   stt_json *out = stt_jobj(a);
-  if (!out || set_str(a, out, "provider", provider) || set_str(a, out, "model", model) ||
-      set_str(a, out, "task_id", task_id))
+  if (!out || stt_set_str(a, out, "provider", provider) || stt_set_str(a, out, "model", model) ||
+      stt_set_str(a, out, "task_id", task_id))
     return NULL;
   return out;
 }
@@ -632,7 +540,7 @@ stt_json *vc_result(stt_arena *a, const char *provider, const char *model, const
   tx = stt_jget(result, "text");
   if (!out || !(segs = make_segments(a, stt_jget(result, "utterances"), &last_end))) return NULL;
   text = stt_jis(tx, STT_JSTR) ? stt_jstrn(a, tx->s, tx->slen) : joined_text(a, segs);
-  if (!text || stt_jset(a, out, "text", text) || set_str(a, out, "language", common_language(segs)) ||
+  if (!text || stt_jset(a, out, "text", text) || stt_set_str(a, out, "language", stt_common_language(segs)) ||
       (duration_ms(result, audio_info, last_end, &dur) && stt_jset(a, out, "duration_ms", stt_jint(a, dur))) ||
       stt_jset(a, out, "segments", segs) || (raw && stt_jset(a, out, "raw", raw)))
     return NULL;

@@ -12,7 +12,19 @@ typedef struct {
   const char *provider;   /* "volcengine" | "volcengine-auc": names the provider in messages */
   const char *prefix;     /* where user/audio/request sit: "data." (LAS) or "" (AUC body root) */
   const char *extra_at;   /* where job.extra merges, for the capability table */
+  const char *title;      /* names the API in "has no cancel operation" */
+  const char *results_in; /* where results arrive instead of a fetch */
 } vc_schema;
+
+typedef stt_json *(*vc_build_fn)(stt_arena *a, const stt_json *args, stt_json **err);
+
+/* build(op): submit and poll through the schema's functions, hotwords through vc_hotwords; cancel
+ * and fetch are unsupported (neither API has them). */
+stt_json *vc_build(stt_arena *a, const vc_schema *s, const char *op, const stt_json *args,
+                   stt_json **err, vc_build_fn submit, vc_build_fn poll);
+
+/* resp.model, else the task's model, else "bigasr". */
+const char *vc_model_of(const stt_json *resp);
 
 /* job.model wins over args.model, then "bigasr". NULL + *err (unsupported) for unknown models. */
 const char *vc_model(stt_arena *a, const vc_schema *s, const stt_json *args, stt_json **err);
@@ -40,12 +52,4 @@ stt_json *vc_empty_result(stt_arena *a, const char *provider, const char *model,
                           const char *task_id, stt_json *raw);
 /* { audio_ms } from a normalized Result's duration_ms; 0 (nothing added) when unknown. */
 int vc_set_usage(stt_arena *a, stt_json *out, const stt_json *result);
-
-/* Error object with the provider's name; the message is formatted here. */
-void vc_error(stt_arena *a, stt_json **err, const char *provider, const char *kind, int retryable,
-              const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 6, 7)))
-#endif
-  ;
 #endif
