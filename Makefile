@@ -8,7 +8,8 @@ SANITIZE  ?=
 # The Debian packages the project needs, in one place (`make deps` installs them).
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check \
                libcurl4-openssl-dev nginx libnginx-mod-http-lua libluajit2-5.1-dev luajit2 \
-               ffmpeg espeak-ng luarocks openssl curl valgrind libxml2-utils bsdutils
+               ffmpeg espeak-ng luarocks openssl curl valgrind libxml2-utils bsdutils \
+               clang libclang-rt-14-dev
 
 ifeq ($(LUA),luajit)
   LUA_INC     ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
@@ -43,7 +44,7 @@ INST_LUADIR = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR = $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR = $(DESTDIR)$(PREFIX)/bin
 
-.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench readme
+.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench readme fuzz
 all: $(CORE)
 
 $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
@@ -77,6 +78,46 @@ VALGRIND_SPECS = spec/core_spec.lua spec/dashscope_schema_spec.lua spec/volcengi
 valgrind-test: $(CORE)
 	STT_LABEL=valgrind STT_LUA="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect --error-exitcode=99 lua5.4" spec/run-tests $(VALGRIND_SPECS)
+
+# libFuzzer targets (spec/fuzz/*.c) over the pure C sources: the JSON parser/writer and every
+# provider's build and parse. Each runs FUZZ_SECONDS on a copy of its committed seed corpus
+# (spec/fuzz/corpus/<target>/; new inputs land in build/fuzz/corpus/), with the dictionary
+# spec/fuzz/<target>.dict when there is one. Any crash, leak, sanitizer report or violated
+# invariant fails; the input that did it is saved as build/fuzz/artifacts/<target>-*.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN ?= 16384
+FUZZ_FLAGS    = $(WARN) -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all -D_POSIX_C_SOURCE=200809L -Icsrc
+FUZZ_SRCS     = csrc/buf.c csrc/json.c csrc/providers.c $(wildcard csrc/providers/*.c)
+FUZZ_OBJS     = $(patsubst csrc/%.c,build/fuzz/obj/%.o,$(FUZZ_SRCS))
+FUZZ_TARGETS  = $(patsubst spec/fuzz/%.c,%,$(wildcard spec/fuzz/*.c))
+FUZZ_BINS     = $(patsubst %,build/fuzz/bin/%,$(FUZZ_TARGETS))
+
+build/fuzz/obj/%.o: csrc/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(FUZZ_BINS): build/fuzz/bin/%: spec/fuzz/%.c spec/fuzz/fuzz.h $(FUZZ_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS)
+
+fuzz: $(FUZZ_BINS)
+	@mkdir -p build/fuzz/artifacts; \
+	for t in $(FUZZ_TARGETS); do \
+	  rm -rf build/fuzz/corpus/$$t && mkdir -p build/fuzz/corpus/$$t && \
+	  cp spec/fuzz/corpus/$$t/* build/fuzz/corpus/$$t/ || exit 1; \
+	  dict=; if [ -f spec/fuzz/$$t.dict ]; then dict=-dict=spec/fuzz/$$t.dict; fi; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: build/fuzz/$$t.log)"; \
+	  ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    build/fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=20 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$$t- $$dict \
+	    build/fuzz/corpus/$$t > build/fuzz/$$t.log 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ] || grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|invariant violated' build/fuzz/$$t.log; then \
+	    tail -n 60 build/fuzz/$$t.log; echo "fuzz: $$t FAILED (exit $$rc; log: build/fuzz/$$t.log)"; exit 1; \
+	  fi; \
+	  grep -E 'DONE +cov:' build/fuzz/$$t.log | tail -n 1; \
+	  grep -E 'stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' build/fuzz/$$t.log | tr '\n' ' '; echo; \
+	done
 
 demo: $(CORE)
 	examples/demo
