@@ -696,6 +696,7 @@ static int write_double(stt_buf *out, double n) {
   const char *dp = localeconv()->decimal_point;
   int prec;
   if (n != n || n == HUGE_VAL || n == -HUGE_VAL) return stt_buf_puts(out, "null");
+  if (n == 0 && signbit(n)) return stt_buf_puts(out, "-0.0");   /* "-0" reads back as the integer 0 */
   for (prec = 15; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*g", prec, n);
     if (strtod(tmp, NULL) == n) break;

@@ -26,6 +26,11 @@ describe("stt.core binding", function()
     assert.equal(core.null, t.y[1])
   end)
 
+  it("writes a float -0.0 so that encode(decode(s)) is a fixed point (found by make fuzz)", function()
+    local s = core.json_encode(core.json_decode("[-0.0,-0]"))
+    assert.equal(s, core.json_encode(core.json_decode(s)))
+  end)
+
   it("reports its versions", function()
     local v = core.version()
     assert.is_string(v.version)
