@@ -440,7 +440,7 @@ static int set_usage(stt_arena *a, stt_json *out, const stt_json *d) {
   long long billed;
   if (!u) return -1;
   if (!su) su = stt_jget(d, "usage");
-  if (stt_jis(dur, STT_JNUM) && dur->n >= 0 && stt_jset(a, u, "audio_ms", stt_jint(a, (long long)(dur->n + 0.5))))
+  if (stt_jis(dur, STT_JNUM) && dur->n >= 0 && dur->n < 9e15 && stt_jset(a, u, "audio_ms", stt_jint(a, (long long)(dur->n + 0.5))))
     return -1;
   if (find_billed(su, &billed) && stt_jset(a, u, "billed_ms", stt_jint(a, billed))) return -1;
   return u->count ? stt_jset(a, out, "usage", u) : 0;
@@ -464,7 +464,7 @@ static stt_json *make_result(stt_arena *a, const stt_json *d, const stt_json *re
   if (!stt_jis(tx, STT_JSTR)) tx = stt_jget(d, "text");
   if (stt_set_str(a, out, "provider", P) || stt_set_str(a, out, "model", model_of(resp)) || stt_set_str(a, out, "task_id", id) ||
       stt_jset(a, out, "text", stt_jis(tx, STT_JSTR) ? stt_jstrn(a, tx->s, tx->slen) : stt_jstr(a, "")) ||
-      (stt_jis(dur, STT_JNUM) && dur->n >= 0 && stt_jset(a, out, "duration_ms", stt_jint(a, (long long)(dur->n + 0.5)))) ||
+      (stt_jis(dur, STT_JNUM) && dur->n >= 0 && dur->n < 9e15 && stt_jset(a, out, "duration_ms", stt_jint(a, (long long)(dur->n + 0.5)))) ||
       stt_jset(a, out, "segments", segs) || set_usage(a, out, d) || (raw && stt_jset(a, out, "raw", raw)))
     return NULL;
   return out;

@@ -426,7 +426,8 @@ static int num_of(const stt_json *v, double *out) {
 
 static int set_time(stt_arena *a, stt_json *dst, const char *key, const stt_json *src, const char *field) {
   double n;
-  if (!stt_jis(stt_jget(src, field), STT_JNUM) || !num_of(stt_jget(src, field), &n) || n < 0) return 0;
+  /* Out of range (a huge or infinite time) counts as absent: the cast below would be UB. */
+  if (!stt_jis(stt_jget(src, field), STT_JNUM) || !num_of(stt_jget(src, field), &n) || !(n >= 0 && n < 9e15)) return 0;
   return stt_jset(a, dst, key, stt_jint(a, (long long)(n + 0.5)));
 }
 
