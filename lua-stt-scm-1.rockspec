@@ -27,6 +27,7 @@ build = {
     ["stt.errors"] = "lua/stt/errors.lua",
     ["stt.hotwords"] = "lua/stt/hotwords.lua",
     ["stt.journal"] = "lua/stt/journal.lua",
+    ["stt.ratelimit"] = "lua/stt/ratelimit.lua",
     ["stt.sched"] = "lua/stt/sched.lua",
     ["stt.subtitle"] = "lua/stt/subtitle.lua",
     ["stt.transport.curl"] = "lua/stt/transport/curl.lua",

@@ -6,6 +6,7 @@ local core = require "stt.core"
 local sched = require "stt.sched"
 local errors = require "stt.errors"
 local journal = require "stt.journal"
+local ratelimit = require "stt.ratelimit"
 
 local M = {}
 
@@ -89,6 +90,8 @@ function M.new(provider, opts)
                     access_key = opts.access_key or env(p.access_key_env) }
   self.auth_prefix = opts.auth_prefix           -- volcengine: "" (raw key, default) | "Bearer" | "ApiKey"
   self.transport = pick_transport(opts.transport, { max_host_connections = opts.max_host_connections })
+  -- rate_limit: nil = the provider's documented QPS, false = none, { submit = n, query = n }.
+  self.limiter = ratelimit.new(provider, opts.rate_limit)
   return self
 end
 
@@ -172,6 +175,10 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
     and PROVIDERS[self.provider].client_ids
   local unknown_before = false
   while true do
+    if self.limiter and not self.limiter:acquire(op, deadline) then
+      return nil, errors.new({ kind = "timeout", retryable = true,
+        message = "the client's rate limit allows no " .. op .. " request before the deadline" }, ctx)
+    end
     local resp, terr = self.transport:request(req, http_opts(self, deadline))
     local err
     if resp then
@@ -509,26 +516,131 @@ function Client:transcribe(job, wait_opts)
   return self:wait(task, wait_opts)
 end
 
+-- Files per task that `model` takes (1: no batches), from the capability table, cached.
+function Client:_batch_max(model)
+  local cache = self._batch_max_cache
+  if not cache then
+    cache = {}
+    self._batch_max_cache = cache
+  end
+  local n = cache[model or ""]              -- no model: the provider's default
+  if n == nil then
+    local p = core.capabilities()[self.provider]
+    local m = p and p.models[model or p.default_model]
+    n = m and tonumber(m.batch_max) or 1
+    cache[model or ""] = n
+  end
+  return n
+end
+
+-- What decides whether two jobs can share a task (everything but the url, model resolved), and
+-- the batch size of their model; nil when the job cannot be packed at all.
+function Client:_pack_key(job)
+  if type(job) ~= "table" or type(job.url) ~= "string" or job.urls ~= nil then return nil end
+  local model = job.model or self.model
+  local max = self:_batch_max(model)
+  if max < 2 then return nil end
+  local rest = { model = model }
+  for k, v in pairs(job) do
+    if k ~= "url" and k ~= "model" then rest[k] = v end
+  end
+  local ok, key = pcall(core.json_encode, rest)      -- a job that is not plain data: run it alone
+  if not ok then return nil end
+  return key, max
+end
+
+-- Split the Result of a packed task back per input: files[k] belongs to jobs[i + k - 1]; matched
+-- by URL in case the provider reorders them. Fills out[i..j].
+local function split_pack(self, jobs, i, j, res, err, out)
+  local files = res and res.files
+  local used = {}
+  local function take(k, url)
+    local f = files[k]
+    if f and not used[k] and f.url == url then used[k] = true; return f end
+    for m = 1, #files do
+      if not used[m] and files[m].url == url then used[m] = true; return files[m] end
+    end
+    f = files[k]                           -- no URL matches: trust the order
+    if f and not used[k] and f.url == nil then used[k] = true; return f end
+    return nil
+  end
+  for k = 1, j - i + 1 do
+    local slot
+    if not files then
+      slot = { error = err or errors.new({ kind = "protocol", retryable = false,
+        message = "a packed task returned no per-file results" }, self:_ctx("wait")) }
+    else
+      local f = take(k, jobs[i + k - 1].url)
+      if f and f.result then slot = { result = f.result }
+      elseif f and f.error then slot = { error = f.error }
+      else
+        slot = { error = errors.new({ kind = "protocol", retryable = false,
+          message = "the packed task has no result for " .. tostring(jobs[i + k - 1].url) }, self:_ctx("wait")) }
+      end
+    end
+    out[i + k - 1] = slot
+  end
+end
+
 --- Transcribe many jobs concurrently (inside or outside stt.run).
 -- Returns an array, in input order, of { result = Result } or { error = err }.
+-- opts: concurrency (16) workers, each running one job (or one pack) at a time: a list of any
+-- length makes at most that many threads. pack = true: consecutive jobs with identical options
+-- (all but url) for a model that takes batches go in one task of up to batch_max URLs.
 function Client:transcribe_all(jobs, opts)
   if type(jobs) ~= "table" then error("transcribe_all: array of jobs expected", 2) end
   opts = opts or {}
   local concurrency = opts.concurrency or 16
+  local n = #jobs
   local out, nexti = {}, 0
+  local ahead_i, ahead_key, ahead_max    -- the pack key of jobs[ahead_i], from the last look-ahead
+  local function key_of(i)
+    if ahead_i == i then return ahead_key, ahead_max end
+    return self:_pack_key(jobs[i])
+  end
+  -- The next unit of work, jobs[i..j] (i == j: one job alone). Never yields, so workers cannot
+  -- take the same job.
+  local function next_unit()
+    local i = nexti + 1
+    if i > n then return nil end
+    local j = i
+    if opts.pack then
+      local key, max = key_of(i)
+      if key then
+        while j < n and j - i + 1 < max do
+          local k2, max2 = self:_pack_key(jobs[j + 1])
+          ahead_i, ahead_key, ahead_max = j + 1, k2, max2
+          if k2 ~= key then break end
+          j = j + 1
+        end
+      end
+    end
+    nexti = j
+    return i, j
+  end
   local function worker()
     while true do
-      nexti = nexti + 1
-      local i = nexti
-      if i > #jobs then return end
-      local res, err = self:transcribe(jobs[i], opts)
-      out[i] = res and { result = res } or { error = err }
-      if opts.on_result then opts.on_result(i, out[i]) end
+      local i, j = next_unit()
+      if not i then return end
+      if i == j then
+        local res, err = self:transcribe(jobs[i], opts)
+        out[i] = res and { result = res } or { error = err }
+      else
+        local job = {}
+        for k, v in pairs(jobs[i]) do if k ~= "url" then job[k] = v end end
+        job.urls = {}
+        for k = i, j do job.urls[k - i + 1] = jobs[k].url end
+        local res, err = self:transcribe(job, opts)
+        split_pack(self, jobs, i, j, res, err, out)
+      end
+      if opts.on_result then
+        for k = i, j do opts.on_result(k, out[k]) end
+      end
     end
   end
   local function all()
     local ths = {}
-    for w = 1, math.min(concurrency, #jobs) do ths[w] = sched.spawn(worker) end
+    for w = 1, math.min(concurrency, n) do ths[w] = sched.spawn(worker) end
     for w = 1, #ths do ths[w]:join() end
   end
   if sched.current() then all() else sched.run(all) end

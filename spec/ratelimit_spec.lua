@@ -1,0 +1,122 @@
+-- The client's rate limiter (lua/stt/ratelimit.lua): against the simulator's own per-second
+-- limit, the default limits see no 429; without them the simulator throttles; deadlines hold.
+local H = require "helper"
+local stt = require "stt"
+local core = require "stt.core"
+local ratelimit = require "stt.ratelimit"
+
+local SUBMIT_PATH = "/dashscope/api/v1/services/audio/asr/transcription"
+
+local function client(opts)
+  return H.client("dashscope", { api_key = H.key, base_url = H.ds_base }, opts)
+end
+
+-- How many requests the simulator saw on routes whose "METHOD /path" key contains `part`.
+local function requests(part)
+  local n = 0
+  for k, v in pairs(H.stats().requests or {}) do
+    if k:find(part, 1, true) then n = n + v end
+  end
+  return n
+end
+
+-- Submits `n` jobs concurrently under stt.run; returns the tasks, the retry events, the seconds.
+local function submit_many(c, n, url)
+  local tasks = {}
+  local t0 = core.now()
+  stt.run(function()
+    local ths = {}
+    for i = 1, n do ths[i] = stt.spawn(function() tasks[i] = c:submit({ url = url }) end) end
+    for i = 1, n do ths[i]:join() end
+  end)
+  return tasks, core.now() - t0
+end
+
+local function retries(events)
+  local n = 0
+  for _, ev in ipairs(events) do if ev.type == "retry" then n = n + 1 end end
+  return n
+end
+
+describe("rate limit", function()
+  before_each(function()
+    H.quick_sim()
+    H.config({ rate_limit = { submit = 20, query = 20 } })
+  end)
+
+  it("60 concurrent submits at the default 20/s: no 429, about 2 s", function()
+    local url = H.media("rl1", 1, "Rate limited.")
+    local events = {}
+    local c = client({ on_event = function(ev) events[#events + 1] = ev end })
+    local tasks, took = submit_many(c, 60, url)
+    for i = 1, 60 do assert.is_string(tasks[i] and tasks[i].id, "submit " .. i .. " failed") end
+    assert.equal(0, retries(events))
+    assert.equal(60, requests(SUBMIT_PATH))        -- every submit went through at its first try
+    assert.is_true(took >= 1.9, "60 submits at 20/s took only " .. took .. " s")
+    assert.is_true(took < 5, "60 submits at 20/s took " .. took .. " s")
+  end)
+
+  it("queries are limited too: 40 concurrent polls see no 429", function()
+    local url = H.media("rl2", 1, "Polled.")
+    local c = client({ rate_limit = { submit = false } })
+    local task = assert(c:submit({ url = url }))
+    local events, ok = {}, 0
+    c.on_event = function(ev) events[#events + 1] = ev end
+    local t0 = core.now()
+    stt.run(function()
+      local ths = {}
+      for i = 1, 40 do ths[i] = stt.spawn(function() if c:poll({ id = task.id }) then ok = ok + 1 end end) end
+      for i = 1, 40 do ths[i]:join() end
+    end)
+    local took = core.now() - t0
+    assert.equal(40, ok)
+    assert.equal(0, retries(events))
+    assert.is_true(took >= 0.95, "40 polls at 20/s took only " .. took .. " s")
+  end)
+
+  it("with rate_limit = false the simulator throttles (429 retries)", function()
+    local url = H.media("rl3", 1, "Not limited.")
+    local events = {}
+    local c = client({ rate_limit = false, on_event = function(ev) events[#events + 1] = ev end })
+    assert.is_nil(c.limiter)
+    submit_many(c, 60, url)
+    local n = retries(events)
+    assert.is_true(n > 0, "no retry without a client rate limit")
+    for _, ev in ipairs(events) do
+      if ev.type == "retry" then assert.equal("throttled", ev.error.kind) end
+    end
+    assert.is_true(requests(SUBMIT_PATH) > 60)
+  end)
+
+  it("never waits past the caller's deadline", function()
+    local url = H.media("rl4", 1, "Deadline.")
+    local c = client({ rate_limit = { query = 0.5 } })  -- one query per two seconds
+    local task = assert(c:submit({ url = url }))
+    assert.truthy(c:poll(task, { deadline = core.now() + 5 }))
+    local t0 = core.now()
+    local st, err = c:poll(task, { deadline = core.now() + 0.3 })
+    assert.is_nil(st)
+    assert.equal("timeout", err.kind)
+    assert.is_true(err.retryable)
+    assert.is_true(core.now() - t0 < 0.2, "waited for a token it could not get in time")
+  end)
+
+  it("blocks outside stt.run until a slot frees", function()
+    local url = H.media("rl5", 1, "Blocking.")
+    local c = client({ rate_limit = { submit = 2 } })
+    local t0 = core.now()
+    for _ = 1, 3 do assert.truthy(c:submit({ url = url })) end
+    assert.is_true(core.now() - t0 >= 0.95)
+  end)
+
+  it("defaults follow the providers' documented QPS; bad rates are refused", function()
+    assert.same({ submit = 20, query = 20 }, ratelimit.DEFAULTS.dashscope)
+    assert.same({ submit = 20, query = 100 }, ratelimit.DEFAULTS.turing)
+    local lim = ratelimit.new("turing")
+    assert.equal(100, lim.windows.query.size)
+    assert.is_nil(lim.windows.fetch)
+    assert.is_nil(ratelimit.new("dashscope", { submit = false, query = false }))
+    assert.has_error(function() ratelimit.new("dashscope", { submit = 0 }) end)
+    assert.has_error(function() ratelimit.new("dashscope", "fast") end)
+  end)
+end)
