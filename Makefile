@@ -9,7 +9,7 @@ SANITIZE  ?=
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check \
                libcurl4-openssl-dev nginx libnginx-mod-http-lua libluajit2-5.1-dev luajit2 \
                ffmpeg espeak-ng luarocks openssl curl valgrind libxml2-utils bsdutils \
-               clang libclang-rt-14-dev
+               clang libclang-rt-14-dev wrk lua-dkjson
 
 ifeq ($(LUA),luajit)
   LUA_INC     ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
@@ -121,6 +121,12 @@ fuzz: $(FUZZ_BINS)
 
 demo: $(CORE)
 	examples/demo
+
+# The benchmarks (spec/bench/, not part of the tests): throughput against Node and wrk, memory with
+# 10,000 jobs in flight, the polling schedule against the DashScope SDK's, parse + SRT against
+# pure Lua. Each prints a table; BENCH_RUNS (default 3) runs per figure, the median is shown.
+bench: $(CORE)
+	spec/bench/run
 
 # Rewrites the provider table in README.md (between the providers:begin/end markers) from the
 # capability table the schemas carry; spec/capabilities_spec.lua fails when the two disagree.
