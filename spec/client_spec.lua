@@ -111,6 +111,23 @@ describe("client (dashscope, against the simulator)", function()
     assert.equal((before[k] or 0) + 1, after[k])
   end)
 
+  it("waits poll_first before polling a fresh task, and polls a restored one at once", function()
+    H.config({ queue_ms = 0, rtf = 10, min_run_ms = 0 })
+    local first
+    local c = client({ poll_first = 0.3, on_event = function(ev)
+      if ev.type == "poll" and not first then first = core.now() end
+    end })
+    local task = assert(c:submit({ url = H.media("pf", 2, "Poll timing.") }))
+    local t0 = core.now()
+    c:wait(task, { timeout = 0.35 })
+    assert.is_true(first - t0 >= 0.29, "first poll after " .. (first - t0) .. " s")
+    first = nil
+    task.submitted_at = os.time() - 60          -- as if restored from an earlier run
+    t0 = core.now()
+    c:wait(task, { timeout = 0.1 })
+    assert.is_true(first - t0 < 0.1, "restored task first polled after " .. (first - t0) .. " s")
+  end)
+
   it("honours the wait deadline", function()
     H.config({ queue_ms = 0, rtf = 10, min_run_ms = 0 })
     local c = client()

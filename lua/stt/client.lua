@@ -466,11 +466,12 @@ end
 
 -- Seconds until the next poll: first after poll_first, then a fixed fraction of the time the
 -- task has run so far (so the delay in noticing completion stays ~poll_ratio of its run time and
--- the number of polls grows with the logarithm of it), capped, with +-10 % jitter.
+-- the number of polls grows with the logarithm of it), capped. The jitter (up to -10 %) only ever
+-- shortens an interval, so the notice delay stays within poll_ratio of the run time.
 function Client:_interval(elapsed)
   local d = math.max(self.poll_first, elapsed * self.poll_ratio)
   if d > self.poll_max then d = self.poll_max end
-  return d * (0.9 + 0.2 * math.random())
+  return d * (0.9 + 0.1 * math.random())
 end
 
 --- Wait for a task to finish; returns the normalized Result or nil, err.
@@ -480,6 +481,11 @@ function Client:wait(task, opts)
   local deadline = sched.now() + (opts.timeout or self.wait_timeout)
   local since = math.max(0, os.time() - (task.submitted_at or os.time()))
   local t0 = sched.now() - since
+  -- A task submitted just now cannot be done yet: the first poll waits poll_first (a task
+  -- restored from an earlier run is polled at once).
+  if since < self.poll_first then
+    sched.sleep(math.min(self.poll_first, math.max(0, deadline - sched.now())))
+  end
   while true do
     local st, err = self:poll(task, { deadline = deadline })
     if st then

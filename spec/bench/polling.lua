@@ -1,7 +1,7 @@
 -- Bench 3: polls per job and notice delay (job finished -> c:wait returns) for job durations from
 -- 2 s to 10 min, next to the DashScope SDK's schedule (1 s, doubling every 3 polls, capped at 5 s).
 -- (a) analytically, from the client's own Client:_interval (jitter included: median of many draws)
---     and the wait loop's shape (one poll right after submit, then sleep _interval(elapsed));
+--     and the wait loop's shape (first poll poll_first after submit, then sleep _interval(elapsed));
 -- (b) for real against the simulator, time-scaled by K: a job of T s runs T/K s (rtf = 1/K on a
 --     WAV of T s) and the client's poll_first/poll_max are divided by K (poll_ratio is scale-free).
 package.path = "lua/?.lua;lua/?/init.lua;spec/bench/?.lua;" .. package.path
@@ -14,9 +14,9 @@ local DRAWS = 201
 
 local c = stt.client("dashscope", { api_key = B.key, base_url = B.ds_base, rate_limit = false })
 
--- The wait loop of Client:wait on a virtual clock: poll at 0, then after each _interval.
+-- The wait loop of Client:wait on a virtual clock: poll at poll_first, then after each _interval.
 local function ours(T)
-  local t, polls = 0, 1
+  local t, polls = c.poll_first, 1
   while t < T do
     t = t + c:_interval(t)
     polls = polls + 1
