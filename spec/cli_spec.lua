@@ -309,6 +309,16 @@ describe("bin/stt", function()
     assert.matches("^stt " .. core._VERSION:gsub("%p", "%%%0"), out)
   end)
 
+  it("transcribes through volcengine-auc (client-chosen ids, app + access keys from the environment)", function()
+    local dir = tmpdir()
+    local url = H.media("cli_auc", 1, "Through the other provider.")
+    local env = "VOLC_APP_KEY=sim-app-0001 VOLC_ACCESS_KEY=sim-access-key-0001"
+    local code, _, err = stt(("transcribe -q -p volcengine-auc --base-url %s -f txt -o %s %s"):format(
+      H.sh_quote(H.sim_url .. "/auc/api/v3"), H.sh_quote(dir .. "/out"), H.sh_quote(url)), env, dir)
+    assert.equal(0, code, err)
+    assert.matches("Through the other provider", read(dir .. "/out/cli_auc.txt") or "")
+  end)
+
   it("names outputs from the URL's file name, safe and unique", function()
     assert.equal("talk", cli.base_name("https://h/a/talk.mp3?sig=x#t"))
     assert.equal("my_talk_1", cli.base_name("https://h/my%20talk%3B1.wav"))

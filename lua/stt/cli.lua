@@ -443,8 +443,10 @@ local function run_batch(s, o)
   -- pure, so building one request (with a placeholder key, never sent) costs nothing. Hot words
   -- are left to the client, which may turn them into a vocabulary id first.
   local probe = base_job(s, s.inputs[1])
-  local req, berr = core.build(s.provider, "submit", { api_key = "placeholder", base_url = s.base_url,
-                                                       model = c.model, job = probe })
+  -- volcengine-auc: placeholder app/access keys too, and a task id (the client chooses it).
+  local req, berr = core.build(s.provider, "submit", { api_key = "placeholder", app_key = "placeholder",
+    access_key = "placeholder", base_url = s.base_url, model = c.model, job = probe,
+    request_id = client_mod.PROVIDERS[s.provider].client_ids and client_mod.new_request_id() or nil })
   if not req then
     c:close()
     usage_error("%s", err_text(stt.errors.new(berr)))
