@@ -44,7 +44,7 @@ INST_LUADIR = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR = $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR = $(DESTDIR)$(PREFIX)/bin
 
-.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench readme fuzz
+.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench soak readme fuzz
 all: $(CORE)
 
 $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
@@ -127,6 +127,10 @@ demo: $(CORE)
 # pure Lua. Each prints a table; BENCH_RUNS (default 3) runs per figure, the median is shown.
 bench: $(CORE)
 	spec/bench/run
+
+# The soak (bench 5): 100,000 zero-delay jobs in one process, RSS after every 10,000 (SOAK_JOBS=N).
+soak: $(CORE)
+	BENCH_ONLY=5 spec/bench/run
 
 # Rewrites the provider table in README.md (between the providers:begin/end markers) from the
 # capability table the schemas carry; spec/capabilities_spec.lua fails when the two disagree.
