@@ -190,6 +190,7 @@ long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, r->insecure ? 0L : 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, r->insecure ? 0L : 2L);
   if (r->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
+  if (r->fresh_connect) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 
   if (r->has_body || is_method(r->method, "POST") || is_method(r->method, "PUT")) {
     x->body = malloc(r->body_len ? r->body_len : 1);

@@ -26,6 +26,9 @@ typedef struct stt_http_req {
   long connect_timeout_ms;          /* 0 = libcurl default */
   size_t max_body;                  /* response-size cap in bytes; 0 = 64 MiB */
   int insecure;                     /* 1 = skip TLS verification (only when the caller asks) */
+  int fresh_connect;                /* 1 = a new connection: libcurl re-sends a request by itself when
+                                       a reused connection dies before the answer, which must never
+                                       happen to a submit (it could create, and bill, a second task) */
   const char *ca_file;              /* extra CA bundle, or NULL */
 } stt_http_req;
 

@@ -464,6 +464,7 @@ static int l_engine_add(lua_State *L) {
     r.connect_timeout_ms = opt_ms(L, 3, "connect_timeout", 0);
     lua_getfield(L, 3, "max_body"); r.max_body = (size_t)luaL_optinteger(L, -1, 0); lua_pop(L, 1);
     r.insecure = opt_bool(L, 3, "insecure");
+    r.fresh_connect = opt_bool(L, 3, "fresh_connect");
     lua_getfield(L, 3, "ca_file"); r.ca_file = luaL_optstring(L, -1, NULL);   /* stays on stack */
   }
   id = stt_engine_add(b->e, &r, err, sizeof err);

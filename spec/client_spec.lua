@@ -99,9 +99,10 @@ describe("client (dashscope, against the simulator)", function()
   end)
 
   it("never repeats a submit whose outcome is unknown (connection reset)", function()
+    local c = client()
+    assert(c:submit({ url = H.media("rst0", 1, "x") }))   -- leaves a keep-alive connection to reuse
     local before = H.stats().requests or {}
     H.fault({ path = "/dashscope/api/v1/services/audio/asr/transcription", count = 1, type = "reset" })
-    local c = client()
     local task, err = c:submit({ url = H.media("rst", 1, "x") })
     assert.is_nil(task)
     assert.is_false(err.retryable)

@@ -43,6 +43,13 @@ describe("engine", function()
     assert.equal(tonumber(first.requests) + 1, tonumber(second.requests))
   end)
 
+  it("fresh_connect opens a new connection (submits never ride a reused one)", function()
+    local first = H.json(get(eng, "/_t/conn").body)
+    local r = get(eng, "/_t/conn", { timeout = 5, fresh_connect = true })
+    assert.is_false(r.reused)
+    assert.are_not.equal(first.connection, H.json(r.body).connection)
+  end)
+
   it("times out a request that takes too long (total timeout)", function()
     local t0 = core.now()
     local r = get(eng, "/_t/delay?ms=3000", { timeout = 0.3 })

@@ -179,7 +179,12 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
       return nil, errors.new({ kind = "timeout", retryable = true,
         message = "the client's rate limit allows no " .. op .. " request before the deadline" }, ctx)
     end
-    local resp, terr = self.transport:request(req, http_opts(self, deadline))
+    local hopts = http_opts(self, deadline)
+    -- A submit never rides a reused connection: libcurl (and keep-alive clients generally) would
+    -- silently send it again if that connection turned out dead, and the first copy may have
+    -- created a task already.
+    hopts.fresh_connect = op == "submit" or nil
+    local resp, terr = self.transport:request(req, hopts)
     local err
     if resp then
       local presp = { status = resp.status, headers = resp.headers, body = resp.body }
@@ -198,6 +203,9 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
       err.ambiguous = true
       err.message = err.message .. " (the provider may have created the task; not resubmitted, to avoid paying twice)"
     end
+    -- An answer too big to read (max_body) is not retried, but the submit arrived: the task may
+    -- exist, so a journal must not record it as refused.
+    if op == "submit" and terr and terr.kind == "too_large" then err.ambiguous = true end
     if unknown_before then err.after_unknown = true end
     if not err.retryable or attempt >= self.retries then return nil, err end
     attempt = attempt + 1

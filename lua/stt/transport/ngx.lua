@@ -126,7 +126,9 @@ local function open(u, opts, deadline, timeout)
   if not ms then return c:timeout_err(false) end
   local cms = opts.connect_timeout and math.max(1, math.floor(opts.connect_timeout * 1000)) or ms
   sock:settimeout(math.min(cms, ms))
-  local ok, err = sock:connect(u.host, u.port, { pool = pool_name(u, opts.insecure) })
+  -- fresh_connect (submits): a pool of its own that never keeps a connection, so never a reused one
+  local pool = pool_name(u, opts.insecure) .. (opts.fresh_connect and "#fresh" or "")
+  local ok, err = sock:connect(u.host, u.port, { pool = pool })
   if not ok then
     if err == "timeout" then return fail("timeout", "connect to " .. u.host .. " timed out", false) end
     return fail("network", ("cannot connect to %s:%d: %s"):format(u.host, u.port, tostring(err)), false)
@@ -282,7 +284,7 @@ function Transport:_own(req, opts, u, deadline)
     if not c then return nil, cerr end
     local resp, err, keep = exchange(c, method, head, req.body, cap)
     if resp then
-      if keep then
+      if keep and not opts.fresh_connect then
         c.sock:setkeepalive(math.floor((self.opts.keepalive_timeout or 60) * 1000), self.opts.pool_size or 30)
       else
         c.sock:close()
@@ -313,7 +315,7 @@ function Transport:_resty(req, opts, u, deadline)
   httpc:set_timeouts(math.min(cms, left()), left(), left())
   local ok, err = httpc:connect({ scheme = u.scheme, host = u.host, port = u.port,
     ssl_verify = not opts.insecure, ssl_server_name = not is_ip(u.host) and u.host or nil,
-    pool = pool_name(u, opts.insecure) })
+    pool = pool_name(u, opts.insecure) .. (opts.fresh_connect and "#fresh" or "") })
   if not ok then
     if err == "timeout" then return fail("timeout", "connect to " .. u.host .. " timed out", false) end
     local kind = (tostring(err):find("handshake", 1, true) or tostring(err):find("certificate", 1, true))
@@ -351,14 +353,15 @@ function Transport:_resty(req, opts, u, deadline)
   for k, v in pairs(res.headers) do
     out[k:lower()] = type(v) == "table" and table.concat(v, ", ") or v
   end
-  httpc:set_keepalive(math.floor((self.opts.keepalive_timeout or 60) * 1000), self.opts.pool_size or 30)
+  if opts.fresh_connect then httpc:close()
+  else httpc:set_keepalive(math.floor((self.opts.keepalive_timeout or 60) * 1000), self.opts.pool_size or 30) end
   return { status = res.status, headers = out, body = table.concat(parts), reused = reused,
            time = sched.now() - t0, http_version = 11 }
 end
 
 ---------------------------------------------------------------- the interface
 --- req: { method, url, headers = {{name, value}, ...}, body }
---- opts: { timeout (total, seconds), connect_timeout, max_body, insecure }
+--- opts: { timeout (total, seconds), connect_timeout, max_body, insecure, fresh_connect }
 -- (`ca_file` cannot be honoured per request by cosockets: nginx verifies against
 -- lua_ssl_trusted_certificate.)
 function Transport:request(req, opts)
