@@ -310,13 +310,13 @@ describe("bin/stt", function()
   end)
 
   it("transcribes through volcengine-auc (client-chosen ids, app + access keys from the environment)", function()
-    local dir = tmpdir()
+    local d = tmpdir()
     local url = H.media("cli_auc", 1, "Through the other provider.")
     local env = "VOLC_APP_KEY=sim-app-0001 VOLC_ACCESS_KEY=sim-access-key-0001"
     local code, _, err = stt(("transcribe -q -p volcengine-auc --base-url %s -f txt -o %s %s"):format(
-      H.sh_quote(H.sim_url .. "/auc/api/v3"), H.sh_quote(dir .. "/out"), H.sh_quote(url)), env, dir)
+      H.sh_quote(H.sim_url .. "/auc/api/v3"), H.sh_quote(d .. "/out"), H.sh_quote(url)), env, d)
     assert.equal(0, code, err)
-    assert.matches("Through the other provider", read(dir .. "/out/cli_auc.txt") or "")
+    assert.matches("Through the other provider", read(d .. "/out/cli_auc.txt") or "")
   end)
 
   it("names outputs from the URL's file name, safe and unique", function()

@@ -3,7 +3,9 @@
 -- A fault (POST /_sim/faults) is
 --   { path = "<prefix or Lua pattern matched against the URI>", method = "GET" (optional),
 --     count = N (default 1), type = "429"|"500"|"502"|"503"|"504"|"reset"|"slow"|
---     "truncated"|"malformed"|"html"|"empty", retry_after = S (429/503), delay_ms = N (slow) }
+--     "truncated"|"malformed"|"html"|"empty"|"oversize"|"redirect", retry_after = S (429/503),
+--     delay_ms = N (slow), size = N (oversize: a 200 JSON body of N bytes, default 1 MiB),
+--     location = URL (redirect: a 302 there) }
 -- Faults are kept in order; the next N requests matching one get it.
 -- A provider module may export fault_body(kind) -> body, content_type, headers to shape 429/500
 -- answers (headers: a table, e.g. AUC's X-Api-Status-Code; body may be "").
@@ -16,6 +18,7 @@ local M = {}
 M.TYPES = {
   ["429"] = true, ["500"] = true, ["502"] = true, ["503"] = true, ["504"] = true,
   reset = true, slow = true, truncated = true, malformed = true, html = true, empty = true,
+  oversize = true, redirect = true,
 }
 
 -- Locations that are not provider APIs: their requests do not update last_headers.
@@ -40,6 +43,10 @@ function M.normalize(f)
   local kind = f.type ~= nil and tostring(f.type) or nil
   if not kind or not M.TYPES[kind] then
     return nil, "fault.type must be one of 429 500 502 503 504 reset slow truncated malformed html empty"
+      .. " oversize redirect"
+  end
+  if kind == "redirect" and type(f.location) ~= "string" then
+    return nil, "fault.location (string) is required for a redirect"
   end
   local count = tonumber(f.count or 1)
   if not count or count < 1 then return nil, "fault.count must be >= 1" end
@@ -50,6 +57,8 @@ function M.normalize(f)
     type = kind,
     retry_after = tonumber(f.retry_after),
     delay_ms = tonumber(f.delay_ms) or 1000,
+    size = tonumber(f.size) or 1048576,
+    location = f.location,
   }
 end
 
@@ -128,6 +137,12 @@ local function apply(f, provider)
     return respond(502, HTML_502, "text/html")
   elseif kind == "empty" then
     return respond(200, "", "application/json")
+  elseif kind == "oversize" then
+    -- Valid JSON, just too big: only a client-side body limit stops it.
+    local pad = math.max(0, f.size - 10)
+    return respond(200, '{"pad":"' .. string.rep("x", pad) .. '"}', "application/json")
+  elseif kind == "redirect" then
+    return respond(302, "", "text/plain", nil, { Location = f.location })
   end
   local status = tonumber(kind)
   if status == 429 or status == 500 then

@@ -1,0 +1,248 @@
+-- The fault matrix (issue 8, item 3): every provider x every step (submit, poll, result fetch) x
+-- every fault the simulator can inject. Each cell must end in the right text after retries or in a
+-- typed error, within the deadline, with no Lua error and no key in any output. The outcomes are
+-- written to docs/fault-matrix.md (generated; the test run is its only author).
+local H = require "helper"
+local core = require "stt.core"
+local errors = require "stt.errors"
+
+local TEXT = "Hello world. This is the second sentence! And a third one?"
+local WAIT = 3          -- the wait timeout of every cell (seconds)
+local MARGIN = 4        -- submit retries (2 x 1 s timeout + backoff) come on top of it
+local DOC = "docs/fault-matrix.md"
+local STEPS = { "submit", "poll", "fetch" }
+local STEP_TITLE = { submit = "submit", poll = "poll", fetch = "result fetch" }
+
+local PROVIDERS = {
+  { name = "dashscope", prefix = "/dashscope/api/v1", creds = { api_key = H.key }, secret = H.key,
+    submit = { path = "/dashscope/api/v1/services/audio/asr/transcription", method = "POST" },
+    poll = { path = "/dashscope/api/v1/tasks/" },
+    fetch = { path = "/oss/", method = "GET" } },
+  { name = "volcengine", prefix = "/las/api/v1", creds = { api_key = H.key }, secret = H.key,
+    submit = { path = "/las/api/v1/submit" }, poll = { path = "/las/api/v1/poll" } },
+  { name = "volcengine-auc", prefix = "/auc/api/v3", client_ids = true,
+    creds = { app_key = "sim-app-0001", access_key = "sim-access-key-0001" }, secret = "sim-access-key-0001",
+    submit = { path = "/auc/api/v3/auc/bigmodel/submit" }, poll = { path = "/auc/api/v3/auc/bigmodel/query" } },
+  { name = "turing", prefix = "/turing/api/v1", creds = { api_key = H.key }, secret = H.key,
+    submit = { path = "/turing/api/v1/audio/transcriptions/runs", method = "POST" },
+    poll = { path = "/turing/api/v1/audio/transcriptions/runs/", method = "GET" } },
+}
+
+-- Faults a submit cannot safely repeat unless the task id is the client's (volcengine-auc): the
+-- request was sent and the answer is lost or unreadable, or a gateway (502/504) may have passed it on.
+local AMBIGUOUS = { ["502"] = true, ["504"] = true, reset = true, truncated = true, malformed = true,
+                    html = true, empty = true, slow = true }
+
+-- Rows. expect(step, p) -> "ok" | "error" | "ambiguous" (a typed error with ambiguous = true) | nil
+-- (this cell is not applicable; the returned second value says why).
+local function transient(step, p, kind)
+  if step == "submit" and not p.client_ids and AMBIGUOUS[kind] then return "ambiguous" end
+  return "ok"
+end
+
+local FAULTS = {}
+local function row(id, fault, expect) FAULTS[#FAULTS + 1] = { id = id, fault = fault, expect = expect } end
+
+-- Retry-After 1 costs a second: once per provider, at submit (where throttling happens).
+row("429 with Retry-After: 1", { type = "429", retry_after = 1 }, function(step)
+  if step ~= "submit" then return nil, "n/a (Retry-After: 1 is run once per provider, at submit)" end
+  return "ok"
+end)
+row("429 without Retry-After", { type = "429" }, function() return "ok" end)
+for _, code in ipairs({ "500", "502", "503", "504" }) do
+  row(code .. " x2 (recovers)", { type = code, count = 2 }, function(step, p) return transient(step, p, code) end)
+  -- More than the retries: once, with 500 (the same path as 503; on 502/504 a DashScope, LAS or
+  -- Turing submit stops at once, as in the x2 row), to keep the matrix within its time budget.
+  if code == "500" then
+    row(code .. " x3 (> retries)", { type = code, count = 3 }, function(step)
+      if step == "submit" then return "error" end
+      -- wait() polls again after a retryable poll error; a result fetch has no second chance.
+      return step == "poll" and "ok" or "error"
+    end)
+  end
+end
+for _, kind in ipairs({ "reset", "truncated", "malformed", "html", "empty" }) do
+  local id = ({ reset = "connection reset (no answer)", truncated = "truncated body (after headers)",
+                malformed = "malformed JSON (200)", html = "HTML error page (502)", empty = "empty 200" })[kind]
+  row(id, { type = kind }, function(step, p) return transient(step, p, kind) end)
+end
+row("slow: 1.5 s > 1 s request timeout", { type = "slow", delay_ms = 1500 },
+  function(step, p) return transient(step, p, "slow") end)
+row("oversize body (200 kB > max_body 64 KiB)", { type = "oversize", size = 200000 }, function(step)
+  -- The submit arrived (the task may exist) but its answer is too big to read: ambiguous, for
+  -- every provider (max_body failures are not retried).
+  if step == "submit" then return "ambiguous" end
+  return "error"
+end)
+row("redirect (302) to another host", { type = "redirect" }, function() return "error" end)
+row("DNS failure (nonexistent.invalid)", { special = "dns" }, function(step)
+  if step == "fetch" then return nil, "n/a (the result URL's host comes from the provider)" end
+  return "error"
+end)
+row("TLS failure (self-signed certificate)", { special = "tls" }, function(step)
+  if step == "fetch" then return nil, "n/a (the result URL's host comes from the provider)" end
+  return "error"
+end)
+row("task disappears (simulator reset)", { special = "disappear" }, function(step)
+  if step ~= "poll" then return nil, "n/a (a task exists only between submit and poll)" end
+  return "error"
+end)
+row("expired result URL", { special = "expired" }, function(step, p)
+  if step ~= "fetch" or p.name ~= "dashscope" then return nil, "n/a (no signed result URL)" end
+  return "error"
+end)
+
+local cells = {}          -- cells[provider][row id][step] = text for the document
+
+local function port_of(url) return url:match(":(%d+)$") end
+
+-- Runs one cell; returns the outcome text (and fails the test when the cell does not hold).
+local function run_cell(p, step, r, expected)
+  H.quick_sim()
+  local url = H.media("fm_" .. p.name:gsub("%W", "_"), 1, TEXT)
+  local retries, seen = 0, {}
+  local function on_event(ev)
+    if ev.type == "retry" then retries = retries + 1 end
+    seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
+  end
+  local base = H.sim_url .. p.prefix
+  local function client(b)
+    local o = { base_url = b or base, retries = 2, timeout = 1, poll_first = 0.05, wait_timeout = WAIT,
+                max_body = 65536, rate_limit = false, on_event = on_event }
+    for k, v in pairs(p.creds) do o[k] = v end
+    return require("stt").client(p.name, o)
+  end
+  local f, where = r.fault, p[step]
+  local bad_base            -- dns/tls: the client of the failing step talks to this
+  if f.special == "dns" then
+    bad_base = "http://nonexistent.invalid" .. p.prefix
+  elseif f.special == "tls" then
+    bad_base = H.tls_url .. p.prefix
+  elseif f.special == "expired" then
+    H.config({ result_ttl_s = -1 })
+  elseif not f.special then
+    local fault = { path = where.path, method = where.method }
+    for k, v in pairs(f) do fault[k] = v end
+    if f.type == "redirect" then
+      -- "Another host": the same simulator by another name; it must see no request there.
+      fault.location = "http://localhost:" .. port_of(H.sim_url) .. where.path .. "redirected-elsewhere"
+    end
+    H.fault(fault)
+  end
+
+  local t0 = core.now()
+  local ok, res, err = pcall(function()
+    local c = client(step == "submit" and bad_base or nil)
+    local task, serr = c:submit({ url = url, language = "en" })
+    if not task then return nil, serr end
+    if f.special == "disappear" then H.quick_sim() end
+    if bad_base then c = client(bad_base) end
+    -- A poll that cannot resolve its host keeps failing retryably: the wait deadline ends it
+    -- (shorter here, to keep the matrix quick).
+    return c:wait(task, { timeout = f.special == "dns" and 1.5 or WAIT })
+  end)
+  local took = core.now() - t0
+  assert(ok, "Lua error: " .. tostring(res))
+  assert.is_true(took < WAIT + MARGIN, ("took %.2f s"):format(took))
+
+  local st = H.stats()
+  if not f.special then
+    assert.is_true((st.faults_applied or 0) >= 1, "the fault was never applied")
+  end
+  if f.type == "redirect" then
+    for k in pairs(st.requests or {}) do
+      assert.is_nil(k:find("redirected-elsewhere", 1, true), "the redirect was followed: " .. k)
+    end
+  end
+  if f.type == "429" and f.retry_after then
+    assert.is_true(took >= 0.95, "Retry-After: 1 was not honoured")
+  end
+
+  local out
+  if res then
+    assert.is_nil(table.concat(seen):find(p.secret, 1, true), "the key shows in an event")
+    assert.equal(TEXT, res.text)
+    assert.equal("ok", expected, "expected " .. expected .. ", got a result")
+    out = ("ok after %d retr%s"):format(retries, retries == 1 and "y" or "ies")
+  else
+    assert.is_true(errors.is(err), "not a typed error: " .. tostring(err))
+    assert.is_true(errors.KINDS[err.kind] ~= nil, "unknown kind " .. tostring(err.kind))
+    out = ("typed error %s (retryable=%s%s)"):format(err.kind, tostring(err.retryable),
+      err.ambiguous and ", ambiguous=true: not resubmitted" or "")
+    local text = tostring(err)
+    H.assert_secret_hidden(p.secret, err, {}, seen)
+    assert.is_nil(text:find(p.secret, 1, true))
+    if expected == "ambiguous" then
+      assert.is_true(err.ambiguous == true and err.retryable == false, "expected ambiguous: " .. text)
+    else
+      assert.equal("error", expected, "expected " .. expected .. ", got " .. text)
+    end
+  end
+  return out     -- no timings: the document changes only when an outcome does
+end
+
+local function write_doc()
+  local lines = {
+    "# Fault matrix",
+    "",
+    -- The same outcomes under Lua 5.4 and LuaJIT (make test runs both): no interpreter named.
+    ("Generated by `make test` from `spec/fault_matrix_spec.lua` on %s; do not edit by hand.")
+      :format(os.date("!%Y-%m-%d")),
+    "",
+    "Every cell runs against the simulator (`spec/sim/`) with a client of retries = 2, a 1 s",
+    "request timeout, max_body = 64 KiB and a " .. WAIT .. " s wait timeout. A cell passes when it ends",
+    "in the reference text (after retries) or in a typed error (`stt.errors` kinds) within the",
+    "deadline, with no Lua error and without the key in any error or event. DashScope, volcengine",
+    "(LAS) and Turing never repeat a submit whose outcome is unknown (`ambiguous=true`: the task may",
+    "exist; resubmitting could pay twice); volcengine-auc retries it with the same client-chosen id.",
+    "Faults hit the first request(s) of their step only; `x3` is more than the 2 retries.",
+    "\"ok after 0 retries\" after a connection reset: the engine (libcurl) sends a request once more,",
+    "by itself, when a reused connection closes before any answer (the submit cells use a fresh",
+    "connection, so their reset is seen).",
+    "",
+  }
+  for _, p in ipairs(PROVIDERS) do
+    lines[#lines + 1] = "## " .. p.name
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "| fault | submit | poll | result fetch |"
+    lines[#lines + 1] = "|---|---|---|---|"
+    for _, r in ipairs(FAULTS) do
+      local c = cells[p.name] and cells[p.name][r.id] or {}
+      lines[#lines + 1] = ("| %s | %s | %s | %s |"):format(r.id, c.submit or "not run", c.poll or "not run",
+        c.fetch or "not run")
+    end
+    lines[#lines + 1] = ""
+  end
+  H.write(DOC, table.concat(lines, "\n"))
+end
+
+describe("fault matrix", function()
+  teardown(write_doc)
+
+  for _, p in ipairs(PROVIDERS) do
+    describe(p.name, function()
+      if not H.has_provider(p.name) then
+        pending("the " .. p.name .. " wire schema is not in the core yet")
+        return
+      end
+      cells[p.name] = {}
+      for _, r in ipairs(FAULTS) do
+        cells[p.name][r.id] = {}
+        for _, step in ipairs(STEPS) do
+          local expected, why = r.expect(step, p)
+          if step == "fetch" and not p.fetch then
+            expected, why = nil, "n/a (inline)"
+          end
+          if not expected then
+            cells[p.name][r.id][step] = why
+          else
+            it(("%s | %s | %s"):format(r.id, STEP_TITLE[step], expected), function()
+              cells[p.name][r.id][step] = "**FAIL**"
+              cells[p.name][r.id][step] = run_cell(p, step, r, expected)
+            end)
+          end
+        end
+      end
+    end)
+  end
+end)
