@@ -1,23 +1,55 @@
 /* engine.c - HTTP over libcurl multi. See engine.h. No Lua here, and libcurl callbacks only ever
- * append bytes to C buffers owned by the transfer. */
+ * append bytes to C buffers owned by the transfer or update the engine's socket/timer records.
+ *
+ * Scale (issue 4): thousands of requests may be added at once (10,000 submits from one
+ * transcribe_all). Each host gets at most `host_limit` transfers running; the others wait in a
+ * per-host FIFO as plain copies of the request, without a libcurl easy handle (an easy handle plus
+ * its receive buffer is ~30 KiB). Finished easy handles are reset and reused, so a steady stream
+ * of requests does not allocate and free them each time. On Linux the sockets are watched with
+ * epoll and driven by curl_multi_socket_action: each turn costs O(ready sockets), not a scan of
+ * every connection as curl_multi_perform + curl_multi_poll do (those remain the portable path). */
 #include "engine.h"
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if defined(__linux__) && !defined(STT_NO_EPOLL)
+#define STT_USE_EPOLL 1
+#include <sys/epoll.h>
+#include <unistd.h>
+#endif
 
 #define DEFAULT_MAX_BODY ((size_t)64 << 20)
+#define DEFAULT_HOST_LIMIT 64     /* transfers (and so HTTP/1.1 connections) per host at a time */
+#define MAX_SPARE_HANDLES 64      /* reset easy handles kept for reuse (~20 KiB each) */
+#define MAX_EVENTS 256
+
+typedef struct host host;
 
 typedef struct xfer {
   long long id;
-  CURL *easy;
+  CURL *easy;                   /* NULL while waiting in its host's queue */
   struct curl_slist *hdrs;
   char *body;
+  size_t body_len;
+  char *strs;                   /* one allocation: url \0 method \0 [ca_file \0] */
+  const char *url, *method, *ca_file;
+  int has_body, insecure, fresh_connect, too_large;
+  long timeout_ms, connect_timeout_ms;
   size_t max_body;
-  int too_large;
+  long long deadline_us;        /* added + timeout; 0 = none */
+  host *host;
   stt_http_resp *resp;
-  struct xfer *prev, *next;
+  struct xfer *prev, *next;     /* in e->live (running) or in host->q (waiting) */
 } xfer;
+
+struct host {
+  char *key;                    /* scheme://authority, lower-cased */
+  long active;                  /* transfers of this host in e->live */
+  xfer *qhead, *qtail;          /* waiting for a free slot, oldest first */
+  host *next;
+};
 
 typedef struct done_node {
   stt_http_resp *resp;
@@ -28,10 +60,22 @@ struct stt_engine {
   CURLM *multi;
   CURLSH *share;
   long long next_id;
-  xfer *live;             /* in flight (doubly linked) */
-  size_t nlive;
+  long host_limit;
+  xfer *live;                   /* running (doubly linked) */
+  size_t nlive, nqueued;
+  host *hosts;
+  long long queue_deadline_us;  /* earliest deadline among queued transfers (may be early); 0 none */
+  CURL *spare[MAX_SPARE_HANDLES];
+  size_t nspare;
+  long long handles_created;    /* easy handles made over the engine's life (reuse keeps it low) */
   done_node *done_head, *done_tail;
-  int performing;         /* re-entrancy guard */
+  int performing;               /* re-entrancy guard */
+#ifdef STT_USE_EPOLL
+  int epfd;
+  long long timer_us;           /* when libcurl wants its timeout action; -1 none */
+  struct epoll_event ev[MAX_EVENTS];
+  int nev;                      /* events gathered by stt_engine_wait, not yet handed to libcurl */
+#endif
 };
 
 /* The only global state: libcurl's one-time initialisation (not thread safe before 7.84). */
@@ -61,6 +105,12 @@ const char *stt_http_fail_name(stt_http_fail f) {
   return "network";
 }
 
+static long long now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
   xfer *x = ud;
   size_t len = sz * n;
@@ -79,15 +129,6 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
   return len;
 }
 
-static void xfer_free(xfer *x) {
-  if (!x) return;
-  if (x->easy) curl_easy_cleanup(x->easy);
-  curl_slist_free_all(x->hdrs);
-  free(x->body);
-  stt_resp_free(x->resp);
-  free(x);
-}
-
 void stt_resp_free(stt_http_resp *r) {
   if (!r) return;
   stt_buf_free(&r->headers);
@@ -95,11 +136,124 @@ void stt_resp_free(stt_http_resp *r) {
   free(r);
 }
 
+/* Frees the request copy and response; the easy handle must already be detached. */
+static void xfer_free(xfer *x) {
+  if (!x) return;
+  curl_slist_free_all(x->hdrs);
+  free(x->body);
+  free(x->strs);
+  stt_resp_free(x->resp);
+  free(x);
+}
+
+/* ---------------------------------------------------------------- sockets and timers (epoll) */
+#ifdef STT_USE_EPOLL
+/* CURLMOPT_SOCKETFUNCTION: keep the epoll set equal to what libcurl wants watched. */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+  stt_engine *e = userp;
+  struct epoll_event ev;
+  (void)easy;
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL);   /* may already be gone with the socket */
+    curl_multi_assign(e->multi, s, NULL);
+    return 0;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.data.fd = s;
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+  if (socketp) {
+    if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) != 0)
+      return -1;
+  } else {
+    /* A recycled descriptor number can still be registered if libcurl closed it without a
+     * REMOVE first: fall back to MOD. */
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) != 0 && epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) != 0)
+      return -1;
+    curl_multi_assign(e->multi, s, (void *)e);       /* any non-NULL marks it registered */
+  }
+  return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: remember when libcurl wants curl_multi_socket_action(TIMEOUT). */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
+  stt_engine *e = userp;
+  (void)multi;
+  e->timer_us = timeout_ms < 0 ? -1 : now_us() + (long long)timeout_ms * 1000;
+  return 0;
+}
+#endif
+
+/* ---------------------------------------------------------------- hosts */
+/* "scheme://authority" of a URL, lower-cased, into a new string (NULL when out of memory). */
+static char *host_key(const char *url) {
+  const char *p = strstr(url, "://");
+  size_t n, i;
+  char *k;
+  p = p ? p + 3 : url;
+  p += strcspn(p, "/?#");
+  n = (size_t)(p - url);
+  k = malloc(n + 1);
+  if (!k) return NULL;
+  for (i = 0; i < n; i++) k[i] = (char)((url[i] >= 'A' && url[i] <= 'Z') ? url[i] + 32 : url[i]);
+  k[n] = '\0';
+  return k;
+}
+
+static host *host_get(stt_engine *e, const char *url) {
+  host *h;
+  char *k = host_key(url);
+  if (!k) return NULL;
+  for (h = e->hosts; h; h = h->next) {
+    if (strcmp(h->key, k) == 0) { free(k); return h; }
+  }
+  h = calloc(1, sizeof *h);
+  if (!h) { free(k); return NULL; }
+  h->key = k;
+  h->next = e->hosts;
+  e->hosts = h;
+  return h;
+}
+
+/* Forget a host with nothing running or waiting (keeps the list as short as the hosts in use). */
+static void host_release(stt_engine *e, host *h) {
+  host **pp;
+  if (h->active > 0 || h->qhead) return;
+  for (pp = &e->hosts; *pp; pp = &(*pp)->next) {
+    if (*pp == h) { *pp = h->next; break; }
+  }
+  free(h->key);
+  free(h);
+}
+
+static void queue_push(host *h, xfer *x) {
+  x->next = NULL;
+  x->prev = h->qtail;
+  if (h->qtail) h->qtail->next = x; else h->qhead = x;
+  h->qtail = x;
+}
+
+static void queue_unlink(stt_engine *e, host *h, xfer *x) {
+  if (x->prev) x->prev->next = x->next; else h->qhead = x->next;
+  if (x->next) x->next->prev = x->prev; else h->qtail = x->prev;
+  x->prev = x->next = NULL;
+  e->nqueued--;
+}
+
+/* ---------------------------------------------------------------- engine */
 stt_engine *stt_engine_new(const stt_engine_opts *o, char *err, size_t errlen) {
   stt_engine *e;
   if (stt_engine_global_init() != 0) { snprintf(err, errlen, "curl_global_init failed"); return NULL; }
   e = calloc(1, sizeof *e);
   if (!e) { snprintf(err, errlen, "out of memory"); return NULL; }
+#ifdef STT_USE_EPOLL
+  e->timer_us = -1;
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (e->epfd < 0) {
+    snprintf(err, errlen, "epoll_create1 failed");
+    free(e);
+    return NULL;
+  }
+#endif
   e->multi = curl_multi_init();
   e->share = curl_share_init();
   if (!e->multi || !e->share) {
@@ -112,10 +266,17 @@ stt_engine *stt_engine_new(const stt_engine_opts *o, char *err, size_t errlen) {
   curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-  if (o && o->max_host_connections > 0)
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections);
+  e->host_limit = o && o->max_host_connections > 0 ? o->max_host_connections : DEFAULT_HOST_LIMIT;
+  /* libcurl's own bound matches ours, so it never parks a transfer that we started. */
+  curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, e->host_limit);
   if (o && o->max_total_connections > 0)
     curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections);
+#ifdef STT_USE_EPOLL
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, (void *)e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, (void *)e);
+#endif
   e->next_id = 1;
   return e;
 }
@@ -123,49 +284,76 @@ stt_engine *stt_engine_new(const stt_engine_opts *o, char *err, size_t errlen) {
 void stt_engine_free(stt_engine *e) {
   xfer *x, *nx;
   done_node *d, *nd;
+  host *h, *nh;
+  size_t i;
   if (!e) return;
   for (x = e->live; x; x = nx) {
     nx = x->next;
     if (e->multi && x->easy) curl_multi_remove_handle(e->multi, x->easy);
+    if (x->easy) curl_easy_cleanup(x->easy);
     xfer_free(x);
   }
+  for (h = e->hosts; h; h = nh) {
+    nh = h->next;
+    for (x = h->qhead; x; x = nx) { nx = x->next; xfer_free(x); }
+    free(h->key);
+    free(h);
+  }
+  for (i = 0; i < e->nspare; i++) curl_easy_cleanup(e->spare[i]);
   for (d = e->done_head; d; d = nd) { nd = d->next; stt_resp_free(d->resp); free(d); }
   if (e->multi) curl_multi_cleanup(e->multi);
   if (e->share) curl_share_cleanup(e->share);
+#ifdef STT_USE_EPOLL
+  if (e->epfd >= 0) close(e->epfd);
+#endif
   free(e);
 }
 
 static int is_method(const char *m, const char *want) { return m && strcmp(m, want) == 0; }
 
-long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t errlen) {
-  xfer *x;
-  size_t i;
-  CURL *h;
-  if (!r->url || !r->method) { snprintf(err, errlen, "request needs method and url"); return -1; }
-  x = calloc(1, sizeof *x);
-  if (!x) goto oom;
-  x->resp = calloc(1, sizeof *x->resp);
-  x->easy = curl_easy_init();
-  if (!x->resp || !x->easy) goto oom;
-  stt_buf_init(&x->resp->headers);
-  stt_buf_init(&x->resp->body);
-  x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
-  x->id = e->next_id++;
-  x->resp->id = x->id;
-  h = x->easy;
+static void push_done(stt_engine *e, xfer *x) {
+  done_node *d = calloc(1, sizeof *d);
+  if (!d) { xfer_free(x); return; }     /* cannot queue it: report nothing rather than crash */
+  d->resp = x->resp;
+  x->resp = NULL;                        /* ownership moves to the done queue */
+  xfer_free(x);
+  if (e->done_tail) e->done_tail->next = d; else e->done_head = d;
+  e->done_tail = d;
+}
 
-  for (i = 0; i < r->nheaders; i++) {
-    struct curl_slist *nl = curl_slist_append(x->hdrs, r->headers[i]);
-    if (!nl) goto oom;
-    x->hdrs = nl;
+/* A transfer that ends before it ever ran (its time ran out in the queue, or libcurl refused it). */
+static void fail_unsent(stt_engine *e, xfer *x, stt_http_fail f, const char *msg) {
+  x->resp->fail = f;
+  x->resp->curl_code = f == STT_HTTP_TIMEOUT ? (int)CURLE_OPERATION_TIMEDOUT : (int)CURLE_FAILED_INIT;
+  x->resp->sent = 0;
+  snprintf(x->resp->errmsg, sizeof x->resp->errmsg, "%s", msg);
+  push_done(e, x);
+}
+
+/* Give a waiting transfer an easy handle and hand it to libcurl. Returns 0, or -1 when it was
+ * failed instead (then it is already in the done queue). */
+static int start(stt_engine *e, xfer *x) {
+  CURL *h;
+  long long now = now_us();
+  long remain = 0;
+  if (x->deadline_us) {
+    remain = (long)((x->deadline_us - now) / 1000);
+    if (remain <= 0) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "timed out after %ld ms waiting for a free connection slot "
+               "(%ld per host)", x->timeout_ms, e->host_limit);
+      fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
+      return -1;
+    }
   }
-  /* Never send "Expect: 100-continue" (one round trip more for nothing), nor a default Accept. */
-  {
-    struct curl_slist *nl = curl_slist_append(x->hdrs, "Expect:");
-    if (!nl) goto oom;
-    x->hdrs = nl;
+  if (e->nspare) h = e->spare[--e->nspare];
+  else {
+    h = curl_easy_init();
+    if (!h) { fail_unsent(e, x, STT_HTTP_NETWORK, "out of memory (curl_easy_init)"); return -1; }
+    e->handles_created++;
   }
-  curl_easy_setopt(h, CURLOPT_URL, r->url);
+  x->easy = h;
+  curl_easy_setopt(h, CURLOPT_URL, x->url);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
   curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)x);
   curl_easy_setopt(h, CURLOPT_SHARE, e->share);
@@ -179,41 +367,115 @@ long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   /* Waiting for a connection that might multiplex only pays off where HTTP/2 can be negotiated
    * (TLS + ALPN). On plain http:// it would serialize the first requests to a new host. */
-  if (strncmp(r->url, "https://", 8) == 0) curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  if (strncmp(x->url, "https://", 8) == 0) curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");    /* whatever this libcurl decodes */
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "lua-stt/0.1");
-  if (r->timeout_ms > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_ms);
-  if (r->connect_timeout_ms > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+  /* The request's time budget counts from add(): time spent queued for a slot is part of it. */
+  if (remain > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, remain);
+  if (x->connect_timeout_ms > 0) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, x->connect_timeout_ms);
   /* TLS verification stays on unless the caller explicitly asked for insecure. */
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, r->insecure ? 0L : 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, r->insecure ? 0L : 2L);
-  if (r->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
-  if (r->fresh_connect) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-
-  if (r->has_body || is_method(r->method, "POST") || is_method(r->method, "PUT")) {
-    x->body = malloc(r->body_len ? r->body_len : 1);
-    if (!x->body) goto oom;
-    if (r->body_len) memcpy(x->body, r->body, r->body_len);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, x->insecure ? 0L : 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, x->insecure ? 0L : 2L);
+  if (x->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, x->ca_file);
+  if (x->fresh_connect) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+  if (x->has_body || is_method(x->method, "POST") || is_method(x->method, "PUT")) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body);
-    if (!is_method(r->method, "POST")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
-  } else if (is_method(r->method, "HEAD")) {
+    if (!is_method(x->method, "POST")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
+  } else if (is_method(x->method, "HEAD")) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else if (!is_method(r->method, "GET")) {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+  } else if (!is_method(x->method, "GET")) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
   }
-
   if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
-    snprintf(err, errlen, "curl_multi_add_handle failed");
-    xfer_free(x);
+    curl_easy_cleanup(h);
+    x->easy = NULL;
+    fail_unsent(e, x, STT_HTTP_NETWORK, "curl_multi_add_handle failed");
     return -1;
   }
+  x->prev = NULL;
   x->next = e->live;
   if (e->live) e->live->prev = x;
   e->live = x;
   e->nlive++;
+  x->host->active++;
+  return 0;
+}
+
+/* Start waiting transfers of h while it has free slots. */
+static void pump(stt_engine *e, host *h) {
+  while (h->active < e->host_limit && h->qhead) {
+    xfer *x = h->qhead;
+    queue_unlink(e, h, x);
+    start(e, x);
+  }
+  host_release(e, h);
+}
+
+long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t errlen) {
+  xfer *x;
+  size_t i, lu, lm, lc;
+  if (!r->url || !r->method) { snprintf(err, errlen, "request needs method and url"); return -1; }
+  x = calloc(1, sizeof *x);
+  if (!x) goto oom;
+  x->resp = calloc(1, sizeof *x->resp);
+  if (!x->resp) goto oom;
+  stt_buf_init(&x->resp->headers);
+  stt_buf_init(&x->resp->body);
+  lu = strlen(r->url); lm = strlen(r->method); lc = r->ca_file ? strlen(r->ca_file) : 0;
+  x->strs = malloc(lu + lm + lc + 3);
+  if (!x->strs) goto oom;
+  memcpy(x->strs, r->url, lu + 1);
+  memcpy(x->strs + lu + 1, r->method, lm + 1);
+  x->url = x->strs;
+  x->method = x->strs + lu + 1;
+  if (r->ca_file) {
+    memcpy(x->strs + lu + lm + 2, r->ca_file, lc + 1);
+    x->ca_file = x->strs + lu + lm + 2;
+  }
+  for (i = 0; i < r->nheaders; i++) {
+    struct curl_slist *nl = curl_slist_append(x->hdrs, r->headers[i]);
+    if (!nl) goto oom;
+    x->hdrs = nl;
+  }
+  /* Never send "Expect: 100-continue" (one round trip more for nothing), nor a default Accept. */
+  {
+    struct curl_slist *nl = curl_slist_append(x->hdrs, "Expect:");
+    if (!nl) goto oom;
+    x->hdrs = nl;
+  }
+  x->has_body = r->has_body;
+  if (r->has_body || is_method(r->method, "POST") || is_method(r->method, "PUT")) {
+    x->body = malloc(r->body_len ? r->body_len : 1);
+    if (!x->body) goto oom;
+    if (r->body_len) memcpy(x->body, r->body, r->body_len);
+    x->body_len = r->body_len;
+  }
+  x->insecure = r->insecure;
+  x->fresh_connect = r->fresh_connect;
+  x->timeout_ms = r->timeout_ms;
+  x->connect_timeout_ms = r->connect_timeout_ms;
+  x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
+  x->deadline_us = r->timeout_ms > 0 ? now_us() + (long long)r->timeout_ms * 1000 : 0;
+  x->host = host_get(e, r->url);
+  if (!x->host) goto oom;
+  x->id = e->next_id++;
+  x->resp->id = x->id;
+  if (x->host->active < e->host_limit) {
+    long long id = x->id;
+    host *h = x->host;
+    if (start(e, x) != 0) {
+      /* already answered through the done queue; still a valid id for the caller */
+      host_release(e, h);
+    }
+    return id;
+  }
+  queue_push(x->host, x);
+  e->nqueued++;
+  if (x->deadline_us && (!e->queue_deadline_us || x->deadline_us < e->queue_deadline_us))
+    e->queue_deadline_us = x->deadline_us;
   return x->id;
 oom:
   snprintf(err, errlen, "out of memory");
@@ -226,6 +488,19 @@ static void unlink_live(stt_engine *e, xfer *x) {
   if (x->next) x->next->prev = x->prev;
   x->prev = x->next = NULL;
   e->nlive--;
+  x->host->active--;
+}
+
+/* Detach a running transfer's easy handle and keep it for the next transfer. */
+static void recycle(stt_engine *e, xfer *x) {
+  curl_multi_remove_handle(e->multi, x->easy);
+  if (e->nspare < MAX_SPARE_HANDLES) {
+    curl_easy_reset(x->easy);       /* options back to defaults; caches and connections stay */
+    e->spare[e->nspare++] = x->easy;
+  } else {
+    curl_easy_cleanup(x->easy);
+  }
+  x->easy = NULL;
 }
 
 static stt_http_fail classify(CURLcode c, int too_large) {
@@ -249,7 +524,7 @@ static void finish(stt_engine *e, xfer *x, CURLcode code) {
   stt_http_resp *r = x->resp;
   long status = 0, ver = 0, conns = 0;
   curl_off_t pre = 0, total = 0;
-  done_node *d;
+  host *h = x->host;
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
   curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
@@ -267,34 +542,86 @@ static void finish(stt_engine *e, xfer *x, CURLcode code) {
     snprintf(r->errmsg, sizeof r->errmsg, "response body exceeds the %zu-byte cap", x->max_body);
   else if (code != CURLE_OK)
     snprintf(r->errmsg, sizeof r->errmsg, "%s", curl_easy_strerror(code));
-  curl_multi_remove_handle(e->multi, x->easy);
+  recycle(e, x);
   unlink_live(e, x);
-  d = calloc(1, sizeof *d);
-  if (!d) {                       /* cannot queue it: report nothing rather than crash */
-    xfer_free(x);
-    return;
-  }
-  d->resp = r;
-  x->resp = NULL;                 /* ownership moves to the done queue */
-  xfer_free(x);
-  if (e->done_tail) e->done_tail->next = d; else e->done_head = d;
-  e->done_tail = d;
+  push_done(e, x);
+  pump(e, h);
 }
 
-int stt_engine_perform(stt_engine *e, int *running, char *err, size_t errlen) {
-  CURLMcode mc;
+/* Fail queued transfers whose whole time budget ran out before a slot freed up. */
+static void expire_queued(stt_engine *e, long long now) {
+  host *h, *nh;
+  long long next = 0;
+  if (!e->queue_deadline_us || now < e->queue_deadline_us) return;
+  for (h = e->hosts; h; h = nh) {
+    xfer *x, *nx;
+    nh = h->next;
+    for (x = h->qhead; x; x = nx) {
+      nx = x->next;
+      if (x->deadline_us && x->deadline_us <= now) {
+        char msg[200];
+        queue_unlink(e, h, x);
+        snprintf(msg, sizeof msg, "timed out after %ld ms waiting for a free connection slot "
+                 "(%ld per host)", x->timeout_ms, e->host_limit);
+        fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
+      } else if (x->deadline_us && (!next || x->deadline_us < next)) {
+        next = x->deadline_us;
+      }
+    }
+    host_release(e, h);
+  }
+  e->queue_deadline_us = next;
+}
+
+static void collect(stt_engine *e) {
   CURLMsg *m;
   int left = 0;
-  if (e->performing) { snprintf(err, errlen, "engine perform is not re-entrant"); return -1; }
-  e->performing = 1;
-  mc = curl_multi_perform(e->multi, running);
   while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
     if (m->msg == CURLMSG_DONE) {
       xfer *x = NULL;
+      CURLcode code = m->data.result;
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-      if (x) finish(e, x, m->data.result);
+      if (x) finish(e, x, code);
     }
   }
+}
+
+int stt_engine_perform(stt_engine *e, int *running, char *err, size_t errlen) {
+  CURLMcode mc = CURLM_OK;
+  int still = 0;
+  if (e->performing) { snprintf(err, errlen, "engine perform is not re-entrant"); return -1; }
+  e->performing = 1;
+  expire_queued(e, now_us());
+#ifdef STT_USE_EPOLL
+  {
+    int i, n = e->nev;
+    /* Level-triggered: when wait() did not run this turn, ask the kernel now (no blocking). */
+    if (n == 0) n = epoll_wait(e->epfd, e->ev, MAX_EVENTS, 0);
+    e->nev = 0;
+    for (i = 0; i < n && mc == CURLM_OK; i++) {
+      int mask = (e->ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0)
+               | (e->ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0)
+               | (e->ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      mc = curl_multi_socket_action(e->multi, e->ev[i].data.fd, mask, &still);
+    }
+    if (mc == CURLM_OK && e->timer_us >= 0 && now_us() >= e->timer_us) {
+      e->timer_us = -1;
+      mc = curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+    }
+  }
+  collect(e);
+  /* Transfers started by collect() (from a host queue) get their first action at once. */
+  if (mc == CURLM_OK && e->timer_us >= 0 && now_us() >= e->timer_us) {
+    e->timer_us = -1;
+    mc = curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+    collect(e);
+  }
+#else
+  mc = curl_multi_perform(e->multi, &still);
+  collect(e);
+#endif
+  (void)still;
+  *running = (int)(e->nlive + e->nqueued);
   e->performing = 0;
   if (mc != CURLM_OK) { snprintf(err, errlen, "%s", curl_multi_strerror(mc)); return -1; }
   return 0;
@@ -312,26 +639,71 @@ stt_http_resp *stt_engine_next_done(stt_engine *e) {
 }
 
 int stt_engine_wait(stt_engine *e, int timeout_ms) {
-  int n = 0;
   if (timeout_ms < 0) timeout_ms = 0;
-  return curl_multi_poll(e->multi, NULL, 0, timeout_ms, &n) == CURLM_OK ? n : -1;
+#ifdef STT_USE_EPOLL
+  {
+    long t = stt_engine_timeout(e);
+    int n;
+    if (e->done_head || e->nev > 0) return 1;       /* something to collect already */
+    if (t >= 0 && t < timeout_ms) timeout_ms = (int)t;
+    n = epoll_wait(e->epfd, e->ev, MAX_EVENTS, timeout_ms);
+    if (n < 0) return 0;                               /* EINTR: the caller simply loops */
+    e->nev = n;
+    return n;
+  }
+#else
+  {
+    int n = 0;
+    return curl_multi_poll(e->multi, NULL, 0, timeout_ms, &n) == CURLM_OK ? n : -1;
+  }
+#endif
 }
 
 long stt_engine_timeout(stt_engine *e) {
   long ms = -1;
+  long long now = 0;
+  if (e->done_head) return 0;
+#ifdef STT_USE_EPOLL
+  if (e->timer_us >= 0) {
+    now = now_us();
+    ms = e->timer_us <= now ? 0 : (long)((e->timer_us - now + 999) / 1000);
+  }
+#else
   curl_multi_timeout(e->multi, &ms);
+#endif
+  if (e->queue_deadline_us) {
+    long q;
+    if (!now) now = now_us();
+    q = e->queue_deadline_us <= now ? 0 : (long)((e->queue_deadline_us - now + 999) / 1000);
+    if (ms < 0 || q < ms) ms = q;
+  }
   return ms;
 }
 
 int stt_engine_cancel(stt_engine *e, long long id) {
   xfer *x;
+  host *h;
   done_node *d, *prev = NULL;
   for (x = e->live; x; x = x->next) {
     if (x->id == id) {
+      h = x->host;
       curl_multi_remove_handle(e->multi, x->easy);
+      curl_easy_cleanup(x->easy);    /* not recycled: its state is mid-transfer */
+      x->easy = NULL;
       unlink_live(e, x);
       xfer_free(x);
+      pump(e, h);
       return 1;
+    }
+  }
+  for (h = e->hosts; h; h = h->next) {
+    for (x = h->qhead; x; x = x->next) {
+      if (x->id == id) {
+        queue_unlink(e, h, x);
+        xfer_free(x);
+        host_release(e, h);
+        return 1;
+      }
     }
   }
   for (d = e->done_head; d; prev = d, d = d->next) {
@@ -346,4 +718,15 @@ int stt_engine_cancel(stt_engine *e, long long id) {
   return 0;
 }
 
-size_t stt_engine_inflight(const stt_engine *e) { return e->nlive; }
+size_t stt_engine_inflight(const stt_engine *e) { return e->nlive + e->nqueued; }
+
+void stt_engine_get_stats(const stt_engine *e, stt_engine_stats *s) {
+  const host *h;
+  memset(s, 0, sizeof *s);
+  s->running = e->nlive;
+  s->queued = e->nqueued;
+  s->spare_handles = e->nspare;
+  s->handles_created = e->handles_created;
+  s->host_limit = e->host_limit;
+  for (h = e->hosts; h; h = h->next) s->hosts++;
+}

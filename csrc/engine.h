@@ -10,7 +10,8 @@
 typedef struct stt_engine stt_engine;
 
 typedef struct stt_engine_opts {
-  long max_host_connections;   /* 0 = libcurl default (unlimited) */
+  long max_host_connections;   /* transfers running per host at once (the rest wait their turn in
+                                  the engine, without a libcurl handle); 0 = 64 */
   long max_total_connections;  /* 0 = unlimited */
 } stt_engine_opts;
 
@@ -73,7 +74,13 @@ int         stt_engine_wait(stt_engine *e, int timeout_ms);
 long        stt_engine_timeout(stt_engine *e);
 /* Abort one transfer; 1 if it was in flight (or finished but not yet collected), 0 otherwise. */
 int         stt_engine_cancel(stt_engine *e, long long id);
-size_t      stt_engine_inflight(const stt_engine *e);
+size_t      stt_engine_inflight(const stt_engine *e);   /* running + waiting for a slot */
+typedef struct stt_engine_stats {
+  size_t running, queued, spare_handles, hosts;
+  long long handles_created;
+  long host_limit;
+} stt_engine_stats;
+void        stt_engine_get_stats(const stt_engine *e, stt_engine_stats *s);
 /* libcurl's one-time process init (the only global state); safe to call repeatedly. */
 int         stt_engine_global_init(void);
 const char *stt_engine_curl_version(void);

@@ -569,6 +569,21 @@ static int l_engine_inflight(lua_State *L) {
   return 1;
 }
 
+/* engine:stats() -> { running, queued, spare_handles, hosts, handles_created, host_limit } */
+static int l_engine_stats(lua_State *L) {
+  engine_box *b = check_engine(L);
+  stt_engine_stats st;
+  stt_engine_get_stats(b->e, &st);
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, (lua_Integer)st.running); lua_setfield(L, -2, "running");
+  lua_pushinteger(L, (lua_Integer)st.queued); lua_setfield(L, -2, "queued");
+  lua_pushinteger(L, (lua_Integer)st.spare_handles); lua_setfield(L, -2, "spare_handles");
+  lua_pushinteger(L, (lua_Integer)st.hosts); lua_setfield(L, -2, "hosts");
+  lua_pushnumber(L, (lua_Number)st.handles_created); lua_setfield(L, -2, "handles_created");
+  lua_pushinteger(L, (lua_Integer)st.host_limit); lua_setfield(L, -2, "host_limit");
+  return 1;
+}
+
 /* __gc == __close == close(): idempotent */
 static int l_engine_close(lua_State *L) {
   engine_box *b = luaL_checkudata(L, 1, ENGINE_MT);
@@ -593,6 +608,7 @@ static int l_engine_tostring(lua_State *L) {
 static const luaL_Reg engine_methods[] = {
   {"add", l_engine_add}, {"perform", l_engine_perform}, {"wait", l_engine_wait},
   {"timeout", l_engine_timeout}, {"cancel", l_engine_cancel}, {"inflight", l_engine_inflight},
+  {"stats", l_engine_stats},
   {"close", l_engine_close}, {"closed", l_engine_closed}, {NULL, NULL}
 };
 

@@ -208,3 +208,94 @@ describe("scheduler", function()
     t:close()
   end)
 end)
+
+describe("engine: per-host slots, queued requests and handle reuse", function()
+  -- Runs e until every id in ids has an answer; returns { [id] = resp } and the seconds it took.
+  local function drive(e, ids)
+    local want, got, t0 = {}, {}, core.now()
+    for _, id in ipairs(ids) do want[id] = true end
+    local n = #ids
+    while n > 0 do
+      local _, done = e:perform()
+      for _, r in ipairs(done) do
+        if want[r.id] and not got[r.id] then got[r.id] = r; n = n - 1 end
+      end
+      if n > 0 then e:wait(math.min(e:timeout() or 0.05, 0.05)) end
+      assert(core.now() - t0 < 10, "engine never answered")
+    end
+    return got, core.now() - t0
+  end
+  local function add(e, path, opts, base)
+    return assert(e:add({ method = "GET", url = (base or H.sim_url) .. path }, opts or { timeout = 5 }))
+  end
+
+  it("runs at most max_host_connections transfers per host; the rest wait without a libcurl handle", function()
+    local e = core.engine({ max_host_connections = 2 })
+    local ids = {}
+    for i = 1, 6 do ids[i] = add(e, "/_t/delay?ms=300") end
+    local st = e:stats()
+    assert.same({ 2, 4, 6 }, { st.running, st.queued, e:inflight() })
+    local got, took = drive(e, ids)
+    for _, id in ipairs(ids) do assert.equal(200, got[id].status) end
+    -- three waves of two: it cannot be faster than 0.9 s if the bound holds (unbounded: 0.3 s)
+    assert.is_true(took >= 0.85, "6 x 300 ms with 2 slots took only " .. took .. " s")
+    st = e:stats()
+    assert.same({ 0, 0, 2 }, { st.running, st.queued, st.handles_created })
+    e:close()
+  end)
+
+  it("reuses easy handles across requests", function()
+    local e = core.engine()
+    for _ = 1, 20 do
+      local got = drive(e, { add(e, "/_t/bytes?n=3") })
+      for _, r in pairs(got) do assert.equal("xxx", r.body) end
+    end
+    local st = e:stats()
+    assert.equal(1, st.handles_created)
+    assert.equal(1, st.spare_handles)
+    assert.equal(64, st.host_limit)
+    e:close()
+  end)
+
+  it("counts a queued request's timeout from add(): it fails as a timeout, never sent", function()
+    local e = core.engine({ max_host_connections = 1 })
+    local slow = add(e, "/_t/delay?ms=1500")
+    local quick = add(e, "/_t/bytes?n=1", { timeout = 0.3 })
+    local got, took = drive(e, { quick })
+    assert.equal("timeout", got[quick].error.kind)
+    assert.is_false(got[quick].sent)
+    assert.is_true(took < 1.0, "the queued request waited " .. took .. " s for its 0.3 s timeout")
+    assert.equal(200, drive(e, { slow })[slow].status)
+    e:close()
+  end)
+
+  it("keeps a queue per host: a busy host does not hold up another", function()
+    local e = core.engine({ max_host_connections = 1 })
+    local other = H.sim_url:gsub("127%.0%.0%.1", "localhost")
+    assert.are_not.equal(other, H.sim_url)
+    local slow = add(e, "/_t/delay?ms=1000")
+    local queued = add(e, "/_t/bytes?n=1")            -- same host: waits behind the slow one
+    local fast = add(e, "/_t/bytes?n=2", nil, other)  -- another host: runs at once
+    assert.equal(1, e:stats().queued)
+    local got, took = drive(e, { fast })
+    assert.equal("xx", got[fast].body)
+    assert.is_true(took < 0.6, "the other host's request took " .. took .. " s")
+    got = drive(e, { slow, queued })
+    assert.equal("x", got[queued].body)
+    e:close()
+  end)
+
+  it("cancels a queued request and frees queued requests on close", function()
+    local e = core.engine({ max_host_connections = 1 })
+    local first = add(e, "/_t/delay?ms=300")
+    local second = add(e, "/_t/delay?ms=300")
+    add(e, "/_t/delay?ms=300")
+    assert.is_true(e:cancel(second))
+    assert.is_false(e:cancel(second))
+    assert.equal(2, e:inflight())
+    assert.equal(1, e:stats().queued)
+    assert.equal(200, drive(e, { first })[first].status)
+    e:close()     -- one request still queued or running: freed (valgrind-test checks for leaks)
+    e:close()
+  end)
+end)
