@@ -59,6 +59,8 @@ local function heap_push(h, item)
   end
 end
 
+local function less(a, b) return a.at < b.at or (a.at == b.at and a.seq < b.seq) end
+
 local function heap_pop(h)
   local top, n = h[1], #h
   local last = h[n]
@@ -69,7 +71,6 @@ local function heap_pop(h)
     h[1] = last
     while true do
       local l, r, m = 2 * i, 2 * i + 1, i
-      local function less(a, b) return a.at < b.at or (a.at == b.at and a.seq < b.seq) end
       if l <= n and less(h[l], h[m]) then m = l end
       if r <= n and less(h[r], h[m]) then m = r end
       if m == i then break end
@@ -118,8 +119,13 @@ function Thread:join()
   return unpack_n(self.results)
 end
 
-local function ready(S, th, ...)
-  S.ready[#S.ready + 1] = { th = th, n = select("#", ...), ... }
+-- The run queue: parallel arrays of threads and the one value each is resumed with (an HTTP
+-- response, or nil), so queuing a thread allocates nothing.
+local function ready(S, th, v)
+  local n = S.nready + 1
+  S.nready = n
+  S.ready[n] = th
+  S.ready_v[n] = v
 end
 
 local function finish(S, th, ok, ...)
@@ -135,20 +141,22 @@ local function finish(S, th, ok, ...)
   th.joiners = {}
 end
 
-local function step(S, th, ...)
-  local res = { n = 0 }
-  local function pack(...) res = { n = select("#", ...), ... } end
-  pack(coroutine.resume(th.co, ...))
+-- After a resume: the common case (the thread yielded TOKEN) allocates nothing.
+local function resumed(S, th, ok, first, ...)
   if coroutine.status(th.co) == "dead" then
-    if res[1] then finish(S, th, true, select(2, unpack_n(res)))
+    if ok then finish(S, th, true, first, ...)
     else
       -- The error value travels unchanged (tables stay tables); the traceback is kept beside it.
-      th.traceback = debug.traceback(th.co, tostring(res[2]))
-      finish(S, th, false, res[2])
+      th.traceback = debug.traceback(th.co, tostring(first))
+      finish(S, th, false, first)
     end
-  elseif res[2] ~= TOKEN then
+  elseif first ~= TOKEN then
     ready(S, th)            -- a plain coroutine.yield(): let the others run, then continue
   end
+end
+
+local function step(S, th, v)
+  resumed(S, th, coroutine.resume(th.co, v))
 end
 
 local function new_thread(S, fn, ...)
@@ -236,9 +244,15 @@ end
 local function drive(S)
   local eng = S.engine
   while true do
-    local q = S.ready
-    S.ready = {}
-    for i = 1, #q do step(S, q[i].th, unpack_n(q[i])) end
+    -- Swap in the spare arrays: threads made ready while these run go to the next turn.
+    local q, qv, n = S.ready, S.ready_v, S.nready
+    S.ready, S.ready_v, S.nready = S.spare, S.spare_v, 0
+    for i = 1, n do
+      local th, v = q[i], qv[i]
+      q[i], qv[i] = nil, nil
+      step(S, th, v)
+    end
+    S.spare, S.spare_v = q, qv
     if S.live == 0 then return end
     if S.nwaiting > 0 then
       local _, done = eng:perform()
@@ -257,7 +271,7 @@ local function drive(S)
       local tm = heap_pop(S.timers)
       ready(S, tm.th)
     end
-    if #S.ready == 0 then
+    if S.nready == 0 then
       local wait
       if S.timers[1] then wait = S.timers[1].at - t end
       if S.nwaiting > 0 then
@@ -279,8 +293,8 @@ function M.run(fn, ...)
   if type(fn) ~= "function" then error("stt.run expects a function", 2) end
   if ngx_api() then return ngx_run(fn, ...) end
   if active then error("stt.run is already running (call stt.spawn inside it instead)", 2) end
-  local S = { ready = {}, timers = {}, waiting = {}, nwaiting = 0, by_co = {}, live = 0, seq = 0,
-              failed = {} }
+  local S = { ready = {}, ready_v = {}, nready = 0, spare = {}, spare_v = {}, timers = {}, waiting = {},
+              nwaiting = 0, by_co = {}, live = 0, seq = 0, failed = {} }
   S.engine = core.engine()
   active = S
   local main = new_thread(S, fn, ...)
