@@ -105,12 +105,17 @@ function Client:close()
 end
 
 ---------------------------------------------------------------- internals
+-- The error context of an operation: errors.lua scrubs the client's keys out of every message.
 function Client:_ctx(op)
-  local s, list = secrets[self], {}
-  for _, k in ipairs({ "api_key", "app_key", "access_key" }) do
-    if type(s[k]) == "string" then list[#list + 1] = s[k] end
+  local s = secrets[self]
+  if s.list == nil then         -- the keys never change: listed once per client
+    local list = {}
+    for _, k in ipairs({ "api_key", "app_key", "access_key" }) do
+      if type(s[k]) == "string" then list[#list + 1] = s[k] end
+    end
+    s.list = #list > 0 and list or false
   end
-  return { provider = self.provider, op = op, secrets = #list > 0 and list or nil }
+  return { provider = self.provider, op = op, secrets = s.list or nil }
 end
 
 function Client:_emit(ev)
@@ -167,7 +172,6 @@ end
 
 -- One logical exchange with retries. Returns the parsed table, or nil, err.
 function Client:_exchange(op, req, kind, parse_extra, deadline)
-  local ctx = self:_ctx(op)
   local attempt = 0
   -- A submit that carries a client-chosen task id (volcengine-auc) is idempotent: an unknown
   -- outcome is retried with the same id; a "duplicate" answer then means the task exists.
@@ -177,7 +181,7 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
   while true do
     if self.limiter and not self.limiter:acquire(op, deadline) then
       return nil, errors.new({ kind = "timeout", retryable = true,
-        message = "the client's rate limit allows no " .. op .. " request before the deadline" }, ctx)
+        message = "the client's rate limit allows no " .. op .. " request before the deadline" }, self:_ctx(op))
     end
     local hopts = http_opts(self, deadline)
     -- A submit never rides a reused connection: libcurl (and keep-alive clients generally) would
@@ -191,9 +195,9 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
       for k, v in pairs(parse_extra or {}) do presp[k] = v end
       local out, perr = core.parse(self.provider, kind, presp)
       if out then return out end
-      err = errors.new(perr, ctx)
+      err = errors.new(perr, self:_ctx(op))
     else
-      err = errors.from_transport(terr, ctx)
+      err = errors.from_transport(terr, self:_ctx(op))
     end
     if idempotent and err.retryable and not submit_retry_safe(resp, terr) then
       unknown_before = true

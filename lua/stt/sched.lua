@@ -324,25 +324,27 @@ end
 
 --- The scheduler thread running now, or nil outside stt.run (or in a foreign coroutine).
 function M.current()
+  -- An engine-mode run in progress means we are not inside nginx (ngx_run never sets `active`).
+  if active then return active.by_co[coroutine.running()] end
   if ngx_api() then return ngx_by_co[coroutine.running()] end
-  return active and active.by_co[coroutine.running()] or nil
+  return nil
 end
 
 --- Sleep s seconds: yields inside stt.run, blocks outside it.
 function M.sleep(s)
   s = tonumber(s) or 0
-  local ngx = ngx_api()
-  if ngx then
-    need_cosockets("stt.sleep", 2)
-    ngx.sleep(s > 0 and s or 0)
-    return
-  end
-  local th = M.current()
+  local th = active and active.by_co[coroutine.running()]
   if th then
     local S = active
     S.seq = S.seq + 1
     heap_push(S.timers, { at = now() + s, seq = S.seq, th = th })
     coroutine.yield(TOKEN)
+    return
+  end
+  local ngx = not active and ngx_api()
+  if ngx then
+    need_cosockets("stt.sleep", 2)
+    ngx.sleep(s > 0 and s or 0)
     return
   end
   if s <= 0 then return end
@@ -357,11 +359,11 @@ end
 -- Returns the engine's response table (which may carry .error), or nil, message when the
 -- request could not even be queued.
 function M.http(engine, req, opts)
-  if ngx_api() then
+  if not active and ngx_api() then
     error("stt: the libcurl engine is never used inside nginx (it would block the worker); "
       .. "use the ngx transport (the default there)", 2)
   end
-  local th = M.current()
+  local th = active and active.by_co[coroutine.running()]
   if th then
     local S = active
     local id, err = S.engine:add(req, opts)
