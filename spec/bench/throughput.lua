@@ -11,7 +11,12 @@ local cpath = os.getenv("BENCH_CPATH") or "build/lua5.4/?.so"
 
 B.reset()
 local media = B.media("bench1", 0.1, "hello world. this is a test.")
-local function zero_delay() B.config({ queue_ms = 0, rtf = 0, min_run_ms = 0, rate_limit = core.null }) end
+-- process_inline: each task is done by the time its submit is answered, so both clients do the
+-- same protocol work (submit, ONE poll, result fetch) whatever their speed; without it, the faster
+-- client reaches a busy simulator before its processing timer ran and polls more.
+local function zero_delay()
+  B.config({ queue_ms = 0, rtf = 0, min_run_ms = 0, rate_limit = core.null, process_inline = true })
+end
 
 local function run(cmd)
   local out = B.sh(cmd)
