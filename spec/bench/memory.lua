@@ -7,27 +7,14 @@ local stt = require "stt"
 local sched = require "stt.sched"
 
 local N = tonumber(arg[1] or 10000)
--- BENCH_POOL=n: an EXPERIMENT, not the library's behaviour today: inside stt.run the scheduler
--- makes its engine with no options, so the client's max_host_connections does not reach it and
--- every concurrent job keeps its own keep-alive connection. This wraps core.engine to pass a
--- bounded per-host pool, to measure what that would save.
-local POOL = tonumber(os.getenv("BENCH_POOL") or "")
 -- BENCH_GCPAUSE=n: collectgarbage("setpause", n) (Lua's default 200 lets the heap reach twice the
 -- live data before a cycle); an application setting, to show how much of the RSS is GC slack.
 if os.getenv("BENCH_GCPAUSE") then collectgarbage("setpause", tonumber(os.getenv("BENCH_GCPAUSE"))) end
-if POOL then
-  local core = require "stt.core"
-  local engine = core.engine
-  core.engine = function(o)
-    o = o or {}
-    o.max_host_connections = o.max_host_connections or POOL
-    return engine(o)
-  end
-end
 local HOLD = tonumber(os.getenv("BENCH_HOLD") or 3)        -- seconds to sample once all are waiting
 
 local c = stt.client("dashscope", { api_key = B.key, base_url = B.ds_base,
-  poll_first = 600, poll_max = 600,     -- one poll per job (c:wait polls once right after submit)
+  -- one poll per job while we sample: the first 1 s after its submit, the next 10 minutes later
+  poll_first = 1, poll_ratio = 600, poll_max = 600,
   -- The default limiter (20 submits/s) would take 500 s for 10,000 jobs: off, or BENCH_RATE per second.
   rate_limit = os.getenv("BENCH_RATE") and { submit = tonumber(os.getenv("BENCH_RATE")),
                                              query = tonumber(os.getenv("BENCH_RATE")) } or false })

@@ -12,7 +12,6 @@ local CONFIGS = {
   { label = "rate_limit = false (all " .. N .. " submits at once)", env = "" },
   { label = "rate_limit = 1000/s (library option)", env = "BENCH_RATE=1000 " },
   { label = "rate_limit = 1000/s + collectgarbage(\"setpause\", 100)", env = "BENCH_RATE=1000 BENCH_GCPAUSE=100 " },
-  { label = "EXPERIMENT: 1000/s + per-host pool of 64 in the run's engine", env = "BENCH_RATE=1000 BENCH_POOL=64 " },
 }
 
 local rows = {}
