@@ -34,7 +34,7 @@ build = {
     ["stt.transport.ngx"] = "lua/stt/transport/ngx.lua",
     ["stt.core"] = {
       sources = {
-        "csrc/stt_core.c", "csrc/engine.c", "csrc/json.c", "csrc/buf.c", "csrc/providers.c",
+        "csrc/stt_core.c", "csrc/engine.c", "csrc/headers.c", "csrc/json.c", "csrc/buf.c", "csrc/providers.c",
         "csrc/providers/dashscope.c", "csrc/providers/dashscope_vocabulary.c",
         "csrc/providers/volcengine.c", "csrc/providers/volcengine_auc.c",
         "csrc/providers/volcengine_common.c", "csrc/providers/turing.c",

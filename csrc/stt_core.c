@@ -13,6 +13,7 @@
 #include "json.h"
 #include "provider.h"
 #include "engine.h"
+#include "headers.h"
 
 #define STT_VERSION "0.1.0"
 #define ENGINE_MT "stt.core.engine"
@@ -473,33 +474,23 @@ static int l_engine_add(lua_State *L) {
   return 1;
 }
 
-/* "Name: value" lines after the status line -> { lower-case name = value }, repeats joined by ", " */
+/* The fields of the raw header block (split by csrc/headers.c) -> { lower-case name = value },
+ * repeats joined by ", " */
 static void push_headers(lua_State *L, const stt_buf *h) {
   const char *p = h->data, *end = h->data ? h->data + h->len : NULL;
+  stt_header f;
   lua_newtable(L);
-  if (!p) return;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    const char *line_end = eol ? eol : end, *colon;
-    const char *ve = line_end;
-    if (ve > p && ve[-1] == '\r') ve--;
-    colon = memchr(p, ':', (size_t)(ve - p));
-    if (colon && colon > p && memcmp(p, "HTTP/", 5) != 0) {
-      const char *v = colon + 1;
-      luaL_Buffer lb;
-      const char *q;
-      while (v < ve && (*v == ' ' || *v == '\t')) v++;
-      while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      luaL_buffinit(L, &lb);
-      for (q = p; q < colon; q++) luaL_addchar(&lb, (char)((*q >= 'A' && *q <= 'Z') ? *q + 32 : *q));
-      luaL_pushresult(&lb);                            /* name */
-      lua_pushvalue(L, -1);
-      lua_rawget(L, -3);
-      if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlstring(L, v, (size_t)(ve - v)); }
-      else { lua_pushliteral(L, ", "); lua_pushlstring(L, v, (size_t)(ve - v)); lua_concat(L, 3); }
-      lua_rawset(L, -3);
-    }
-    p = eol ? eol + 1 : end;
+  while (stt_header_next(&p, end, &f)) {
+    luaL_Buffer lb;
+    size_t i;
+    luaL_buffinit(L, &lb);
+    for (i = 0; i < f.name_len; i++) luaL_addchar(&lb, stt_header_lower(f.name[i]));
+    luaL_pushresult(&lb);                              /* name */
+    lua_pushvalue(L, -1);
+    lua_rawget(L, -3);
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlstring(L, f.value, f.value_len); }
+    else { lua_pushliteral(L, ", "); lua_pushlstring(L, f.value, f.value_len); lua_concat(L, 3); }
+    lua_rawset(L, -3);
   }
 }
 
