@@ -203,14 +203,19 @@ stt_json *stt_hotword_objects(stt_arena *a, const stt_json *list, int with_weigh
 }
 
 int stt_retry_after(const stt_json *resp, long long *out) {
-  const char *v = stt_jgetstr(stt_jget(resp, "headers"), "retry-after");
+  const stt_json *h = stt_jget(stt_jget(resp, "headers"), "retry-after");
+  const char *v, *end;
   long long n = 0;
   int digits = 0;
-  if (!v) return 0;
-  while (*v == ' ' || *v == '\t') v++;
-  for (; *v >= '0' && *v <= '9' && digits < 10; v++, digits++) n = n * 10 + (*v - '0');
-  while (*v == ' ' || *v == '\t') v++;
-  if (!digits || *v) return 0;
+  if (!stt_jis(h, STT_JSTR)) return 0;
+  /* The whole value, by its length: a NUL inside ("5\0junk") makes it invalid, not "5"
+   * (found by spec/fuzz/fuzz_headers.c). */
+  v = h->s;
+  end = h->s + h->slen;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  for (; v < end && *v >= '0' && *v <= '9' && digits < 10; v++, digits++) n = n * 10 + (*v - '0');
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  if (!digits || v != end) return 0;
   *out = n;
   return 1;
 }

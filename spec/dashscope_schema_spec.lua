@@ -398,6 +398,19 @@ describe("dashscope parse", function()
       assert.is_nil(fail(429, body, { ["retry-after"] = "Wed, 21 Oct 2015 07:28:00 GMT" }).retry_after)
     end)
 
+    it("a Retry-After with a NUL inside is no Retry-After, vocabulary calls too (found by make fuzz)", function()
+      local body = [[{"request_id":"r","code":"Throttling","message":"Requests throttling triggered."}]]
+      local headers = { ["retry-after"] = "5\0" .. "99999" }
+      assert.equal(5, fail(429, body, { ["retry-after"] = " 5\t" }).retry_after)
+      assert.is_nil(fail(429, body, headers).retry_after)
+      local _, err = core.parse("dashscope", "vocabulary_create", { status = 429, headers = headers, body = body })
+      assert.equal("throttled", err.kind)
+      assert.is_nil(err.retry_after)
+      _, err = core.parse("dashscope", "vocabulary_create", { status = 429, headers = { ["retry-after"] = "7" },
+                                                                body = body })
+      assert.equal(7, err.retry_after)
+    end)
+
     it("429 Throttling.AllocationQuota is a hard quota", function()
       local err = fail(429, [[{"code":"Throttling.AllocationQuota","message":"Free allocated quota exceeded."}]])
       assert.equal("quota", err.kind)

@@ -197,16 +197,6 @@ static char *snippet(stt_arena *a, const char *s, size_t n) {
   return out;
 }
 
-static stt_json *with_retry_after(stt_arena *a, stt_json *e, const stt_json *resp) {
-  const char *v = stt_jgetstr(stt_jget(resp, "headers"), "retry-after");
-  long long n = 0;
-  int digits = 0;
-  if (!e || !v) return e;
-  for (; *v >= '0' && *v <= '9' && digits < 10; v++, digits++) n = n * 10 + (*v - '0');
-  if (digits && !*v && stt_jset(a, e, "retry_after", stt_jint(a, n))) return NULL;
-  return e;
-}
-
 static stt_json *api_error(stt_arena *a, const stt_json *resp, long long status, const stt_json *root,
                            const char *raw, size_t rawlen) {
   const char *code = stt_jgetstr(root, "code"), *msg = stt_jgetstr(root, "message");
@@ -214,12 +204,12 @@ static stt_json *api_error(stt_arena *a, const stt_json *resp, long long status,
   err_class k = classify(status, code);
   if (!rid) rid = stt_jgetstr(stt_jget(resp, "headers"), "x-request-id");
   if (code || msg)
-    return with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, code, rid, k.retryable,
-                                              "dashscope vocabulary HTTP %lld %s: %s", status, code ? code : "",
-                                              msg ? msg : "(no message)"), resp);
-  return with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
-                                            "dashscope vocabulary HTTP %lld: %s", status,
-                                            rawlen ? snippet(a, raw, rawlen) : "(empty body)"), resp);
+    return stt_with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, code, rid, k.retryable,
+                                                  "dashscope vocabulary HTTP %lld %s: %s", status,
+                                                  code ? code : "", msg ? msg : "(no message)"), resp);
+  return stt_with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
+                                                "dashscope vocabulary HTTP %lld: %s", status,
+                                                rawlen ? snippet(a, raw, rawlen) : "(empty body)"), resp);
 }
 
 static int copy_member(stt_arena *a, stt_json *dst, const stt_json *src, const char *key) {
