@@ -66,6 +66,12 @@ for _, kind in ipairs({ "reset", "truncated", "malformed", "html", "empty" }) do
                 malformed = "malformed JSON (200)", html = "HTML error page (502)", empty = "empty 200" })[kind]
   row(id, { type = kind }, function(step, p) return transient(step, p, kind) end)
 end
+-- The right JSON under a wrong Content-Type (providers and OSS send odd ones): on every answer of
+-- the step, one type per step. Nothing reads Content-Type, so each cell must succeed as is. (An
+-- HTML type WITH an HTML body is the "HTML error page" row.)
+local ODD_TYPE = { submit = "text/plain", poll = "text/html; charset=utf-8", fetch = "application/octet-stream" }
+row("wrong content type (valid JSON: submit text/plain, poll text/html; charset=utf-8, "
+  .. "fetch application/octet-stream)", { type = "content_type", count = 50 }, function() return "ok" end)
 row("slow: 1.5 s > 1 s request timeout", { type = "slow", delay_ms = 1500 },
   function(step, p) return transient(step, p, "slow") end)
 row("oversize body (200 kB > max_body 64 KiB)", { type = "oversize", size = 200000 }, function(step)
@@ -75,14 +81,14 @@ row("oversize body (200 kB > max_body 64 KiB)", { type = "oversize", size = 2000
   return "error"
 end)
 row("redirect (302) to another host", { type = "redirect" }, function() return "error" end)
-row("DNS failure (nonexistent.invalid)", { special = "dns" }, function(step)
-  if step == "fetch" then return nil, "n/a (the result URL's host comes from the provider)" end
-  return "error"
-end)
-row("TLS failure (self-signed certificate)", { special = "tls" }, function(step)
-  if step == "fetch" then return nil, "n/a (the result URL's host comes from the provider)" end
-  return "error"
-end)
+-- DNS and TLS on the result fetch: the simulator hands the result URL out on that host
+-- (config.result_base_url). Verification stays on (no `insecure`) in every TLS cell.
+row("DNS failure (nonexistent.invalid)", { special = "dns" }, function() return "error" end)
+row("TLS failure (self-signed certificate)", { special = "tls" }, function() return "error" end)
+row("TLS failure (wrong host name: a trusted certificate for wrong.example)", { special = "tls_wronghost" },
+  function() return "error" end)
+row("no fault: TLS with the self-signed certificate as ca_file (control for the TLS rows)",
+  { special = "tls_trusted" }, function() return "ok" end)
 row("task disappears (simulator reset)", { special = "disappear" }, function(step)
   if step ~= "poll" then return nil, "n/a (a task exists only between submit and poll)" end
   return "error"
@@ -96,6 +102,13 @@ local cells = {}          -- cells[provider][row id][step] = text for the docume
 
 local function port_of(url) return url:match(":(%d+)$") end
 
+-- The TLS rows: which listener the failing step talks to, and the CA file the client trusts.
+local TLS = {
+  tls = { url = H.tls_url },
+  tls_wronghost = { url = H.tls_wronghost_url, ca = H.tls_wronghost_ca },
+  tls_trusted = { url = H.tls_url, ca = H.tls_ca },
+}
+
 -- Runs one cell; returns the outcome text (and fails the test when the cell does not hold).
 local function run_cell(p, step, r, expected)
   H.quick_sim()
@@ -106,23 +119,29 @@ local function run_cell(p, step, r, expected)
     seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
   end
   local base = H.sim_url .. p.prefix
+  local tls = TLS[r.fault.special]
   local function client(b)
     local o = { base_url = b or base, retries = 2, timeout = 1, poll_first = 0.05, wait_timeout = WAIT,
-                max_body = 65536, rate_limit = false, on_event = on_event }
+                max_body = 65536, rate_limit = false, on_event = on_event, ca_file = tls and tls.ca }
     for k, v in pairs(p.creds) do o[k] = v end
     return require("stt").client(p.name, o)
   end
   local f, where = r.fault, p[step]
   local bad_base            -- dns/tls: the client of the failing step talks to this
-  if f.special == "dns" then
+  if f.special == "dns" and step == "fetch" then
+    H.config({ result_base_url = "http://nonexistent.invalid:" .. port_of(H.sim_url) })
+  elseif f.special == "dns" then
     bad_base = "http://nonexistent.invalid" .. p.prefix
-  elseif f.special == "tls" then
-    bad_base = H.tls_url .. p.prefix
+  elseif tls and step == "fetch" then
+    H.config({ result_base_url = tls.url })
+  elseif tls then
+    bad_base = tls.url .. p.prefix
   elseif f.special == "expired" then
     H.config({ result_ttl_s = -1 })
   elseif not f.special then
     local fault = { path = where.path, method = where.method }
     for k, v in pairs(f) do fault[k] = v end
+    if f.type == "content_type" then fault.content_type = ODD_TYPE[step] end
     if f.type == "redirect" then
       -- "Another host": the same simulator by another name; it must see no request there.
       fault.location = "http://localhost:" .. port_of(H.sim_url) .. where.path .. "redirected-elsewhere"
@@ -138,8 +157,8 @@ local function run_cell(p, step, r, expected)
     if f.special == "disappear" then H.quick_sim() end
     if bad_base then c = client(bad_base) end
     -- A poll that cannot resolve its host keeps failing retryably: the wait deadline ends it
-    -- (shorter here, to keep the matrix quick).
-    return c:wait(task, { timeout = f.special == "dns" and 1.5 or WAIT })
+    -- (shorter here, to keep the matrix quick). A result fetch stops after its retries.
+    return c:wait(task, { timeout = f.special == "dns" and step == "poll" and 1.5 or WAIT })
   end)
   local took = core.now() - t0
   assert(ok, "Lua error: " .. tostring(res))
@@ -157,6 +176,12 @@ local function run_cell(p, step, r, expected)
   if f.type == "429" and f.retry_after then
     assert.is_true(took >= 0.95, "Retry-After: 1 was not honoured")
   end
+  if step == "fetch" and (f.special == "dns" or tls) then
+    -- The result URL pointed at the failing host: no fetch reached the simulator (the trusted
+    -- control reached it over TLS).
+    local fetched = st.result_fetches or 0
+    assert.is_true(f.special == "tls_trusted" and fetched >= 1 or fetched == 0, "result fetches: " .. fetched)
+  end
 
   local out
   if res then
@@ -167,8 +192,14 @@ local function run_cell(p, step, r, expected)
   else
     assert.is_true(errors.is(err), "not a typed error: " .. tostring(err))
     assert.is_true(errors.KINDS[err.kind] ~= nil, "unknown kind " .. tostring(err.kind))
-    out = ("typed error %s (retryable=%s%s)"):format(err.kind, tostring(err.retryable),
+    out = ("typed error %s (retryable=%s%s%s)"):format(err.kind, tostring(err.retryable),
+      err.transport == "tls" and ", transport=tls" or "",
       err.ambiguous and ", ambiguous=true: not resubmitted" or "")
+    if tls then
+      -- A certificate check failed (not a refused or reset connection), once: no retry.
+      assert.equal("tls", err.transport, tostring(err))
+      assert.equal(0, retries, "a TLS failure was retried")
+    end
     local text = tostring(err)
     H.assert_secret_hidden(p.secret, err, {}, seen)
     assert.is_nil(text:find(p.secret, 1, true))
@@ -195,7 +226,13 @@ local function write_doc()
     "deadline, with no Lua error and without the key in any error or event. DashScope, volcengine",
     "(LAS) and Turing never repeat a submit whose outcome is unknown (`ambiguous=true`: the task may",
     "exist; resubmitting could pay twice); volcengine-auc retries it with the same client-chosen id.",
-    "Faults hit the first request(s) of their step only; `x3` is more than the 2 retries.",
+    "Faults hit the first request(s) of their step only; `x3` is more than the 2 retries; a wrong",
+    "content type hits every answer of its step.",
+    "DNS and TLS faults of the result fetch: the simulator hands the result URL out on the failing",
+    "host (its `result_base_url`). TLS verification is on in every TLS cell; the wrong-host",
+    "certificate is trusted (the client's `ca_file`) but issued for `wrong.example`, so only the",
+    "host-name check refuses it; the control row trusts the self-signed certificate and succeeds, so",
+    "the TLS failures come from verification, not from an unreachable listener.",
     "\"ok after 0 retries\" after a connection reset: the engine (libcurl) sends a request once more,",
     "by itself, when a reused connection closes before any answer (the submit cells use a fresh",
     "connection, so their reset is seen).",

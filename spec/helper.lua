@@ -174,5 +174,12 @@ function H.assert_secret_hidden(secret, err, c, seen)
   assert(not all:find(secret, 1, true), "the secret shows in an error, the client or an event")
 end
 
+--- The simulator's TLS listeners besides H.tls_url (spec/sim/README.md): the CA file that makes
+-- H.tls_url trusted, and a listener whose certificate, trusted through H.tls_wronghost_ca, is for
+-- another host name (wrong.example).
+H.tls_ca = os.getenv("STT_SIM_TLS_CA")
+H.tls_wronghost_url = os.getenv("STT_SIM_TLS_WRONGHOST_URL")
+H.tls_wronghost_ca = os.getenv("STT_SIM_TLS_WRONGHOST_CA")
+
 package.loaded["helper"] = H
 return H

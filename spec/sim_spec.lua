@@ -10,6 +10,7 @@ local SIMCTL = HERE .. "/sim/simctl"
 local KEY = "sk-sim-valid-key-0001"
 
 local dir, url, tls_url, ds
+local env = {}          -- the variables simctl start printed
 
 ---------------------------------------------------------------------------- shell helpers
 
@@ -171,6 +172,7 @@ describe("provider simulator", function()
     start_out = out
     url = out:match("STT_SIM_URL=(%S+)")
     tls_url = out:match("STT_SIM_TLS_URL=(%S+)")
+    for k, v in out:gmatch("(STT_[%w_]+)=(%S+)") do env[k] = v end
     ds = url .. "/dashscope/api/v1"
   end)
 
@@ -187,12 +189,15 @@ describe("provider simulator", function()
   end)
 
   describe("simctl", function()
-    it("prints exactly the two env lines and writes DIR/env", function()
+    it("prints exactly the five env lines and writes DIR/env", function()
       local lines = {}
       for l in start_out:gmatch("[^\n]+") do lines[#lines + 1] = l end
-      assert.are.equal(2, #lines)
+      assert.are.equal(5, #lines)
       assert.truthy(lines[1]:match("^STT_SIM_URL=http://127%.0%.0%.1:%d+$"))
       assert.truthy(lines[2]:match("^STT_SIM_TLS_URL=https://127%.0%.0%.1:%d+$"))
+      assert.are.equal("STT_SIM_TLS_CA=" .. dir .. "/cert.pem", lines[3])
+      assert.truthy(lines[4]:match("^STT_SIM_TLS_WRONGHOST_URL=https://127%.0%.0%.1:%d+$"))
+      assert.are.equal("STT_SIM_TLS_WRONGHOST_CA=" .. dir .. "/wronghost-cert.pem", lines[5])
       assert.are.equal(start_out, slurp(dir .. "/env"))
       assert.truthy(slurp(dir .. "/nginx.conf"):find("listen 127.0.0.1:%d+ ssl http2"))
     end)
@@ -203,6 +208,27 @@ describe("provider simulator", function()
       assert.are.equal(2, decode(r.body).http_version)
       local bad = http(tls_url .. "/_t/echo")
       assert.are.equal(60, bad.rc)   -- certificate not trusted
+      local trusted = http(tls_url .. "/_t/echo", { extra = "--cacert " .. q(env.STT_SIM_TLS_CA) })
+      assert.are.equal(200, trusted.status)
+    end)
+
+    it("serves TLS with a trusted certificate for another host name (wrong.example)", function()
+      local wrong = env.STT_SIM_TLS_WRONGHOST_URL
+      local ca = "--cacert " .. q(env.STT_SIM_TLS_WRONGHOST_CA)
+      -- Trusted, but not for 127.0.0.1: only the host-name check refuses it.
+      local r = http(wrong .. "/_t/echo", { extra = ca })
+      assert.are.equal(60, r.rc)
+      assert.truthy(r.stderr:find("subject name", 1, true), r.stderr)
+      -- The same certificate is valid for wrong.example ...
+      local port = wrong:match(":(%d+)$")
+      r = http("https://wrong.example:" .. port .. "/_t/echo", { extra = ca .. " --resolve wrong.example:" .. port
+        .. ":127.0.0.1" })
+      assert.are.equal(200, r.status, r.stderr)
+      -- ... and without verification the listener serves the simulator's routes.
+      r = http(wrong .. "/dashscope/api/v1/tasks/x", { headers = { "Authorization: Bearer " .. KEY }, extra = "-k" })
+      assert.are.equal(200, r.status)
+      assert.are.equal("UNKNOWN", decode(r.body).output.task_status)
+      assert.are.equal("lua-stt", r.headers["x-simulator"])
     end)
 
     it("marks every answer as the simulator", function()
@@ -582,6 +608,21 @@ describe("provider simulator", function()
       assert.truthy(ru:find("^https://"))
       assert.are.equal(200, http(ru, { extra = "-k" }).status)
     end)
+
+    it("hands result URLs out on config.result_base_url", function()
+      config({ result_base_url = "http://nonexistent.invalid:1/" })
+      local u = wav("elsewhere", 1, "Elsewhere.")
+      local j = wait_done(submit_ok({ model = "paraformer-v2", input = { file_urls = { u } } }))
+      local ru = j.output.results[1].transcription_url
+      assert.truthy(ru:find("^http://nonexistent%.invalid:1/oss/dashscope%-result/"), ru)
+      -- the same object and signature, served by this simulator
+      local r = http((ru:gsub("^http://nonexistent%.invalid:1", url)))
+      assert.are.equal(200, r.status)
+      assert.are.equal("Elsewhere.", decode(r.body).transcripts[1].text)
+      config({ result_base_url = cjson.null })
+      j = query(j.output.task_id)
+      assert.truthy(j.output.results[1].transcription_url:find(url, 1, true) == 1)
+    end)
   end)
 
   describe("throttling", function()
@@ -670,6 +711,21 @@ describe("provider simulator", function()
       fault({ path = "/media/flaky.wav", type = "reset" })
       local j = wait_done(submit_ok({ model = "paraformer-v2", input = { file_urls = { u } } }))
       assert.are.equal("InvalidFile.DownloadFailed", j.output.results[1].code)
+    end)
+
+    it("content_type: the normal answer (status, body) with another Content-Type", function()
+      local plain = http(target(), { headers = { AUTH } })
+      for _, ct in ipairs({ "text/html; charset=utf-8", "application/octet-stream" }) do
+        local r = one("content_type", { content_type = ct })
+        assert.are.equal(ct, r.headers["content-type"])
+        assert.are.equal(plain.status, r.status)
+        assert.are.equal("UNKNOWN", decode(r.body).output.task_status)
+      end
+      assert.are.equal("text/plain", one("content_type").headers["content-type"])
+      assert.are.equal("application/json", http(target(), { headers = { AUTH } }).headers["content-type"])
+      local j, r = fault({ path = "/x", type = "content_type", content_type = "a\r\nX-Evil: 1" })
+      assert.are.equal(400, r.status)
+      assert.truthy(j.error)
     end)
 
     it("rejects unknown fault types", function()

@@ -335,9 +335,14 @@ local function base_url()
   return ngx.var.scheme .. "://" .. ngx.var.host .. ":" .. ngx.var.server_port
 end
 
+-- config.result_base_url ("http://host:port") hands result URLs out on another host than the
+-- one asked (real ones point at an OSS bucket): a name that does not resolve or a TLS listener
+-- the client must refuse gives the result fetch its own DNS and TLS faults.
 local function result_url(rec, file, cfg)
   local expires = rec.end_at + (tonumber(cfg.result_ttl_s) or 86400)
-  return oss.signed_url(base_url(), file.object, expires)
+  local base = cfg.result_base_url
+  if type(base) ~= "string" or base == "" then base = base_url() end
+  return oss.signed_url((base:gsub("/+$", "")), file.object, expires)
 end
 
 local function billed_seconds(ms)

@@ -3,9 +3,11 @@
 -- A fault (POST /_sim/faults) is
 --   { path = "<prefix or Lua pattern matched against the URI>", method = "GET" (optional),
 --     count = N (default 1), type = "429"|"500"|"502"|"503"|"504"|"reset"|"slow"|
---     "truncated"|"malformed"|"html"|"empty"|"oversize"|"redirect", retry_after = S (429/503),
---     delay_ms = N (slow), size = N (oversize: a 200 JSON body of N bytes, default 1 MiB),
---     location = URL (redirect: a 302 there) }
+--     "truncated"|"malformed"|"html"|"empty"|"oversize"|"redirect"|"content_type",
+--     retry_after = S (429/503), delay_ms = N (slow), size = N (oversize: a 200 JSON body of N
+--     bytes, default 1 MiB), location = URL (redirect: a 302 there), content_type = T
+--     (content_type: the normal answer, body and status untouched, with "Content-Type: T";
+--     default text/plain) }
 -- Faults are kept in order; the next N requests matching one get it.
 -- A provider module may export fault_body(kind) -> body, content_type, headers to shape 429/500
 -- answers (headers: a table, e.g. AUC's X-Api-Status-Code; body may be "").
@@ -18,7 +20,7 @@ local M = {}
 M.TYPES = {
   ["429"] = true, ["500"] = true, ["502"] = true, ["503"] = true, ["504"] = true,
   reset = true, slow = true, truncated = true, malformed = true, html = true, empty = true,
-  oversize = true, redirect = true,
+  oversize = true, redirect = true, content_type = true,
 }
 
 -- Locations that are not provider APIs: their requests do not update last_headers.
@@ -43,7 +45,10 @@ function M.normalize(f)
   local kind = f.type ~= nil and tostring(f.type) or nil
   if not kind or not M.TYPES[kind] then
     return nil, "fault.type must be one of 429 500 502 503 504 reset slow truncated malformed html empty"
-      .. " oversize redirect"
+      .. " oversize redirect content_type"
+  end
+  if f.content_type ~= nil and (type(f.content_type) ~= "string" or f.content_type:find("[\r\n]")) then
+    return nil, "fault.content_type must be a string without line breaks"
   end
   if kind == "redirect" and type(f.location) ~= "string" then
     return nil, "fault.location (string) is required for a redirect"
@@ -59,6 +64,7 @@ function M.normalize(f)
     delay_ms = tonumber(f.delay_ms) or 1000,
     size = tonumber(f.size) or 1048576,
     location = f.location,
+    content_type = f.content_type or "text/plain",
   }
 end
 
@@ -126,6 +132,9 @@ local function apply(f, provider)
   if kind == "slow" then
     ngx.sleep(f.delay_ms / 1000)
     return   -- then answer normally
+  elseif kind == "content_type" then
+    ngx.ctx.sim_content_type = f.content_type
+    return   -- then answer normally; header_filter() puts this Content-Type on the answer
   elseif kind == "reset" then
     return ngx.exit(444)
   elseif kind == "truncated" then
@@ -153,6 +162,12 @@ local function apply(f, provider)
     return respond(status, body, ctype, status == 429 and f.retry_after or nil, headers)
   end
   return respond(status, GATEWAY_TEXT[status], "text/plain", status == 503 and f.retry_after or nil)
+end
+
+-- header_filter_by_lua entry point (the whole server): the "content_type" fault's header.
+function M.header_filter()
+  local ct = ngx.ctx.sim_content_type
+  if ct then ngx.header["Content-Type"] = ct end
 end
 
 -- access_by_lua entry point for a provider location.
