@@ -36,6 +36,7 @@ typedef struct xfer {
   char *strs;                   /* one allocation: url \0 method \0 [ca_file \0] */
   const char *url, *method, *ca_file;
   int has_body, insecure, fresh_connect, too_large;
+  char errbuf[CURL_ERROR_SIZE];  /* libcurl's detail ("no alternative certificate subject name ...") */
   long timeout_ms, connect_timeout_ms;
   size_t max_body;
   long long deadline_us;        /* added + timeout; 0 = none */
@@ -356,6 +357,8 @@ static int start(stt_engine *e, xfer *x) {
   curl_easy_setopt(h, CURLOPT_URL, x->url);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
   curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)x);
+  x->errbuf[0] = '\0';
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(h, CURLOPT_SHARE, e->share);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -540,6 +543,8 @@ static void finish(stt_engine *e, xfer *x, CURLcode code) {
   r->fail = classify(code, x->too_large);
   if (r->fail == STT_HTTP_TOO_LARGE)
     snprintf(r->errmsg, sizeof r->errmsg, "response body exceeds the %zu-byte cap", x->max_body);
+  else if (code != CURLE_OK && x->errbuf[0])
+    snprintf(r->errmsg, sizeof r->errmsg, "%s: %.160s", curl_easy_strerror(code), x->errbuf);
   else if (code != CURLE_OK)
     snprintf(r->errmsg, sizeof r->errmsg, "%s", curl_easy_strerror(code));
   recycle(e, x);

@@ -299,3 +299,17 @@ describe("engine: per-host slots, queued requests and handle reuse", function()
     e:close()
   end)
 end)
+
+describe("engine: TLS failures", function()
+  it("says why the certificate was refused (libcurl's detail, not only its generic text)", function()
+    assert.is_string(H.tls_wronghost_url, "the simulator has no wrong-host TLS listener")
+    local e = core.engine()
+    local r = sched.http(e, { method = "GET", url = H.tls_wronghost_url .. "/_t/bytes?n=1" },
+                         { timeout = 5, ca_file = H.tls_wronghost_ca })
+    assert.equal("tls", r.error.kind)
+    assert.is_false(r.sent)
+    -- the generic text alone ("SSL peer certificate or SSH remote key was not OK") hides the cause
+    assert.matches("subject name", r.error.message)
+    e:close()
+  end)
+end)
