@@ -69,6 +69,10 @@ function M.new(provider, opts)
     timeout = opts.timeout or 30,
     connect_timeout = opts.connect_timeout or 10,
     retries = opts.retries or 4,
+    -- A Retry-After longer than this is not slept through: the error goes back to the caller
+    -- (retryable, with retry_after set). Submits have no deadline of their own, so without a cap
+    -- a throttling answer could block one for as long as the server names (even days).
+    max_retry_wait = opts.max_retry_wait or 60,
     max_body = opts.max_body,
     insecure = opts.insecure and true or nil,
     ca_file = opts.ca_file,
@@ -215,6 +219,7 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
     attempt = attempt + 1
     local delay = backoff(attempt, err.retry_after)
     if deadline and sched.now() + delay >= deadline then return nil, err end
+    if delay > self.max_retry_wait then return nil, err end
     self:_emit({ type = "retry", op = op, attempt = attempt, delay = delay, error = err })
     sched.sleep(delay)
   end
