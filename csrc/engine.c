@@ -47,6 +47,7 @@ typedef struct xfer {
 
 struct host {
   char *key;                    /* scheme://authority, lower-cased */
+  long limit;                   /* transfers of this host allowed to run at once */
   long active;                  /* transfers of this host in e->live */
   xfer *qhead, *qtail;          /* waiting for a free slot, oldest first */
   host *next;
@@ -69,6 +70,7 @@ struct stt_engine {
   CURL *spare[MAX_SPARE_HANDLES];
   size_t nspare;
   long long handles_created;    /* easy handles made over the engine's life (reuse keeps it low) */
+  long curl_host_limit;         /* what libcurl's CURLMOPT_MAX_HOST_CONNECTIONS is set to */
   done_node *done_head, *done_tail;
   int performing;               /* re-entrancy guard */
 #ifdef STT_USE_EPOLL
@@ -200,18 +202,31 @@ static char *host_key(const char *url) {
   return k;
 }
 
-static host *host_get(stt_engine *e, const char *url) {
+/* The host entry of url (made on first use); limit > 0 sets its number of slots. */
+static host *host_get(stt_engine *e, const char *url, long limit) {
   host *h;
   char *k = host_key(url);
   if (!k) return NULL;
   for (h = e->hosts; h; h = h->next) {
-    if (strcmp(h->key, k) == 0) { free(k); return h; }
+    if (strcmp(h->key, k) == 0) { free(k); break; }
   }
-  h = calloc(1, sizeof *h);
-  if (!h) { free(k); return NULL; }
-  h->key = k;
-  h->next = e->hosts;
-  e->hosts = h;
+  if (!h) {
+    h = calloc(1, sizeof *h);
+    if (!h) { free(k); return NULL; }
+    h->key = k;
+    h->limit = e->host_limit;
+    h->next = e->hosts;
+    e->hosts = h;
+  }
+  if (limit > 0 && limit != h->limit) {
+    h->limit = limit;
+    /* libcurl's own per-host bound must never be the tighter one (it would park transfers we
+     * started, each holding an easy handle). */
+    if (limit > e->curl_host_limit) {
+      e->curl_host_limit = limit;
+      curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, limit);
+    }
+  }
   return h;
 }
 
@@ -269,6 +284,7 @@ stt_engine *stt_engine_new(const stt_engine_opts *o, char *err, size_t errlen) {
   curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
   e->host_limit = o && o->max_host_connections > 0 ? o->max_host_connections : DEFAULT_HOST_LIMIT;
   /* libcurl's own bound matches ours, so it never parks a transfer that we started. */
+  e->curl_host_limit = e->host_limit;
   curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, e->host_limit);
   if (o && o->max_total_connections > 0)
     curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections);
@@ -342,7 +358,7 @@ static int start(stt_engine *e, xfer *x) {
     if (remain <= 0) {
       char msg[200];
       snprintf(msg, sizeof msg, "timed out after %ld ms waiting for a free connection slot "
-               "(%ld per host)", x->timeout_ms, e->host_limit);
+               "(%ld per host)", x->timeout_ms, x->host->limit);
       fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
       return -1;
     }
@@ -409,7 +425,7 @@ static int start(stt_engine *e, xfer *x) {
 
 /* Start waiting transfers of h while it has free slots. */
 static void pump(stt_engine *e, host *h) {
-  while (h->active < e->host_limit && h->qhead) {
+  while (h->active < h->limit && h->qhead) {
     xfer *x = h->qhead;
     queue_unlink(e, h, x);
     start(e, x);
@@ -419,6 +435,8 @@ static void pump(stt_engine *e, host *h) {
 
 long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t errlen) {
   xfer *x;
+  host *h;
+  long long id;
   size_t i, lu, lm, lc;
   if (!r->url || !r->method) { snprintf(err, errlen, "request needs method and url"); return -1; }
   x = calloc(1, sizeof *x);
@@ -462,24 +480,20 @@ long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t
   x->connect_timeout_ms = r->connect_timeout_ms;
   x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
   x->deadline_us = r->timeout_ms > 0 ? now_us() + (long long)r->timeout_ms * 1000 : 0;
-  x->host = host_get(e, r->url);
+  x->host = host_get(e, r->url, r->host_limit);
   if (!x->host) goto oom;
   x->id = e->next_id++;
   x->resp->id = x->id;
-  if (x->host->active < e->host_limit) {
-    long long id = x->id;
-    host *h = x->host;
-    if (start(e, x) != 0) {
-      /* already answered through the done queue; still a valid id for the caller */
-      host_release(e, h);
-    }
-    return id;
-  }
-  queue_push(x->host, x);
+  id = x->id;
+  h = x->host;
+  /* Behind whatever already waits for this host (first come, first served), then start what fits. */
+  queue_push(h, x);
   e->nqueued++;
-  if (x->deadline_us && (!e->queue_deadline_us || x->deadline_us < e->queue_deadline_us))
-    e->queue_deadline_us = x->deadline_us;
-  return x->id;
+  if (!(h->qhead == x && h->active < h->limit) && x->deadline_us &&
+      (!e->queue_deadline_us || x->deadline_us < e->queue_deadline_us))
+    e->queue_deadline_us = x->deadline_us;          /* it will wait: its deadline is watched */
+  pump(e, h);          /* x may be failed at once (then it is answered through the done queue) */
+  return id;
 oom:
   snprintf(err, errlen, "out of memory");
   xfer_free(x);
@@ -567,7 +581,7 @@ static void expire_queued(stt_engine *e, long long now) {
         char msg[200];
         queue_unlink(e, h, x);
         snprintf(msg, sizeof msg, "timed out after %ld ms waiting for a free connection slot "
-                 "(%ld per host)", x->timeout_ms, e->host_limit);
+                 "(%ld per host)", x->timeout_ms, h->limit);
         fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
       } else if (x->deadline_us && (!next || x->deadline_us < next)) {
         next = x->deadline_us;

@@ -31,6 +31,8 @@ typedef struct stt_http_req {
                                        a reused connection dies before the answer, which must never
                                        happen to a submit (it could create, and bill, a second task) */
   const char *ca_file;              /* extra CA bundle, or NULL */
+  long host_limit;                  /* transfers at once to this request's host; 0 = the engine's
+                                       max_host_connections (the latest non-zero value wins) */
 } stt_http_req;
 
 /* Failure classes of a transfer (no HTTP status involved). */

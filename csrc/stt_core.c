@@ -412,7 +412,8 @@ static int has_crlf(const char *s, size_t n) {
 
 /* engine:add(req, opts) -> id | nil, message
  * req  = { method, url, headers = { {name, value}, ... } or { Name = value }, body }
- * opts = { timeout (s), connect_timeout (s), max_body (bytes), insecure, ca_file } */
+ * opts = { timeout (s), connect_timeout (s), max_body (bytes), insecure, ca_file, fresh_connect,
+ *          max_host_connections (transfers at once to this host) } */
 static int l_engine_add(lua_State *L) {
   engine_box *b = check_engine(L);
   stt_http_req r;
@@ -466,6 +467,9 @@ static int l_engine_add(lua_State *L) {
     lua_getfield(L, 3, "max_body"); r.max_body = (size_t)luaL_optinteger(L, -1, 0); lua_pop(L, 1);
     r.insecure = opt_bool(L, 3, "insecure");
     r.fresh_connect = opt_bool(L, 3, "fresh_connect");
+    lua_getfield(L, 3, "max_host_connections");
+    r.host_limit = (long)luaL_optinteger(L, -1, 0);
+    lua_pop(L, 1);
     lua_getfield(L, 3, "ca_file"); r.ca_file = luaL_optstring(L, -1, NULL);   /* stays on stack */
   }
   id = stt_engine_add(b->e, &r, err, sizeof err);

@@ -244,6 +244,16 @@ describe("engine: per-host slots, queued requests and handle reuse", function()
     e:close()
   end)
 
+  it("takes a request's own max_host_connections for its host (a client's setting inside stt.run)", function()
+    local e = core.engine()
+    local ids = {}
+    for i = 1, 4 do ids[i] = add(e, "/_t/delay?ms=300", { timeout = 5, max_host_connections = 2 }) end
+    assert.same({ 2, 2 }, { e:stats().running, e:stats().queued })
+    local _, took = drive(e, ids)
+    assert.is_true(took >= 0.55, "4 x 300 ms with 2 slots took only " .. took .. " s")
+    e:close()
+  end)
+
   it("reuses easy handles across requests", function()
     local e = core.engine()
     for _ = 1, 20 do

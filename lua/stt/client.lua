@@ -81,6 +81,8 @@ function M.new(provider, opts)
     poll_ratio = opts.poll_ratio or 0.1,     -- later polls: this fraction of the time waited so far
     poll_max = opts.poll_max or 30,          -- ... but never further apart than this
     on_event = opts.on_event,
+    -- HTTP transfers at once per host (the libcurl engine's default is 64; the rest wait in turn)
+    max_host_connections = opts.max_host_connections,
   }, Client)
   if opts.journal ~= nil then
     -- A journal that cannot be read is a setup mistake: refuse to run without it.
@@ -171,7 +173,7 @@ local function http_opts(self, deadline)
     if left < t then t = math.max(left, 0.001) end
   end
   return { timeout = t, connect_timeout = math.min(self.connect_timeout, t), max_body = self.max_body,
-           insecure = self.insecure, ca_file = self.ca_file }
+           insecure = self.insecure, ca_file = self.ca_file, max_host_connections = self.max_host_connections }
 end
 
 -- One logical exchange with retries. Returns the parsed table, or nil, err.
