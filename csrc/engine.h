@@ -70,7 +70,7 @@ int         stt_engine_perform(stt_engine *e, int *running, char *err, size_t er
 /* Pop one finished transfer (caller owns it), or NULL. */
 stt_http_resp *stt_engine_next_done(stt_engine *e);
 void        stt_resp_free(stt_http_resp *r);
-/* Block up to timeout_ms for socket activity (curl_multi_poll). */
+/* Block up to timeout_ms for socket activity (epoll_wait; curl_multi_poll off Linux). */
 int         stt_engine_wait(stt_engine *e, int timeout_ms);
 /* Milliseconds until libcurl wants perform() again; -1 = no timer set. */
 long        stt_engine_timeout(stt_engine *e);
