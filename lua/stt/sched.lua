@@ -1,8 +1,8 @@
 --- The scheduler: stt.run / stt.spawn / stt.sleep.
 -- Inside stt.run, threads are coroutines driven by one libcurl engine: each turn runs the ready
 -- threads, drives the engine, resumes the threads whose HTTP exchanges finished or whose timers
--- fired, and then waits (in the engine: epoll, or curl_multi_poll off Linux) until the next socket event or timer. Outside
--- stt.run, every call blocks. This is the only place that waits.
+-- fired, and then waits in the engine (epoll; curl_multi_poll off Linux) until the next socket
+-- event or timer. Outside stt.run, every call blocks. This is the only place that waits.
 --
 -- Inside nginx (lua-nginx-module) the same calls map onto nginx's own scheduler instead: threads
 -- are ngx.thread light threads, sleeping is ngx.sleep, and HTTP goes through cosockets
