@@ -44,7 +44,7 @@ INST_LUADIR = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR = $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR = $(DESTDIR)$(PREFIX)/bin
 
-.PHONY: all test demo check install clean deps sanitize-test valgrind-test luajit bench soak readme fuzz
+.PHONY: all test portable-test demo check install clean deps sanitize-test valgrind-test luajit bench soak readme fuzz
 all: $(CORE)
 
 $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
@@ -60,6 +60,13 @@ test: $(CORE)
 	$(MAKE) --no-print-directory LUA=luajit all
 	spec/run-tests
 	STT_LUA=luajit STT_CPATH='build/luajit/?.so' spec/run-tests
+	$(MAKE) --no-print-directory portable-test
+
+# The engine's portable path (curl_multi_perform + curl_multi_poll, used where there is no epoll),
+# built on Linux with STT_NO_EPOLL and run through the engine and client specs.
+portable-test:
+	$(MAKE) --no-print-directory BUILD=build/portable CFLAGS=-DSTT_NO_EPOLL all
+	STT_CPATH='build/portable/?.so' STT_LABEL=portable spec/run-tests spec/engine_spec.lua spec/client_spec.lua
 
 # The whole suite with the core built under AddressSanitizer + UBSan (memory errors and undefined
 # behaviour abort the run). Leaks are checked by valgrind below: LeakSanitizer's ptrace-based
