@@ -22,7 +22,9 @@ local conf = {
   poll_every = 0.5,           -- seconds between poller runs (ngx.timer.every)
   poll_batch = 256,           -- jobs one poller run looks at
   poll_concurrency = 64,      -- polls in flight at once per worker
-  client = { timeout = 30, poll_first = 0.5 },   -- stt.client options for every provider
+  -- stt.client options for every provider. rate_limit: the provider's documented QPS, as one
+  -- budget for all workers (lua_shared_dict stt_ratelimit in nginx.conf) instead of one each.
+  client = { timeout = 30, poll_first = 0.5, rate_limit = { shared = "stt_ratelimit" } },
 }
 
 function M.configure(t)

@@ -96,8 +96,9 @@ function M.new(provider, opts)
                     access_key = opts.access_key or env(p.access_key_env) }
   self.auth_prefix = opts.auth_prefix           -- volcengine: "" (raw key, default) | "Bearer" | "ApiKey"
   self.transport = pick_transport(opts.transport, { max_host_connections = opts.max_host_connections })
-  -- rate_limit: nil = the provider's documented QPS, false = none, { submit = n, query = n }.
-  self.limiter = ratelimit.new(provider, opts.rate_limit)
+  -- rate_limit: nil = the provider's documented QPS, false = none, { submit = n, query = n }
+  -- (+ shared = lua_shared_dict: one budget across nginx workers, named by a hash of the key).
+  self.limiter = ratelimit.new(provider, opts.rate_limit, secrets[self].api_key or secrets[self].app_key)
   return self
 end
 

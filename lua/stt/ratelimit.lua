@@ -5,6 +5,8 @@
 -- providers (and the simulator) count requests per second.
 -- A request reserves its start time at once (FIFO, O(1), no list of waiters): the start time
 -- is max(now, the start `size` requests ago + window); then the caller sleeps until it.
+-- With `shared` (inside nginx) the ring lives in a lua_shared_dict, so that every worker's
+-- clients of one account draw on one budget: see "shared across nginx workers" below.
 local sched = require "stt.sched"
 
 local M = {}
@@ -29,14 +31,22 @@ M.CLASS = { submit = "submit", poll = "query", cancel = "query" }
 local Window = {}
 Window.__index = Window
 
+local Shared = {}
+Shared.__index = Shared
+
 local Limiter = {}
 Limiter.__index = Limiter
 
-local function new_window(rate)
-  if type(rate) ~= "number" or rate <= 0 then error("rate_limit: rates must be positive numbers", 4) end
-  -- Fractional rates: size requests per size / rate seconds (0.5/s -> 1 request per 2 s).
+-- size requests per span seconds. Fractional rates: 0.5/s -> 1 request per 2 s.
+local function window_shape(rate)
+  if type(rate) ~= "number" or rate <= 0 then error("rate_limit: rates must be positive numbers", 5) end
   local size = math.max(1, math.floor(rate))
-  local w = setmetatable({ size = size, span = size / rate + GUARD, head = 1, ring = {} }, Window)
+  return size, size / rate + GUARD
+end
+
+local function new_window(rate)
+  local size, span = window_shape(rate)
+  local w = setmetatable({ size = size, span = span, head = 1, ring = {} }, Window)
   for i = 1, size do w.ring[i] = -math.huge end
   return w
 end
@@ -52,20 +62,165 @@ function Window:reserve(now, deadline)
   return start - now
 end
 
---- ratelimit.new(provider, opts): opts is the client's rate_limit option: nil (the provider's
--- defaults), false (no limits) or { submit = n, query = n } (missing classes keep the default;
--- a class set to false is not limited). Returns a limiter or nil (no limits at all).
-function M.new(provider, opts)
+function Window:acquire(deadline)
+  local delay = self:reserve(sched.now(), deadline)
+  if not delay then return false end
+  if delay > 0 then sched.sleep(delay) end
+  return true
+end
+
+---------------------------------------------------------------- shared across nginx workers
+-- Every nginx worker is a process with its own clients; with `shared`, the ring of one account
+-- and class lives in a lua_shared_dict instead, and is used through its atomic operations only:
+--   * a ticket counter (dict:incr) numbers the requests of all workers: 1, 2, 3, ...
+--   * ticket n starts at max(now, start(n - size) + span), like the local ring; its start is
+--     then written into slot n % size (value "n start"), where ticket n + size will read it.
+-- Times are ngx.now() after ngx.update_time(): epoch seconds, the same clock in every worker.
+--
+-- Why this holds across workers, although ticket order is not start order (two workers that
+-- take tickets n and n + 1 microseconds apart may read the clock the other way round, so
+-- start(n + 1) < start(n) happens): split the tickets into `size` chains by n % size. Within a
+-- chain, each ticket starts at least `span` after the previous ticket of the chain that sent a
+-- request (a ticket that gives up passes its predecessor's start on instead of its own, see
+-- Shared:acquire). So a window shorter than `span` holds at most one start of each chain, hence
+-- at most `size` starts in all: the guarantee of the local ring, whatever the order between
+-- chains. (A request leaves at or after its start, never before: GUARD covers late leavers.)
+--
+-- Waiting for a predecessor: ticket n needs the entry of ticket n - size. The slot holds an
+-- older ticket (or nothing) only while n - size's owner, in some worker, has taken its ticket
+-- but not yet written: microseconds (it never sleeps in between unless its own predecessor is
+-- missing too). So we re-read every millisecond. Only an owner that died in between (its
+-- process killed, its request aborted in that sleep) leaves it missing for good: after STALL
+-- seconds the entry is taken as "long ago" and an error is logged: then (and after an
+-- eviction, below) the guarantee can break. Slots never expire, so an idle period is no such case: an old entry
+-- just gives max(now, old + span) = now. A slot holding a NEWER ticket than asked (the dict
+-- evicted the counter (LRU, a full dict) and numbering restarted) is used as it is, and
+-- overwritten: the ring heals within one round. Give the limiter a dict with room to spare.
+local STALL = 0.2
+local LONG_AGO = 0                  -- the start of a ticket with no predecessor (1970)
+
+local function epoch_now(ngx)
+  ngx.update_time()
+  return ngx.now()
+end
+
+local function new_shared(rate, dict, prefix)
+  local size, span = window_shape(rate)
+  return setmetatable({ size = size, span = span, dict = dict, prefix = prefix,
+                        counter = prefix .. "n" }, Shared)
+end
+
+-- The dict key of ticket n's slot ("%.0f": the same text for 7 and 7.0).
+function Shared:slot(n) return self.prefix .. ("%.0f"):format(n % self.size) end
+
+-- The start of ticket m (LONG_AGO when m < 1: no predecessor).
+function Shared:entry(m, ngx)
+  if m < 1 then return LONG_AGO end
+  local key = self:slot(m)
+  local since
+  while true do
+    local v = self.dict:get(key)
+    local t, s
+    if type(v) == "string" then t, s = v:match("^(%d+) (%S+)$") end
+    t = tonumber(t)
+    if t and t >= m then return tonumber(s) or LONG_AGO end
+    local now = epoch_now(ngx)
+    since = since or now
+    if now - since > STALL then
+      ngx.log(ngx.ERR, "stt: rate limit ticket ", ("%.0f"):format(m), " of ", self.prefix,
+        " was never recorded (its worker died or stalled); not waiting for it")
+      return LONG_AGO
+    end
+    sched.sleep(0.001)
+  end
+end
+
+-- Written unconditionally: if a late owner (after a STALL) overwrites a newer ticket, the next
+-- reader of that slot waits one STALL more and writes it right again.
+function Shared:record(n, start)
+  local ok, err = self.dict:set(self:slot(n), ("%.0f %.6f"):format(n, start))
+  if not ok then
+    local ngx = sched.ngx_api()
+    ngx.log(ngx.ERR, "stt: cannot record a rate limit start in the shared dict: ", tostring(err))
+  end
+end
+
+function Shared:acquire(deadline)
+  local ngx = sched.ngx_api()
+  local n, err = self.dict:incr(self.counter, 1, 0)
+  if not n then
+    -- The dict cannot hold even a counter (far too small): a configuration mistake. Let the
+    -- request go rather than stop all traffic; the provider's own 429 and our retries remain.
+    ngx.log(ngx.ERR, "stt: shared rate limit unavailable (", tostring(err), "); request not limited")
+    return true
+  end
+  local prev = self:entry(n - self.size, ngx)
+  local now = epoch_now(ngx)
+  local start = prev + self.span
+  if start < now then start = now end
+  if deadline and start > deadline - sched.now() + now then
+    -- Give up, but the ticket is taken: pass the predecessor's start on, so that ticket
+    -- n + size waits for nothing that never happened (writing our own start would also be safe,
+    -- only more conservative: requests that time out would eat the budget of those that do not).
+    self:record(n, prev)
+    return false
+  end
+  self:record(n, start)
+  -- ngx.sleep counts whole milliseconds from nginx's cached clock, so it may wake a little
+  -- early: sleep until the shared clock has really passed `start`.
+  while true do
+    local left = start - epoch_now(ngx)
+    if left <= 0 then return true end
+    sched.sleep(left < 0.001 and 0.001 or left)
+  end
+end
+
+-- The dict named by rate_limit.shared (a name in ngx.shared, or the dict itself).
+local function shared_dict(shared)
+  local ngx = sched.ngx_api()
+  if not ngx then error("rate_limit.shared needs nginx (a lua_shared_dict)", 4) end
+  if type(shared) == "string" then
+    local dict = ngx.shared and ngx.shared[shared]
+    if not dict then error(("rate_limit.shared: no lua_shared_dict %q in nginx.conf"):format(shared), 4) end
+    return dict
+  end
+  if (type(shared) == "table" or type(shared) == "userdata") and shared.incr then return shared end
+  error("rate_limit.shared must be a lua_shared_dict or its name", 4)
+end
+
+-- The dict key prefix of an account: `key`, or the provider and a short, one-way hash of the
+-- credential (never the credential itself; two keys, two budgets).
+local function account_prefix(provider, key, credential)
+  if key == nil then
+    key = provider .. ":" .. sched.ngx_api().md5(credential or ""):sub(1, 12)
+  elseif type(key) ~= "string" or key == "" then
+    error("rate_limit.key must be a non-empty string", 4)
+  end
+  return "stt:rl:" .. key .. ":"
+end
+
+--- ratelimit.new(provider, opts, credential): opts is the client's rate_limit option: nil (the
+-- provider's defaults), false (no limits) or { submit = n, query = n [, shared = dict | name]
+-- [, key = account] } (missing classes keep the default; a class set to false is not limited).
+-- `credential` (the API key) only names the shared budget, hashed. Returns a limiter or nil.
+function M.new(provider, opts, credential)
   if opts == false then return nil end
   if opts ~= nil and type(opts) ~= "table" then error("rate_limit must be a table or false", 3) end
+  local dict, prefix
+  if opts and opts.shared ~= nil then
+    dict = shared_dict(opts.shared)
+    prefix = account_prefix(provider, opts.key, credential)
+  elseif opts and opts.key ~= nil then
+    error("rate_limit.key names a shared budget: it needs rate_limit.shared", 3)
+  end
   local defaults = M.DEFAULTS[provider] or {}
-  local lim = { windows = {} }
+  local lim = { windows = {}, shared = dict ~= nil }
   local any = false
   for _, class in ipairs({ "submit", "query" }) do
     local rate = defaults[class]
     if opts and opts[class] ~= nil then rate = opts[class] end
     if rate then
-      lim.windows[class] = new_window(rate)
+      lim.windows[class] = dict and new_shared(rate, dict, prefix .. class .. ":") or new_window(rate)
       any = true
     end
   end
@@ -79,10 +234,7 @@ function Limiter:acquire(op, deadline)
   local class = M.CLASS[op]
   local w = class and self.windows[class]
   if not w then return true end
-  local delay = w:reserve(sched.now(), deadline)
-  if not delay then return false end
-  if delay > 0 then sched.sleep(delay) end
-  return true
+  return w:acquire(deadline)
 end
 
 return M
