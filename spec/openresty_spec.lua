@@ -107,7 +107,10 @@ describe("OpenResty example (real nginx, one worker)", function()
     print(("\n[openresty] one job %.2f s; %d concurrent jobs %.2f s; /ping n=%d p50 %.1f ms p99 %.1f ms max %.1f ms")
       :format(t_one, N, took, #pings, p50 * 1000, p99 * 1000, pings[#pings] * 1000))
     assert.is_true(took < 3 * t_one, ("200 jobs took %.2f s, one job %.2f s"):format(took, t_one))
-    assert.is_true(p99 < 0.020, ("/ping p99 %.1f ms"):format(p99 * 1000))
+    -- A worker blocked by a job would stall /ping for the job's length (over a second); the bound
+    -- is far below that but far above scheduling noise on a loaded 2-core machine (p99 was 25 ms
+    -- once under the ASan run while other suites ran; typically 1-10 ms).
+    assert.is_true(p99 < 0.25, ("/ping p99 %.1f ms"):format(p99 * 1000))
     assert.equal(N, H.stats().requests["POST /dashscope/api/v1/services/audio/asr/transcription"] - 1)
   end)
 
