@@ -19,16 +19,21 @@ describe("packaging", function()
   it("luarocks lint accepts the rockspec and luarocks make installs a working module", function()
     local code, out = sh("luarocks lint lua-stt-scm-1.rockspec")
     assert.equal(0, code, out)
-    local tree = tmpdir()
-    code, out = sh("luarocks --lua-version=5.4 make --deps-mode=none --tree " .. H.sh_quote(tree)
-      .. " lua-stt-scm-1.rockspec")
+    local tree, src = tmpdir(), tmpdir()
+    -- luarocks make builds in the directory it runs in (objects and stt/core.so): build a copy, or
+    -- a stale ./stt/core.so in the checkout would shadow build/ for any `lua` run from there.
+    code, out = sh("cp -r lua csrc bin lua-stt-scm-1.rockspec " .. H.sh_quote(src))
     assert.equal(0, code, out)
+    code, out = sh("cd " .. H.sh_quote(src) .. " && luarocks --lua-version=5.4 make --deps-mode=none --tree "
+      .. H.sh_quote(tree) .. " lua-stt-scm-1.rockspec")
+    assert.equal(0, code, out)
+    assert.is_nil(io.open("stt/core.so"), "luarocks make wrote into the checkout")
     code, out = sh(("LUA_PATH=%s LUA_CPATH=%s lua5.4 -e %s"):format(
       H.sh_quote(tree .. "/share/lua/5.4/?.lua;" .. tree .. "/share/lua/5.4/?/init.lua;;"),
       H.sh_quote(tree .. "/lib/lua/5.4/?.so;;"), H.sh_quote(PROBE)))
     assert.equal(0, code, out)
     assert.matches("probe ok", out)
-    sh("rm -rf " .. H.sh_quote(tree))
+    sh("rm -rf " .. H.sh_quote(tree) .. " " .. H.sh_quote(src))
   end)
 
   it("the rockspec lists every Lua module and C source in the tree", function()
