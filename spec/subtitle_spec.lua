@@ -1,6 +1,8 @@
 -- stt.subtitle: caption cutting rules (shared/reference/subtitles-hotwords.md A) asserted on every
--- cue of long generated English, Mandarin, Japanese and mixed transcripts; every writer read back
--- by ffmpeg (srt, vtt, ass, lrc) or xmllint (ttml); escaping and odd inputs.
+-- cue of long generated English, Mandarin, Japanese and mixed transcripts; widths of mixed-script
+-- lines and reading times checked against the rules; the same cues whatever the order or repetition
+-- of the input; every writer read back by ffmpeg (srt, vtt, ass, lrc) or xmllint (ttml); escaping
+-- and odd inputs.
 local H = require "helper"
 local subtitle = require "stt.subtitle"
 
@@ -312,6 +314,153 @@ describe("subtitle cues", function()
     assert.same(orig, words)
     assert.is_true(cues[1].start_ms == 0 and cues[#cues].end_ms >= 19000)
   end)
+
+  -- Width by the reference's rules (A4.1, A4.5), decoded here on its own: CJK ideographs, kana and
+  -- full-width forms 1, combining marks 0, anything else `half` (valid UTF-8 of up to 3 bytes).
+  local function ref_width(s, half)
+    local w = 0
+    for ch in s:gmatch(CHAR) do
+      local b1, b2, b3 = ch:byte(1, 3)
+      local cp = #ch == 1 and b1 or #ch == 2 and (b1 % 32) * 64 + b2 % 64
+        or ((b1 % 16) * 64 + b2 % 64) * 64 + b3 % 64
+      if (cp >= 0x3041 and cp <= 0x30FF) or (cp >= 0x4E00 and cp <= 0x9FFF) or (cp >= 0xFF01 and cp <= 0xFF60) then
+        w = w + 1
+      elseif cp < 0x300 or cp > 0x36F then
+        w = w + half
+      end
+    end
+    return w
+  end
+
+  -- Words mixing ASCII, CJK, kana, half-width katakana, full-width Latin and combining marks; with
+  -- their punctuation each fits a 6-wide line in Chinese (half-width 0.5) and a 12-wide one in Latin.
+  -- Spoken fast, so that reading speed decides when many events end.
+  local MIXED = { "abc", "Python3", "中文", "漢字かな", "ｶﾀｶﾅ", "Ａｌｐ", "cafe\204\129", "e\204\129\204\129x",
+                  "テキスト", "x", "OK", "字幕" }
+  local function mixed_transcript(seed, n)
+    local r = rng(seed)
+    local segs, t, speaker = {}, r(0, 2000), "0"
+    for i = 1, n do
+      if r(1, 4) == 1 then speaker = speaker == "0" and "1" or "0" end
+      local words, parts = {}, {}
+      for k = 1, r(3, 14) do
+        local w = { start_ms = t, end_ms = t + r(60, 300), text = MIXED[r(1, #MIXED)] }
+        if r(1, 5) == 1 then w.punct = r(1, 2) == 1 and "，" or "." end
+        words[k], parts[k] = w, w.text .. (w.punct or "")
+        t = w.end_ms + (r(1, 8) == 1 and r(300, 1500) or r(0, 80))
+        if not w.punct and r(1, 9) == 1 then       -- now and then a punctuation "word" of its own
+          words[#words + 1] = { start_ms = t, end_ms = t + 20, text = "!" }
+          parts[k] = parts[k] .. "!"
+          t = t + 20
+        end
+      end
+      segs[i] = { start_ms = words[1].start_ms, end_ms = words[#words].end_ms, words = words,
+                  speaker = speaker, text = table.concat(parts, " ") }
+      t = t + r(100, 900)
+    end
+    return { segments = segs }
+  end
+
+  it("measures mixed ASCII, CJK, combining and full-width text by the rules, in tight lines", function()
+    local D = subtitle.DEFAULTS
+    local gap = math.ceil(D.gap_frames * 1000 / D.fps)
+    local res = mixed_transcript(21, 90)
+    local words = all_words(res)
+    for _, case in ipairs({ { profile = "zh", half = 0.5, line_chars = 6 },
+                            { profile = "latin", half = 1, line_chars = 12 },
+                            { profile = "latin", half = 1, line_chars = 42 } }) do
+      local cps = subtitle.PROFILES[case.profile].cps
+      local cues = subtitle.cues(res, { profile = case.profile, line_chars = case.line_chars })
+      local wi, two, by_reading = 1, 0, 0
+      for i, c in ipairs(cues) do
+        local where = ("%s cue %d %q"):format(case.profile, i, table.concat(c.lines, " / "))
+        assert.is_true(#c.lines <= 2, where .. ": lines")
+        local reading, widths = 0, {}
+        for k, l in ipairs(c.lines) do
+          widths[k] = ref_width(l, case.half)
+          assert.equal(widths[k], subtitle.width(l, case.profile), where)
+          assert.is_true(widths[k] <= case.line_chars, where .. ": too wide")
+          reading = reading + widths[k]
+        end
+        -- two lines only when one (with a joiner of at most half a character) would not do
+        if #c.lines == 2 then
+          two = two + 1
+          assert.is_true(widths[1] + widths[2] + case.half > case.line_chars, where .. ": fits one line")
+        end
+        -- its words, in order: the text of its lines (spoken this fast, the last can end after it)
+        local text, said, speech_end = table.concat(c.lines):gsub(" ", ""), "", c.start_ms
+        while #said < #text and words[wi] do
+          said = said .. words[wi].text
+          speech_end = math.max(speech_end, words[wi].e)
+          wi = wi + 1
+        end
+        assert.equal(text, said, where)
+        -- on screen as long as its width takes to read (ref A4.1), as far as the rules let it
+        local nx = cues[i + 1]
+        local limit = nx and nx.start_ms - gap or math.huge
+        local need = c.start_ms + math.ceil(reading / cps * 1000)
+        local target = math.max(speech_end, math.min(need, speech_end + D.linger_ms), c.start_ms + D.min_ms)
+        local e = math.min(target, c.start_ms + D.max_ms, limit)
+        if nx and nx.start_ms - e <= D.chain_ms then e = math.min(limit, c.start_ms + D.max_ms) end
+        if e <= c.start_ms then e = c.start_ms + 1 end
+        assert.equal(e, c.end_ms, where)
+        if e == need then by_reading = by_reading + 1 end
+      end
+      assert.equal(#words + 1, wi, case.profile .. ": every word in a cue")
+      assert.is_true(two > 10, case.profile .. ": two-line cues " .. two)
+      assert.is_true(by_reading > 10, case.profile .. ": cues timed by their reading speed " .. by_reading)
+    end
+  end)
+
+  it("gives the same cues for segments or words out of order and for a transcript said again later", function()
+    local OFFSET = 100 * 3600000                 -- 100 hours: SRT times of three-digit hours
+    local sets = { mixed_transcript(33, 60), transcript(9, { "en", "zh", "en", "ja" }, 60, { speakers = true }) }
+    for _, res in ipairs(sets) do
+      local base = subtitle.cues(res)
+      assert.is_true(#base >= 40, "cues: " .. #base)
+      local r = rng(77)
+      local function shuffled(list)
+        local out = {}
+        for i, v in ipairs(list) do out[i] = v end
+        for i = #out, 2, -1 do
+          local j = r(1, i)
+          out[i], out[j] = out[j], out[i]
+        end
+        return out
+      end
+      local function moved(seg, by, words)
+        local ws = {}
+        for i, w in ipairs(words or seg.words) do
+          ws[i] = { start_ms = w.start_ms + by, end_ms = w.end_ms + by, text = w.text, punct = w.punct }
+        end
+        return { start_ms = seg.start_ms + by, end_ms = seg.end_ms + by, text = seg.text, speaker = seg.speaker,
+                 language = seg.language, words = ws }
+      end
+      assert.same(base, subtitle.cues({ segments = shuffled(res.segments) }), "segments out of order")
+      local segs = {}
+      for i, s in ipairs(res.segments) do segs[i] = moved(s, 0, shuffled(s.words)) end
+      assert.same(base, subtitle.cues({ segments = segs }), "words out of order")
+      -- the transcript twice, the second time 100 hours later: the same cues, 100 hours later
+      local twice = {}
+      for i, s in ipairs(res.segments) do twice[i], twice[#res.segments + i] = s, moved(s, OFFSET) end
+      local cues = subtitle.cues({ segments = twice })
+      assert.equal(2 * #base, #cues)
+      for i, c in ipairs(base) do
+        assert.same(c, cues[i])
+        assert.same({ start_ms = c.start_ms + OFFSET, end_ms = c.end_ms + OFFSET, lines = c.lines,
+                      speaker = c.speaker }, cues[#base + i])
+      end
+      -- and SRT writes every time as it is, past 99 hours too
+      local i = 0
+      for a1, a2, a3, a4, b1, b2, b3, b4 in subtitle.srt({ segments = twice })
+          :gmatch("\n(%d+):(%d%d):(%d%d),(%d%d%d) %-%-> (%d+):(%d%d):(%d%d),(%d%d%d)\n") do
+        i = i + 1
+        assert.equal(cues[i].start_ms, ms_of(a1, a2, a3, a4), "srt start " .. i)
+        assert.equal(cues[i].end_ms, ms_of(b1, b2, b3, b4), "srt end " .. i)
+      end
+      assert.equal(#cues, i)
+    end
+  end)
 end)
 
 describe("subtitle writers", function()
@@ -431,6 +580,35 @@ describe("subtitle escaping and odd input", function()
     assert.falsy(ass:find("{x}", 1, true))
     assert.truthy(ass:find("｛x｝ ＼N", 1, true))
     assert.truthy(ass:find(",Default,Speaker 2,", 1, true))
+  end)
+
+  it("never puts words of two overlapping segments of one speaker in one event", function()
+    local function seg(t0, t1, list)
+      local words, t = {}, t0
+      for i, w in ipairs(list) do
+        local e = i == #list and t1 or t + 400
+        words[i] = { start_ms = t, end_ms = e, text = w }
+        t = e
+      end
+      return { start_ms = t0, end_ms = t1, speaker = "a", text = table.concat(list, " "), words = words }
+    end
+    local res = { segments = { seg(0, 3000, { "one", "two", "three", "four" }),
+                               seg(2000, 5000, { "five", "six", "seven", "eight" }),   -- overlaps "four"
+                               seg(5100, 6500, { "nine", "ten" }) } }
+    local from = {}
+    for i, s in ipairs(res.segments) do for _, w in ipairs(s.words) do from[w.text] = i end end
+    local cues, said, last_end = subtitle.cues(res), {}, -1
+    for i, c in ipairs(cues) do
+      assert.is_true(c.start_ms > last_end and c.end_ms > c.start_ms, "cue " .. i)
+      last_end = c.end_ms
+      local segs = {}
+      for w in table.concat(c.lines, " "):gmatch("%S+") do
+        segs[from[w]] = true
+        said[#said + 1] = w
+      end
+      assert.is_false(segs[1] and segs[2] or false, "cue " .. i .. ": " .. table.concat(c.lines, " / "))
+    end
+    assert.equal("one two three four five six seven eight nine ten", table.concat(said, " "))
   end)
 
   it("writes nothing but a header for an empty result", function()

@@ -42,7 +42,17 @@ M.DEFAULTS = DEFAULTS
 
 ---------------------------------------------------------------------------- UTF-8
 
+-- Library functions as upvalues: the loops below call them once or more per word.
+local tonumber, type, ipairs, tostring = tonumber, type, ipairs, tostring
+local byte, find, sub, concat = string.byte, string.find, string.sub, table.concat
+local mfloor, max, min, ceil = math.floor, math.max, math.min, math.ceil
+
+-- find(s, ASCII) is true for a string of ASCII bytes only. (One anchored match runs about twice as
+-- fast over a long string as looking for a non-ASCII byte at each position.)
+local ASCII = "^[^\128-\255]*$"
+
 local CHAR = "[%z\1-\127\194-\244][\128-\191]*"
+local FIRST_CHAR = "^" .. CHAR
 
 local function codepoint(ch)
   local b1 = ch:byte(1)
@@ -76,8 +86,19 @@ local function is_zero_width(cp)
     or (cp >= 0xFE00 and cp <= 0xFE0F)
 end
 
+-- Sums of `half` are exact in doubles when it is a multiple of 1/1024 (1, 0.5, 0.75 ...): then the
+-- width of an ASCII string is its length times half, whatever the order of the additions.
+local function exact_half(h)
+  return type(h) == "number" and h >= 0 and h <= 1024 and h * 1024 % 1 == 0
+end
+
 --- Width of a string in "characters" of a profile: wide = 1, half-width = prof.half.
 local function width(s, prof)
+  -- Fast path: ASCII text (every byte one half-width character). "" keeps the integer 0.
+  if find(s, ASCII) and exact_half(prof.half) then
+    if s == "" then return 0 end
+    return #s * prof.half
+  end
   local w = 0
   for ch in s:gmatch(CHAR) do
     local cp = codepoint(ch)
@@ -87,8 +108,16 @@ local function width(s, prof)
 end
 M.width = function(s, profile) return width(s, PROFILES[profile or "latin"] or PROFILES.latin) end
 
-local function first_char(s) return s:match("^" .. CHAR) or "" end
+-- The first and last characters as CHAR matches them. Fast paths: an ASCII byte not followed by a
+-- continuation byte is a character of its own; a final ASCII byte is the last character.
+local function first_char(s)
+  local b1, b2 = byte(s, 1, 2)
+  if b1 and b1 < 0x80 and (not b2 or b2 < 0x80 or b2 > 0xBF) then return sub(s, 1, 1) end
+  return s:match(FIRST_CHAR) or ""
+end
 local function last_char(s)
+  local b = byte(s, -1)
+  if b and b < 0x80 then return sub(s, -1) end
   local c = ""
   for ch in s:gmatch(CHAR) do c = ch end
   return c
@@ -96,17 +125,38 @@ end
 
 ---------------------------------------------------------------------------- scripts, profiles
 
-local function script_profile(text)
+-- The script of a character: 1 kana, 2 han, 3 hangul, 4 Latin letter, 0 other.
+local function char_script(ch)
+  local cp = codepoint(ch)
+  if (cp >= 0x3040 and cp <= 0x30FF) or (cp >= 0x31F0 and cp <= 0x31FF) or (cp >= 0xFF66 and cp <= 0xFF9F) then
+    return 1
+  elseif (cp >= 0x4E00 and cp <= 0x9FFF) or (cp >= 0x3400 and cp <= 0x4DBF) or (cp >= 0x20000 and cp <= 0x2FFFD) then
+    return 2
+  elseif cp >= 0xAC00 and cp <= 0xD7A3 then
+    return 3
+  elseif (cp >= 65 and cp <= 90) or (cp >= 97 and cp <= 122) or (cp >= 0xC0 and cp <= 0x24F) then
+    return 4
+  end
+  return 0
+end
+
+-- memo (optional): char_script of each character seen, kept by the caller.
+local function script_profile(text, memo)
+  if find(text, ASCII) then return "latin" end               -- fast path: no kana, han or hangul
   local han, kana, hangul, latin = 0, 0, 0, 0
   for ch in text:gmatch(CHAR) do
-    local cp = codepoint(ch)
-    if (cp >= 0x3040 and cp <= 0x30FF) or (cp >= 0x31F0 and cp <= 0x31FF) or (cp >= 0xFF66 and cp <= 0xFF9F) then
+    local c = memo and memo[ch]
+    if not c then
+      c = char_script(ch)
+      if memo then memo[ch] = c end
+    end
+    if c == 1 then
       kana = kana + 1
-    elseif (cp >= 0x4E00 and cp <= 0x9FFF) or (cp >= 0x3400 and cp <= 0x4DBF) or (cp >= 0x20000 and cp <= 0x2FFFD) then
+    elseif c == 2 then
       han = han + 1
-    elseif cp >= 0xAC00 and cp <= 0xD7A3 then
+    elseif c == 3 then
       hangul = hangul + 1
-    elseif (cp >= 65 and cp <= 90) or (cp >= 97 and cp <= 122) or (cp >= 0xC0 and cp <= 0x24F) then
+    elseif c == 4 then
       latin = latin + 1
     end
   end
@@ -137,6 +187,7 @@ local function profile_options(name, opts)
   o.name = name
   o.cjk = name ~= "latin"
   o.gap_ms = math.ceil(o.gap_frames * 1000 / o.fps)
+  o.exact = exact_half(o.half)
   return o
 end
 
@@ -153,6 +204,16 @@ local CLOSING = { ["，"] = true, ["。"] = true, ["、"] = true, ["；"] = true
                   ["”"] = true, ["’"] = true, ["!"] = true, ["%"] = true, [")"] = true, [","] = true,
                   ["."] = true, [":"] = true, [";"] = true, ["?"] = true, ["]"] = true, ["}"] = true,
                   ["…"] = true, ["⋯"] = true, ["ー"] = true }
+
+local CLOSING_BYTE = {}
+for c in pairs(CLOSING) do if #c == 1 then CLOSING_BYTE[c:byte()] = true end end
+
+-- CLOSING[first_char(s)], without making the character string in the ASCII case.
+local function closing_start(s)
+  local b1, b2 = byte(s, 1, 2)
+  if b1 and b1 < 0x80 and (not b2 or b2 < 0x80 or b2 > 0xBF) then return CLOSING_BYTE[b1] end
+  return CLOSING[first_char(s)]
+end
 
 local function punct_rank(text)
   local c = last_char(text)
@@ -176,21 +237,13 @@ end
 ---------------------------------------------------------------------------- tokens
 
 local function clean(s)
-  s = tostring(s or ""):gsub("[%c%s]+", " ")
+  if type(s) ~= "string" then s = tostring(s or "") end
+  if not find(s, "[%c%s]") then return s end          -- fast path: nothing to collapse or trim
+  s = s:gsub("[%c%s]+", " ")
   return (s:gsub("^ ", ""):gsub(" $", ""))
 end
 
 local function is_ascii_char(c) return c ~= "" and c:byte(1) < 0x80 end
-
--- The separator between two tokens: a space in Latin text; in CJK text where the source text had
--- one (space_before) or between two ASCII runs.
-local function joiner(a, b, prof, space_before)
-  local fb = first_char(b)
-  if CLOSING[fb] then return "" end
-  if not prof.cjk or space_before then return " " end
-  if is_ascii_char(last_char(a)) and is_ascii_char(fb) then return " " end
-  return ""
-end
 
 -- Units of a text without word timings: Latin words, or in CJK text single characters with
 -- Latin/digit runs kept whole; closing punctuation sticks to the unit before it.
@@ -233,183 +286,412 @@ local function num(v, default)
   return math.floor(v + 0.5)
 end
 
--- Tokens { text, s, e } of one segment, in time order.
-local function segment_tokens(seg, s0, e0, prof)
-  local toks = {}
-  local words = type(seg.words) == "table" and seg.words or {}
-  local timed = {}
+---------------------------------------------------------------------------- token store
+-- Tokens live in flat arrays indexed by token, not in a table per token: T text, S/E start/end
+-- (ms), A true when the text is known to be ASCII (its width is then its length times half), K 1
+-- when it starts with closing punctuation, else 2 when a space preceded it in a text without word
+-- timings, else 0. They hold one block at a time (cut as soon as it is complete) in slots 2..hi,
+-- slot 1 being the sentinel of prepare: the arrays stay as small as the largest block, and dense
+-- (no nil in them).
+
+-- Two stores: one holds the current block, the other takes a segment that may start a new one
+-- (so no tokens move when it does). They share the scratch arrays of prepare and the caches.
+local function new_stores()
+  local P, J, F, RI, RJ, rank, weak, memo, widths = {}, {}, {}, {}, {}, {}, {}, {}, {}
+  local function store()
+    -- slot 1: the sentinel, for good; blk: the block the store holds
+    return { T = { "" }, S = { 0 }, E = { 0 }, A = { false }, K = { 0 }, blk = {},
+             P = P, J = J, F = F, RI = RI, RJ = RJ, rank = rank, weak = weak, memo = memo, widths = widths }
+  end
+  return store(), store()
+end
+
+-- Facts about a word's text, found once per distinct string (speech repeats its words): 1 clean
+-- (clean() leaves it as it is) and ASCII, 2 the same starting with closing punctuation, 3 clean
+-- and not ASCII, 4 the same starting with closing punctuation; false: it needs cleaning.
+local function text_facts(memo, s)
+  local f = memo[s]
+  if f ~= nil then return f end
+  if type(s) ~= "string" then return false end
+  if find(s, "[%c%s]") then
+    f = false
+  else
+    f = (find(s, ASCII) and 1 or 3) + (closing_start(s) and 1 or 0)
+  end
+  memo[s] = f
+  return f
+end
+
+-- The text of a word (text and punctuation, cleaned) given the facts f of its text; whether it is
+-- known to be ASCII; whether it starts with closing punctuation.
+local function word_text(memo, text, f, punct)
+  local ascii, closing
+  if f then
+    ascii, closing = f <= 2, f % 2 == 0
+  else
+    text, ascii = clean(text), false
+  end
+  if punct ~= nil then                                        -- clean(nil) is ""
+    local pf = text_facts(memo, punct)
+    local p = pf and punct or clean(punct)
+    if p ~= "" then text, ascii, closing = text .. p, ascii and pf and pf <= 2 or false, nil end
+  end
+  if closing == nil then closing = closing_start(text) == true end
+  return text, ascii, closing
+end
+
+local function by_start(a, b)
+  if a.s ~= b.s then return a.s < b.s end
+  return a.i < b.i
+end
+
+-- Words out of time order: sort them by (start, position), then as below.
+local function sorted_word_tokens(X, at, words, s0)
+  local memo, timed = X.memo, {}
   for i, w in ipairs(words) do
-    local text = clean(w.text) .. clean(w.punct)
+    local text, punct = w.text, w.punct
+    local ascii, closing
+    text, ascii, closing = word_text(memo, text, text_facts(memo, text), punct)
     if text ~= "" then
       local s = num(w.start_ms, s0)
       local e = num(w.end_ms, s)
       if e < s then e = s end
-      timed[#timed + 1] = { text = text, s = s, e = e, i = i }
+      timed[#timed + 1] = { text = text, s = s, e = e, i = i, a = ascii, c = closing }
     end
   end
-  if #timed > 0 then
-    table.sort(timed, function(a, b) if a.s ~= b.s then return a.s < b.s end return a.i < b.i end)
-    for _, t in ipairs(timed) do
-      if CLOSING[first_char(t.text)] and #toks > 0 and not t.text:find("%w") then
-        local p = toks[#toks]                                 -- a punctuation "word": glue it
-        p.text, p.e = p.text .. t.text, math.max(p.e, t.e)
-      else
-        toks[#toks + 1] = { text = t.text, s = t.s, e = t.e }
+  table.sort(timed, by_start)
+  local T, S, E, A, K = X.T, X.S, X.E, X.A, X.K
+  local k = at
+  for _, t in ipairs(timed) do
+    if k > at and t.c and not find(t.text, "%w") then
+      T[k], E[k], A[k] = T[k] .. t.text, max(E[k], t.e), A[k] and t.a  -- punctuation: glue it
+    else
+      k = k + 1
+      T[k], S[k], E[k], A[k], K[k] = t.text, t.s, t.e, t.a, t.c and 1 or 0
+    end
+  end
+  return k
+end
+
+-- Stores the tokens of one segment, in time order, at slots at+1 ...; returns the last slot used
+-- (at: none). Slot `at` must be filled already (the arrays stay dense).
+local function segment_tokens(X, at, seg, s0, e0, prof)
+  local T, S, E, A, K, memo = X.T, X.S, X.E, X.A, X.K, X.memo
+  local words = type(seg.words) == "table" and seg.words or {}
+  local k, last_s = at, nil
+  for _, w in ipairs(words) do
+    local text, punct = w.text, w.punct
+    local f = memo[text]
+    if f == nil then f = text_facts(memo, text) end
+    if punct ~= nil and f then
+      -- word_text's common case: clean text and punctuation, clean together too
+      local pf = memo[punct]
+      if pf == nil then pf = text_facts(memo, punct) end
+      if pf then
+        if punct ~= "" then
+          text = text .. punct
+          f = memo[text]
+          if f == nil then f = text_facts(memo, text) end
+        end
+        punct = nil
       end
     end
-    return toks
+    local ascii, closing
+    if f and punct == nil then
+      ascii, closing = f <= 2, f % 2 == 0                     -- the common case: a known plain word
+    else
+      text, ascii, closing = word_text(memo, text, f, punct)
+    end
+    if text ~= "" then
+      local s, e = tonumber(w.start_ms), tonumber(w.end_ms)
+      if s and s == s then s = mfloor(s + 0.5) else s = s0 end  -- num(w.start_ms, s0), inlined
+      if e and e == e then e = mfloor(e + 0.5) else e = s end   -- num(w.end_ms, s)
+      if e < s then e = s end
+      if last_s and s < last_s then return sorted_word_tokens(X, at, words, s0) end
+      last_s = s
+      if k > at and closing and not find(text, "%w") then
+        T[k], E[k], A[k] = T[k] .. text, max(E[k], e), A[k] and ascii   -- punctuation: glue it
+      else
+        k = k + 1
+        T[k], S[k], E[k], A[k], K[k] = text, s, e, ascii, closing and 1 or 0
+      end
+    end
   end
+  if k > at then return k end
   -- No word timings: share the segment's time among the units in proportion to their width.
   local units, spaced = text_units(clean(seg.text), prof)
-  local total = 0
-  for _, u in ipairs(units) do total = total + width(u, prof) end
-  local pos, dur = 0, e0 - s0
-  for k, u in ipairs(units) do
-    local w = width(u, prof)
-    local s = s0 + math.floor(dur * pos / total)
-    pos = pos + w
-    toks[#toks + 1] = { text = u, s = s, e = s0 + math.floor(dur * pos / total), space = spaced and spaced[k] }
+  local total, widths, known = 0, {}, X.widths[prof]         -- (known: widths of texts, see prepare)
+  if not known then
+    known = {}
+    X.widths[prof] = known
   end
-  return toks
+  for m, u in ipairs(units) do
+    local w = known[u]
+    if not w then
+      w = width(u, prof)
+      known[u] = w
+    end
+    widths[m] = w
+    total = total + w
+  end
+  local pos, dur = 0, e0 - s0
+  for m, u in ipairs(units) do
+    local s = s0 + mfloor(dur * pos / total)
+    pos = pos + widths[m]
+    k = k + 1
+    T[k], S[k], E[k], A[k] = u, s, s0 + mfloor(dur * pos / total), false
+    K[k] = closing_start(u) and 1 or spaced and spaced[m] and 2 or 0
+  end
+  return k
 end
 
 ---------------------------------------------------------------------------- cutting
+-- Linear in the number of tokens: widths are measured once per token (prepare), a span's width is
+-- a difference of prefix sums, an event grows token by token with its greedy line count kept up to
+-- date, punctuation and weak-word checks are computed once per distinct text.
 
--- A block: tokens of consecutive segments with one speaker and one profile.
-local function new_block(prof, speaker)
-  return { prof = prof, speaker = speaker, toks = {} }
+-- Is there a space between tokens k and k+1? Not before closing punctuation; in Latin text, yes;
+-- in CJK text where the source text had one (K 2) or between two ASCII runs.
+local function space_after(T, K, k, cjk)
+  local kind = K[k + 1]
+  if kind == 1 then return false end
+  if not cjk or kind == 2 then return true end
+  -- is_ascii_char(first_char(b)) is b's first byte < 0x80: tested first, it is cheap
+  return byte(T[k + 1], 1) < 0x80 and is_ascii_char(last_char(T[k]))
 end
 
--- Prefix widths: width(i, j) = P[j] - P[i-1] - J[j] where J[k] is the joiner after token k.
-local function prepare(block)
-  local toks, prof = block.toks, block.prof
-  local P, J = { [0] = 0 }, {}
-  for k, t in ipairs(toks) do
-    t.w = width(t.text, prof)
-    t.join = toks[k + 1] and joiner(t.text, toks[k + 1].text, prof, toks[k + 1].space) or ""
-    J[k] = width(t.join, prof)
-    P[k] = P[k - 1] + t.w + J[k]
+-- Prefix widths of block lo..hi: width(i, j) = P[j] - P[i-1] - J[j] where J[k] is the width of the
+-- joiner after token k ("" or " "). The text of i..j is concat(T, " ", i, j) when every joiner of
+-- the block is " " (blk.spaced), else concat(F, "", 2i-1, 2j-1) with F = text, joiner, text ...
+-- blk.additive: the width of the text of i..j is width(i, j) exactly (sums of `half` are exact, and
+-- no token starts with a UTF-8 continuation byte, which would join the character before it).
+local function prepare(X, blk)
+  local T, A, K, P, J = X.T, X.A, X.K, X.P, X.J
+  local prof, lo, hi = blk.prof, blk.lo, blk.hi
+  local cjk, half = prof.cjk, prof.half
+  local exact = prof.exact
+  local space_w = prof.space_w        -- width(" ", prof), measured once, when first needed
+  local widths = X.widths[prof]                               -- width of non-ASCII texts, once each
+  if not widths then
+    widths = {}
+    X.widths[prof] = widths
   end
-  block.P, block.J = P, J
+  local additive, spaced = exact, true
+  P[lo - 1], J[lo - 1] = 0, 0                                 -- the sentinel
+  for k = lo, hi do
+    local text = T[k]
+    local w
+    if A[k] and exact then
+      w = #text * half
+    else
+      w = widths[text]
+      if not w then
+        w = width(text, prof)
+        widths[text] = w
+      end
+      local b = byte(text, 1)
+      if b >= 0x80 and b < 0xC0 then additive = false end
+    end
+    local jw = 0
+    if k < hi then
+      -- space_after(T, K, k, cjk), its common cases inlined
+      local kind = K[k + 1]
+      if kind == 1 then
+        spaced = false
+      elseif not cjk or kind == 2 or space_after(T, K, k, cjk) then
+        if not space_w then
+          space_w = width(" ", prof)
+          prof.space_w = space_w
+        end
+        jw = space_w
+      else
+        spaced = false
+      end
+    end
+    J[k] = jw
+    P[k] = P[k - 1] + w + jw
+  end
+  if not spaced then
+    local F = X.F
+    F[2 * lo - 3] = ""
+    F[2 * lo - 2] = ""
+    for k = lo, hi do
+      F[2 * k - 1] = T[k]
+      F[2 * k] = k < hi and space_after(T, K, k, cjk) and " " or ""
+    end
+  end
+  blk.additive, blk.spaced = additive, spaced
 end
 
-local function span_width(block, i, j) return block.P[j] - block.P[i - 1] - block.J[j] end
+local function range_text(X, blk, i, j)
+  if blk.spaced then return concat(X.T, " ", i, j) end
+  return concat(X.F, "", 2 * i - 1, 2 * j - 1)
+end
+
+-- punct_rank and weak_end of a token's text, once per distinct text (the callers look in the
+-- caches X.rank and X.weak themselves first).
+local function rank_of(X, text)
+  local r = punct_rank(text)
+  X.rank[text] = r
+  return r
+end
+
+local function weak_of(X, text)
+  local w = weak_end(text)
+  X.weak[text] = w
+  return w
+end
 
 -- Greedy line fill: the fewest lines a range needs (a token wider than a line gets its own).
-local function lines_needed(block, i, j, o)
+local function lines_needed(X, i, j, o)
+  local P, J, limit = X.P, X.J, o.line_chars
   local n, start = 1, i
   for k = i + 1, j do
-    if span_width(block, start, k) > o.line_chars then
+    if P[k] - P[start - 1] - J[k] > limit then
       n, start = n + 1, k
     end
   end
   return n
 end
 
-local function fits(block, i, j, o)
-  local t = block.toks
-  if t[j].e - t[i].s > o.max_ms then return false end
-  return lines_needed(block, i, j, o) <= o.max_lines
+local function fits(X, i, j, o)
+  if X.E[j] - X.S[i] > o.max_ms then return false end
+  return lines_needed(X, i, j, o) <= o.max_lines
 end
 
-local function forced_break(block, k, o)
-  local t = block.toks
-  return t[k + 1] ~= nil and t[k + 1].s - t[k].e >= o.pause_ms
+-- A long pause after token k (of a block ending at hi).
+local function forced_break(X, hi, k, o)
+  return k < hi and X.S[k + 1] - X.E[k] >= o.pause_ms
 end
 
 -- Would an event starting at token r be left too short to read (its run of speech ends within
 -- min_ms, at a long pause or the end of the block)?
-local function short_remainder(block, r, o)
-  local t, m = block.toks, r
-  while t[m] and t[m].s - t[r].s < o.min_ms do
-    if not t[m + 1] or forced_break(block, m, o) then return t[m].e - t[r].s < o.min_ms end
+local function short_remainder(X, hi, r, o)
+  local S, E, min_ms, m = X.S, X.E, o.min_ms, r
+  while m <= hi and S[m] - S[r] < min_ms do
+    if m == hi or S[m + 1] - E[m] >= o.pause_ms then return E[m] - S[r] < min_ms end  -- forced_break
     m = m + 1
   end
   return false
 end
 
 -- Where to end an event that cannot take token j+1: the best break in i..j.
-local function best_break(block, i, j, o)
-  local t = block.toks
+local function best_break(X, hi, i, j, o)
+  local T, S, E, P, J, rank, weak = X.T, X.S, X.E, X.P, X.J, X.rank, X.weak
   local capacity = o.line_chars * o.max_lines
+  local min_ms, cjk = o.min_ms, o.cjk
   local best, best_score = j, -math.huge
   for k = i, j do
-    local score = 4 * span_width(block, i, k) / capacity
-    local p = punct_rank(t[k].text)
+    local text = T[k]
+    local score = 4 * (P[k] - P[i - 1] - J[k]) / capacity
+    local p = rank[text]
+    if p == nil then p = rank_of(X, text) end
     score = score + (p == 2 and 6 or p == 1 and 3 or 0)
-    if t[k + 1] then score = score + math.min((t[k + 1].s - t[k].e) / 100, 5) end
-    if t[k].e - t[i].s < o.min_ms then score = score - 5 end
-    if not o.cjk and weak_end(t[k].text) then score = score - 3 end
-    if short_remainder(block, k + 1, o) then score = score - 6 end
-    if score >= best_score then best, best_score = k, score end
+    if k < hi then score = score + min((S[k + 1] - E[k]) / 100, 5) end
+    if E[k] - S[i] < min_ms then score = score - 5 end
+    if not cjk then
+      local wk = weak[text]
+      if wk == nil then wk = weak_of(X, text) end
+      if wk then score = score - 3 end
+    end
+    -- A short remainder costs 6 points: a break that cannot reach the best score without that cost
+    -- cannot with it either, and needs no look at what follows it.
+    if score >= best_score then
+      if short_remainder(X, hi, k + 1, o) then score = score - 6 end
+      if score >= best_score then best, best_score = k, score end
+    end
   end
   return best
 end
 
-local function range_text(block, i, j)
-  local parts = {}
-  for k = i, j do
-    parts[#parts + 1] = block.toks[k].text
-    if k < j then parts[#parts + 1] = block.toks[k].join end
-  end
-  return table.concat(parts)
-end
-
 -- Lines of the event i..j: one if it fits, else the most balanced split (punctuation preferred,
--- no line ending on a weak word), else greedy filling for more than two lines.
-local function layout(block, i, j, o)
-  if span_width(block, i, j) <= o.line_chars or i == j then return { range_text(block, i, j) } end
-  local need = lines_needed(block, i, j, o)
-  if need <= 2 and o.max_lines >= 2 then
+-- no line ending on a weak word), else greedy filling for more than two lines. Also their reading
+-- characters (the sum of their widths) when the block is additive.
+local function layout(X, blk, i, j, o)
+  local T, P, J, rank, weak, cjk = X.T, X.P, X.J, X.rank, X.weak, o.cjk
+  local limit, max_lines = o.line_chars, o.max_lines
+  local wij = P[j] - P[i - 1] - J[j]
+  if wij <= limit or i == j then return { range_text(X, blk, i, j) }, blk.additive and 0 + wij end
+  -- Every event needs at most max_lines lines (cut_block makes sure), so with max_lines 2 there is
+  -- no need to count them.
+  if max_lines >= 2 and (max_lines <= 2 or lines_needed(X, i, j, o) <= 2) then
     local best, best_cost = nil, math.huge
+    local pi, pj, jj = P[i - 1], P[j], J[j]
     for m = i, j - 1 do
-      local w1, w2 = span_width(block, i, m), span_width(block, m + 1, j)
-      if w1 <= o.line_chars and w2 <= o.line_chars then
-        local cost = math.abs(w1 - w2)
-        local p = punct_rank(block.toks[m].text)
-        cost = cost - (p == 2 and 0.35 or p == 1 and 0.25 or 0) * o.line_chars
-        if not o.cjk and weak_end(block.toks[m].text) then cost = cost + 0.25 * o.line_chars end
+      local w1, w2 = P[m] - pi - J[m], pj - P[m] - jj
+      if w1 <= limit and w2 <= limit then
+        local text = T[m]
+        local cost = w1 - w2                                  -- math.abs(w1 - w2), inlined
+        if cost < 0 then cost = -cost end
+        local p = rank[text]
+        if p == nil then p = rank_of(X, text) end
+        cost = cost - (p == 2 and 0.35 or p == 1 and 0.25 or 0) * limit
+        if not cjk then
+          local wk = weak[text]
+          if wk == nil then wk = weak_of(X, text) end
+          if wk then cost = cost + 0.25 * limit end
+        end
         if cost < best_cost then best, best_cost = m, cost end
       end
     end
-    if best then return { range_text(block, i, best), range_text(block, best + 1, j) } end
+    if best then
+      return { range_text(X, blk, i, best), range_text(X, blk, best + 1, j) },
+        blk.additive and 0 + (P[best] - pi - J[best]) + (pj - P[best] - jj)
+    end
   end
-  local lines, start = {}, i
+  local lines, start, chars = {}, i, 0
   for k = i + 1, j do
-    if span_width(block, start, k) > o.line_chars then
-      lines[#lines + 1] = range_text(block, start, k - 1)
+    if P[k] - P[start - 1] - J[k] > limit then
+      lines[#lines + 1] = range_text(X, blk, start, k - 1)
+      chars = chars + (P[k - 1] - P[start - 1] - J[k - 1])
       start = k
     end
   end
-  lines[#lines + 1] = range_text(block, start, j)
-  return lines
+  lines[#lines + 1] = range_text(X, blk, start, j)
+  return lines, blk.additive and chars + (P[j] - P[start - 1] - J[j])
 end
 
--- Cut one block into ranges {i, j}.
-local function cut_block(block, o)
-  local ranges, n, i = {}, #block.toks, 1
-  while i <= n do
-    local j = i
-    while j < n and not forced_break(block, j, o) and fits(block, i, j + 1, o) do j = j + 1 end
+-- Cut one block into events i..j: RI[r], RJ[r] for r = 1 .. (the count returned).
+local function cut_block(X, blk, o)
+  local S, E, P, J, RI, RJ = X.S, X.E, X.P, X.J, X.RI, X.RJ
+  local nr, i, hi = 0, blk.lo, blk.hi
+  local limit, pause_ms, max_ms, max_lines = o.line_chars, o.pause_ms, o.max_ms, o.max_lines
+  while i <= hi do
+    -- Grow the event while token j+1 fits (no long pause before it, within max_ms and max_lines).
+    -- `lines` and `base` (P[start - 1] of the last line) are the greedy line fill of i..j, extended
+    -- by one token per step: the count lines_needed(X, i, j + 1, o) would find, without re-measuring
+    -- the span. ej is E[j].
+    local j, lines, base, si, ej = i, 1, P[i - 1], S[i], E[i]
+    while j < hi do
+      local k = j + 1
+      local ek = E[k]
+      if S[k] - ej >= pause_ms then break end                 -- forced_break(X, hi, j, o)
+      if ek - si > max_ms then break end
+      local lines2, base2 = lines, base
+      if P[k] - base2 - J[k] > limit then lines2, base2 = lines2 + 1, P[k - 1] end
+      if lines2 <= max_lines then j, lines, base, ej = k, lines2, base2, ek else break end
+    end
     local k = j
-    if j < n and not forced_break(block, j, o) then k = best_break(block, i, j, o) end
-    ranges[#ranges + 1] = { i, k }
+    if j < hi and not forced_break(X, hi, j, o) then k = best_break(X, hi, i, j, o) end
+    nr = nr + 1
+    RI[nr], RJ[nr] = i, k
     i = k + 1
   end
   -- An event too short to read (under min_ms of speech) joins its neighbour when the result
   -- still fits and no long pause separates them (ref A4.1 minimum duration).
-  local t = block.toks
   local r = 1
-  while r <= #ranges do
-    local a = ranges[r]
-    if t[a[2]].e - t[a[1]].s < o.min_ms then
-      local nx, pv = ranges[r + 1], ranges[r - 1]
-      if nx and not forced_break(block, a[2], o) and fits(block, a[1], nx[2], o) then
-        nx[1] = a[1]
-        table.remove(ranges, r)
-      elseif pv and not forced_break(block, pv[2], o) and fits(block, pv[1], a[2], o) then
-        pv[2] = a[2]
-        table.remove(ranges, r)
+  while r <= nr do
+    local a1, a2 = RI[r], RJ[r]
+    if E[a2] - S[a1] < o.min_ms then
+      local merged = false
+      if r < nr and not forced_break(X, hi, a2, o) and fits(X, a1, RJ[r + 1], o) then
+        RI[r + 1], merged = a1, true
+      elseif r > 1 and not forced_break(X, hi, RJ[r - 1], o) and fits(X, RI[r - 1], a2, o) then
+        RJ[r - 1], merged = a2, true
+      end
+      if merged then                                          -- remove event r
+        for m = r, nr - 1 do RI[m], RJ[m] = RI[m + 1], RJ[m + 1] end
+        nr = nr - 1
       else
         r = r + 1
       end
@@ -417,92 +699,170 @@ local function cut_block(block, o)
       r = r + 1
     end
   end
-  return ranges
+  return nr
 end
 
 ---------------------------------------------------------------------------- cues
 
+local function by_position(a, b)
+  if a.s ~= b.s then return a.s < b.s end
+  return a.i < b.i
+end
+
+-- The segments (tables only) in time order: arrays of the segments, their starts and ends (ms).
 local function sorted_segments(result)
-  local segs = {}
-  for i, s in ipairs(type(result) == "table" and result.segments or {}) do
+  local segs, starts, ends, n, in_order = {}, {}, {}, 0, true
+  for _, s in ipairs(type(result) == "table" and result.segments or {}) do
     if type(s) == "table" then
       local st = num(s.start_ms, 0)
       local en = num(s.end_ms, st)
       if en < st then en = st end
-      segs[#segs + 1] = { seg = s, s = st, e = en, i = i }
+      if n > 0 and st < starts[n] then in_order = false end
+      n = n + 1
+      segs[n], starts[n], ends[n] = s, st, en
     end
   end
-  table.sort(segs, function(a, b) if a.s ~= b.s then return a.s < b.s end return a.i < b.i end)
-  return segs
+  -- (start, position) is a total order: segments already in time order (the usual case) need no
+  -- sort.
+  if not in_order then
+    local order = {}
+    for k = 1, n do order[k] = { seg = segs[k], s = starts[k], e = ends[k], i = k } end
+    table.sort(order, by_position)
+    for k, x in ipairs(order) do segs[k], starts[k], ends[k] = x.seg, x.s, x.e end
+  end
+  return segs, starts, ends
 end
 
-local function build_blocks(result, opts)
-  local blocks, cur, last_e = {}, nil, nil
-  local profiles = {}
-  for _, x in ipairs(sorted_segments(result)) do
-    local seg = x.seg
-    local text = clean(seg.text)
-    local pname = opts.profile or language_profile(seg.language) or language_profile(result.language)
+-- Blocks { prof, speaker, lo = 2, hi }: tokens of consecutive segments with one speaker and one
+-- profile; each is handed to emit(store, blk, Q) once complete.
+local function build_blocks(result, opts, emit, Q)
+  local X, Y = new_stores()
+  local cur, last_e = nil, nil
+  local profiles, scripts = {}, {}
+  local segs, starts, ends = sorted_segments(result)
+  for n = 1, #segs do
+    local seg = segs[n]
+    local raw = seg.text
+    -- clean() is pure for strings, so theirs waits until it is needed.
+    local text = type(raw) ~= "string" and clean(raw) or nil
+    local pname = opts.profile          -- or language_profile(seg.language or result.language), below
+    if not pname and seg.language ~= nil then pname = language_profile(seg.language) end
+    if not pname and result.language ~= nil then pname = language_profile(result.language) end
     if not pname then
-      local sample = text
-      if sample == "" and type(seg.words) == "table" then
-        local ws = {}
-        for _, w in ipairs(seg.words) do ws[#ws + 1] = clean(w.text) end
-        sample = table.concat(ws, " ")
+      if type(raw) == "string" and find(raw, ASCII) and find(raw, "[^%c%s]") then
+        pname = "latin"           -- fast path: what script_profile says of non-blank ASCII text
+      else
+        local sample = text or clean(raw)
+        if sample == "" and type(seg.words) == "table" then
+          local ws = {}
+          for _, w in ipairs(seg.words) do ws[#ws + 1] = clean(w.text) end
+          sample = table.concat(ws, " ")
+        end
+        pname = script_profile(sample, scripts)
       end
-      pname = script_profile(sample)
     end
     profiles[pname] = profiles[pname] or profile_options(pname, opts)
     local prof = profiles[pname]
     local speaker = seg.speaker ~= nil and tostring(seg.speaker) or nil
-    local toks = segment_tokens(seg, x.s, x.e, prof)
-    if #toks > 0 then
-      -- A new block at a speaker or script change, and where segments overlap in time.
-      if not cur or cur.speaker ~= speaker or cur.prof ~= prof or toks[1].s < last_e then
-        cur = new_block(prof, speaker)
-        blocks[#blocks + 1] = cur
+    -- A new block at a speaker or script change, and where segments overlap in time.
+    if cur and cur.speaker == speaker and cur.prof == prof then
+      -- The same block unless the segment overlaps it: its tokens go right after the block's.
+      local hi = cur.hi
+      local k = segment_tokens(X, hi, seg, starts[n], ends[n], prof)
+      if k > hi then
+        if X.S[hi + 1] < last_e then
+          local T, S, E, A, K = Y.T, Y.S, Y.E, Y.A, Y.K
+          for m = hi + 1, k do
+            local d = m - hi + 1
+            T[d], S[d], E[d], A[d], K[d] = X.T[m], X.S[m], X.E[m], X.A[m], X.K[m]
+          end
+          emit(X, cur, Q)
+          X, Y = Y, X
+          cur = X.blk
+          cur.prof, cur.speaker, cur.lo, cur.hi = prof, speaker, 2, k - hi + 1
+        else
+          cur.hi = k
+        end
+        last_e = X.E[cur.hi]
       end
-      for _, t in ipairs(toks) do cur.toks[#cur.toks + 1] = t end
-      last_e = cur.toks[#cur.toks].e
+    else
+      local k = segment_tokens(Y, 1, seg, starts[n], ends[n], prof)
+      if k > 1 then
+        if cur then emit(X, cur, Q) end
+        X, Y = Y, X
+        cur = X.blk
+        cur.prof, cur.speaker, cur.lo, cur.hi = prof, speaker, 2, k
+        last_e = X.E[k]
+      end
     end
   end
-  return blocks
+  if cur then emit(X, cur, Q) end
 end
 
-local function reading_chars(lines, prof)
-  local w = 0
-  for _, l in ipairs(lines) do w = w + width(l, prof) end
-  return w
+-- Cuts a complete block into events: Q.cues[n] = { start_ms, end_ms, lines, speaker } with, beside
+-- it, Q.speech[n] (end of speech), Q.prof[n] and Q.chars[n] (reading characters).
+local function emit_block(X, blk, Q)
+  local S, E, RI, RJ = X.S, X.E, X.RI, X.RJ
+  local cues, speech, profs, chars = Q.cues, Q.speech, Q.prof, Q.chars
+  prepare(X, blk)
+  local o, speaker = blk.prof, blk.speaker
+  for r = 1, cut_block(X, blk, o) do
+    local i, j = RI[r], RJ[r]
+    local lines, rc = layout(X, blk, i, j, o)
+    local n = #cues + 1
+    cues[n] = { start_ms = S[i], end_ms = 0, lines = lines, speaker = speaker }
+    if not rc then                                            -- reading characters: the lines' width
+      rc = 0
+      for m = 1, #lines do rc = rc + width(lines[m], o) end
+    end
+    speech[n], profs[n], chars[n] = E[j], o, rc
+  end
 end
 
 -- Event times: order, no overlap, minimum duration, reading speed, gap and chaining (ref A4.1).
-local function time_cues(cues)
-  table.sort(cues, function(a, b)
-    if a.start_ms ~= b.start_ms then return a.start_ms < b.start_ms end
-    return a.seq < b.seq
-  end)
+local function time_cues(Q)
+  local cues, speech, profs, chars = Q.cues, Q.speech, Q.prof, Q.chars
+  local n = #cues
+  -- In order of (start, order of creation): events usually are already. (Not "a > b": a start
+  -- can be NaN, and then the sort runs, as it always did.)
+  for k = 2, n do
+    local s1, s2 = cues[k - 1].start_ms, cues[k].start_ms
+    if not (s1 < s2 or s1 == s2) then
+      local order = {}
+      for m = 1, n do order[m] = m end
+      table.sort(order, function(a, b)
+        local sa, sb = cues[a].start_ms, cues[b].start_ms
+        if sa ~= sb then return sa < sb end
+        return a < b
+      end)
+      local c2, e2, p2, r2 = {}, {}, {}, {}
+      for m, x in ipairs(order) do c2[m], e2[m], p2[m], r2[m] = cues[x], speech[x], profs[x], chars[x] end
+      for m = 1, n do cues[m], speech[m], profs[m], chars[m] = c2[m], e2[m], p2[m], r2[m] end
+      break
+    end
+  end
   -- Overlapping speech (overlapping segments): the later event starts once the earlier one has
   -- been readable for min_ms (or its speech ended), plus the gap. Also keep every event visible.
-  for k = 2, #cues do
+  for k = 2, n do
     local p, c = cues[k - 1], cues[k]
-    local o = p.o
+    local o = profs[k - 1]
     local floor = p.start_ms + o.gap_ms + o.gap_ms
-    if c.start_ms < p.speech_end then
-      floor = math.max(floor, math.min(p.speech_end, p.start_ms + o.min_ms) + o.gap_ms)
+    if c.start_ms < speech[k - 1] then
+      floor = max(floor, min(speech[k - 1], p.start_ms + o.min_ms) + o.gap_ms)
     end
     if c.start_ms < floor then
       c.start_ms = floor
-      if c.speech_end < floor then c.speech_end = floor end
+      if speech[k] < floor then speech[k] = floor end
     end
   end
   for k, c in ipairs(cues) do
-    local o, nx = c.o, cues[k + 1]
+    local o, nx, speech_end = profs[k], cues[k + 1], speech[k]
     local limit = nx and (nx.start_ms - o.gap_ms) or math.huge
-    local need = c.start_ms + math.ceil(reading_chars(c.lines, o) / o.cps * 1000)
-    local target = math.max(c.speech_end, math.min(need, c.speech_end + o.linger_ms), c.start_ms + o.min_ms)
-    target = math.min(target, c.start_ms + o.max_ms)
-    local e = math.min(target, limit)
-    if nx and nx.start_ms - e <= o.chain_ms then e = math.min(limit, c.start_ms + o.max_ms) end
+    local need = c.start_ms + ceil(chars[k] / o.cps * 1000)
+    local target = max(speech_end, min(need, speech_end + o.linger_ms), c.start_ms + o.min_ms)
+    target = min(target, c.start_ms + o.max_ms)
+    local e = min(target, limit)
+    if nx and nx.start_ms - e <= o.chain_ms then e = min(limit, c.start_ms + o.max_ms) end
     if e <= c.start_ms then e = c.start_ms + 1 end
     c.end_ms = e
   end
@@ -514,35 +874,27 @@ end
 function M.cues(result, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("subtitle: options table expected", 2) end
-  local cues, seq = {}, 0
-  for _, block in ipairs(build_blocks(result, opts)) do
-    prepare(block)
-    for _, r in ipairs(cut_block(block, block.prof)) do
-      seq = seq + 1
-      cues[#cues + 1] = { start_ms = block.toks[r[1]].s, speech_end = block.toks[r[2]].e,
-                          lines = layout(block, r[1], r[2], block.prof), speaker = block.speaker,
-                          o = block.prof, seq = seq }
-    end
-  end
-  time_cues(cues)
-  local out = {}
-  for i, c in ipairs(cues) do
-    out[i] = { start_ms = c.start_ms, end_ms = c.end_ms, lines = c.lines, speaker = c.speaker }
-  end
-  return out
+  local Q = { cues = {}, speech = {}, prof = {}, chars = {} }
+  build_blocks(result, opts, emit_block, Q)
+  time_cues(Q)
+  return Q.cues
 end
 
 ---------------------------------------------------------------------------- writers
 
+-- Hours, minutes, seconds and milliseconds of a time (negative: 0).
+local function hms(ms)
+  ms = max(0, mfloor(ms))             -- (math.max: LuaJIT's and Lua's differ on NaN)
+  return math.floor(ms / 3600000), math.floor(ms / 60000) % 60, math.floor(ms / 1000) % 60, ms % 1000
+end
+
 local function clock(ms, sep, frac_digits)
-  ms = math.max(0, math.floor(ms))
-  local h = math.floor(ms / 3600000)
-  local m = math.floor(ms / 60000) % 60
-  local s = math.floor(ms / 1000) % 60
+  local h, m, s
+  h, m, s, ms = hms(ms)
   if frac_digits == 2 then
-    return string.format("%d:%02d:%02d%s%02d", h, m, s, sep, math.floor(ms % 1000 / 10))
+    return string.format("%d:%02d:%02d%s%02d", h, m, s, sep, math.floor(ms / 10))
   end
-  return string.format("%02d:%02d:%02d%s%03d", h, m, s, sep, ms % 1000)
+  return string.format("%02d:%02d:%02d%s%03d", h, m, s, sep, ms)
 end
 
 local function speaker_name(opts, speaker)
@@ -557,17 +909,47 @@ end
 -- "-->" must never appear in cue text (SRT and WebVTT, ref A2); "--->" would leave one behind a
 -- single pass, so repeat.
 local function no_arrow(s)
+  if not find(s, "-->", 1, true) then return s end
   local n
   repeat s, n = s:gsub("%-%->", "->") until n == 0
   return s
+end
+
+-- "%02d" and "%03d" of small numbers, ready made: string.format is the slow part of writing SRT.
+local D2, D3 = {}, {}
+for n = 0, 999 do
+  if n < 100 then D2[n] = ("%02d"):format(n) end
+  D3[n] = ("%03d"):format(n)
+end
+
+-- The parts "HH", "MM", "SS", "mmm" of clock(ms), without string.format, for times under 100 hours
+-- (the arithmetic is exact there); nothing past them.
+local function clock_parts(ms)
+  ms = max(0, mfloor(ms))             -- (math.max: LuaJIT's and Lua's differ on NaN)
+  local f = ms % 1000
+  local t = (ms - f) / 1000
+  local s = t % 60
+  t = (t - s) / 60
+  local m = t % 60
+  local h = D2[(t - m) / 60]
+  if h then return h, D2[m], D2[s], D3[f] end
 end
 
 --- SubRip: LF line ends, no BOM, HH:MM:SS,mmm, trailing blank line (ref A1).
 function M.srt(result, opts)
   local out = {}
   for i, c in ipairs(M.cues(result, opts)) do
-    out[#out + 1] = ("%d\n%s --> %s\n%s\n\n"):format(i, clock(c.start_ms, ","), clock(c.end_ms, ","),
-      no_arrow(table.concat(c.lines, "\n")))
+    local lines = c.lines
+    local text = #lines == 1 and lines[1] or concat(lines, "\n")
+    if find(text, "-->", 1, true) then text = no_arrow(text) end
+    local h1, m1, s1, f1 = clock_parts(c.start_ms)
+    local h2, m2, s2, f2 = clock_parts(c.end_ms)
+    if h1 and h2 then
+      out[i] = i .. "\n" .. h1 .. ":" .. m1 .. ":" .. s1 .. "," .. f1 .. " --> " .. h2 .. ":" .. m2 .. ":" .. s2 .. ","
+        .. f2 .. "\n" .. text .. "\n\n"
+    else
+      out[i] = ("%d\n%s --> %s\n%s\n\n"):format(i, clock(c.start_ms, ","), clock(c.end_ms, ","), text)
+    end
   end
   return table.concat(out)
 end
@@ -707,12 +1089,13 @@ end
 function M.txt(result, opts)
   opts = opts or {}
   local out = {}
-  for _, x in ipairs(sorted_segments(result)) do
-    local text = clean(x.seg.text)
+  local segs, starts = sorted_segments(result)
+  for n, seg in ipairs(segs) do
+    local text = clean(seg.text)
     if text ~= "" then
-      local sp = x.seg.speaker ~= nil and tostring(x.seg.speaker) or nil
+      local sp = seg.speaker ~= nil and tostring(seg.speaker) or nil
       local name = speaker_name(opts, sp)
-      out[#out + 1] = ("[%s] %s%s"):format(clock(x.s, "."), name and (clean(name) .. ": ") or "", text)
+      out[#out + 1] = ("[%s] %s%s"):format(clock(starts[n], "."), name and (clean(name) .. ": ") or "", text)
     end
   end
   if #out == 0 and type(result) == "table" and type(result.text) == "string" and result.text ~= "" then
