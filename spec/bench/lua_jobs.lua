@@ -7,6 +7,18 @@ local url, n, conc = arg[1], tonumber(arg[2]), tonumber(arg[3])
 local c = stt.client("dashscope", { api_key = "sk-sim-valid-key-0001",
   base_url = os.getenv("STT_SIM_URL") .. "/dashscope/api/v1", poll_first = 0.01,
   rate_limit = false })   -- the default client limiter (DashScope: 20 submits/s, 20 polls/s) would dominate
+-- BENCH_SUBMIT_REUSE=1: an EXPERIMENT, not the library's behaviour: submits ride pooled
+-- connections like polls do (as Node's fetch does). The library opens a fresh connection for each
+-- submit, because libcurl silently re-sends a request whose reused connection died before any
+-- answer, and a re-sent submit can create (and bill) a second task. This row prices that choice.
+if os.getenv("BENCH_SUBMIT_REUSE") then
+  local t = c.transport
+  local request = t.request
+  t.request = function(self, req, o)
+    o.fresh_connect = nil
+    return request(self, req, o)
+  end
+end
 local polls = 0
 c.on_event = function(ev) if ev.type == "poll" then polls = polls + 1 end end
 local jobs = {}
