@@ -513,12 +513,25 @@ static int unescape_char(char c, char *out) {
 static int parse_string_raw(jparser *p, const char **out, size_t *outlen) {
   size_t start, end, n = 0;
   char *buf;
+  int plain = 1;                              /* no escape and no control character */
   p->pos++;                                   /* opening quote */
   start = p->pos;
-  for (end = start; end < p->len && p->s[end] != '"'; end++)
-    if (p->s[end] == '\\') end++;
+  for (end = start; end < p->len && p->s[end] != '"'; end++) {
+    unsigned char c = (unsigned char)p->s[end];
+    if (c == '\\') { end++; plain = 0; }
+    else if (c < 0x20) plain = 0;
+  }
   buf = stt_arena_alloc(p->a, (end > p->len ? p->len : end) - start + 1);
   if (!buf) { oom(p); return 0; }
+  if (plain && end < p->len) {                /* the common case: one copy, nothing to decode */
+    n = end - start;
+    memcpy(buf, p->s + start, n);
+    buf[n] = '\0';
+    p->pos = end + 1;
+    *out = buf;
+    *outlen = n;
+    return 1;
+  }
   while (p->pos < p->len) {
     unsigned char c = (unsigned char)p->s[p->pos];
     if (c == '"') {

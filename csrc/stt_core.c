@@ -62,7 +62,7 @@ static int table_array_len(lua_State *L, int idx) {
   return count == n ? (int)n : -1;
 }
 
-typedef struct { const char *k; size_t len; int ref_idx; } keyref;
+typedef struct { const char *k; size_t len; stt_json *v; } keyref;
 
 static int cmp_key(const void *pa, const void *pb) {
   const keyref *x = pa, *y = pb;
@@ -85,11 +85,12 @@ static stt_json *table_to_dom(lua_State *L, stt_arena *a, int idx, int depth) {
     }
     return out;
   }
-  /* Object: keys sorted bytewise so that encoding is deterministic whatever Lua's hash order. */
+  /* Object: keys sorted bytewise so that encoding is deterministic whatever Lua's hash order.
+   * Each value is converted as lua_next meets it; the key strings stay valid without anchoring
+   * them, because the table holding them is on the stack and is not changed meanwhile. */
   {
     size_t count = 0, i = 0;
     keyref *keys;
-    int keytab;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
       lua_pop(L, 1);
@@ -102,27 +103,18 @@ static stt_json *table_to_dom(lua_State *L, stt_arena *a, int idx, int depth) {
     if (count == 0) return out;
     keys = stt_arena_alloc(a, count * sizeof *keys);
     if (!keys) luaL_error(L, "out of memory");
-    lua_newtable(L);              /* keeps the key strings alive while sorting */
-    keytab = lua_gettop(L);
     lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    while (lua_next(L, idx) && i < count) {
+      keys[i].k = lua_tolstring(L, -2, &keys[i].len);
+      keys[i].v = to_dom(L, a, lua_gettop(L), depth + 1);
       lua_pop(L, 1);
-      keys[i].k = lua_tolstring(L, -1, &keys[i].len);
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, keytab, (int)(i + 1));
       i++;
     }
-    qsort(keys, count, sizeof *keys, cmp_key);
+    if (count > 1) qsort(keys, count, sizeof *keys, cmp_key);
     for (i = 0; i < count; i++) {
-      stt_json *v;
-      lua_pushlstring(L, keys[i].k, keys[i].len);
-      lua_rawget(L, idx);
-      v = to_dom(L, a, lua_gettop(L), depth + 1);
-      lua_pop(L, 1);
-      if (stt_jset(a, out, stt_arena_strndup(a, keys[i].k, keys[i].len), v) != 0)
+      if (stt_jset(a, out, stt_arena_strndup(a, keys[i].k, keys[i].len), keys[i].v) != 0)
         luaL_error(L, "out of memory");
     }
-    lua_pop(L, 1);
     return out;
   }
 }
