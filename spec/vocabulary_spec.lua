@@ -30,6 +30,16 @@ describe("dashscope vocabulary schema", function()
       req.body)
     local _, err = core.build("dashscope", "vocabulary_update", { api_key = "k", vocabulary_id = "v" })
     assert.equal("invalid", err.kind)
+    -- Found by the fuzzer: numbers beyond long long were cast before the range check (undefined
+    -- behaviour; the sanitizer run aborts on it). They are refused like any non-integer.
+    for _, bad in ipairs({ 1.3e110, -1e300, 0.5, -1 }) do
+      _, err = core.build("dashscope", "vocabulary_list", { api_key = "k", page_size = bad })
+      assert.equal("invalid", err.kind)
+      assert.matches("page_size", err.message)
+      _, err = core.build("dashscope", "vocabulary_create", { api_key = "k", target_model = "m", prefix = "p",
+                                                              vocabulary = { { text = "x", weight = bad } } })
+      if bad ~= -1 then assert.equal("invalid", err.kind) end
+    end
     _, err = core.build("dashscope", "vocabulary_create", { target_model = "m", prefix = "p",
                                                             vocabulary = { { text = "x" } } })
     assert.equal("auth", err.kind)

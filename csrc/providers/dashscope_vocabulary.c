@@ -84,11 +84,11 @@ static int int_arg(stt_arena *a, stt_json *input, const stt_json *args, const ch
   const stt_json *v = stt_jget(args, name);
   long long n = dflt;
   if (v && !stt_jis(v, STT_JNULL)) {
-    if (!stt_jis(v, STT_JNUM) || v->n != (double)(long long)v->n || v->n < 0) {
+    /* stt_json_int checks the range before converting (1e110 cast to long long is undefined). */
+    if (!stt_json_int(v, &n) || n < 0) {
       fail(a, err, "invalid", stt_arena_printf(a, "%s must be a non-negative integer", name));
       return -1;
     }
-    n = (long long)v->n;
   }
   if (stt_jset(a, input, name, stt_jint(a, n))) { oom(a, err); return -1; }
   return 0;
@@ -115,11 +115,12 @@ static int vocabulary_arg(stt_arena *a, stt_json *input, const stt_json *args, s
     }
     if (stt_jset(a, o, "text", stt_jstrn(a, text->s, text->slen))) { oom(a, err); return -1; }
     if (w && !stt_jis(w, STT_JNULL)) {
-      if (!stt_jis(w, STT_JNUM) || w->n != (double)(long long)w->n) {
+      long long wi;
+      if (!stt_json_int(w, &wi)) {
         fail(a, err, "invalid", stt_arena_printf(a, "vocabulary[%zu].weight must be an integer", i + 1));
         return -1;
       }
-      if (stt_jset(a, o, "weight", stt_jint(a, (long long)w->n))) { oom(a, err); return -1; }
+      if (stt_jset(a, o, "weight", stt_jint(a, wi))) { oom(a, err); return -1; }
     }
     if (stt_jis(lang, STT_JSTR) && lang->slen > 0 && stt_jset(a, o, "lang", stt_jstrn(a, lang->s, lang->slen))) {
       oom(a, err);
