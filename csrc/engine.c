@@ -187,32 +187,34 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
 #endif
 
 /* ---------------------------------------------------------------- hosts */
-/* "scheme://authority" of a URL, lower-cased, into a new string (NULL when out of memory). */
-static char *host_key(const char *url) {
+static char lower(char c) { return (char)((c >= 'A' && c <= 'Z') ? c + 32 : c); }
+
+/* Length of the "scheme://authority" part of a URL: what tells hosts apart (case-insensitively). */
+static size_t host_key_len(const char *url) {
   const char *p = strstr(url, "://");
-  size_t n, i;
-  char *k;
   p = p ? p + 3 : url;
-  p += strcspn(p, "/?#");
-  n = (size_t)(p - url);
-  k = malloc(n + 1);
-  if (!k) return NULL;
-  for (i = 0; i < n; i++) k[i] = (char)((url[i] >= 'A' && url[i] <= 'Z') ? url[i] + 32 : url[i]);
-  k[n] = '\0';
-  return k;
+  return (size_t)(p + strcspn(p, "/?#") - url);
+}
+
+static int same_host(const char *key, const char *url, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) if (key[i] != lower(url[i])) return 0;
+  return key[n] == '\0';
 }
 
 /* The host entry of url (made on first use); limit > 0 sets its number of slots. */
 static host *host_get(stt_engine *e, const char *url, long limit) {
   host *h;
-  char *k = host_key(url);
-  if (!k) return NULL;
+  size_t i, n = host_key_len(url);
   for (h = e->hosts; h; h = h->next) {
-    if (strcmp(h->key, k) == 0) { free(k); break; }
+    if (same_host(h->key, url, n)) break;
   }
   if (!h) {
-    h = calloc(1, sizeof *h);
+    char *k = malloc(n + 1);
+    h = k ? calloc(1, sizeof *h) : NULL;
     if (!h) { free(k); return NULL; }
+    for (i = 0; i < n; i++) k[i] = lower(url[i]);
+    k[n] = '\0';
     h->key = k;
     h->limit = e->host_limit;
     h->next = e->hosts;
@@ -347,6 +349,14 @@ static void fail_unsent(stt_engine *e, xfer *x, stt_http_fail f, const char *msg
   push_done(e, x);
 }
 
+/* A waiting transfer whose whole time budget ran out before a slot freed up. */
+static void fail_queue_timeout(stt_engine *e, xfer *x) {
+  char msg[200];
+  snprintf(msg, sizeof msg, "timed out after %ld ms waiting for a free connection slot (%ld per host)",
+           x->timeout_ms, x->host->limit);
+  fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
+}
+
 /* Give a waiting transfer an easy handle and hand it to libcurl. Returns 0, or -1 when it was
  * failed instead (then it is already in the done queue). */
 static int start(stt_engine *e, xfer *x) {
@@ -355,13 +365,7 @@ static int start(stt_engine *e, xfer *x) {
   long remain = 0;
   if (x->deadline_us) {
     remain = (long)((x->deadline_us - now) / 1000);
-    if (remain <= 0) {
-      char msg[200];
-      snprintf(msg, sizeof msg, "timed out after %ld ms waiting for a free connection slot "
-               "(%ld per host)", x->timeout_ms, x->host->limit);
-      fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
-      return -1;
-    }
+    if (remain <= 0) { fail_queue_timeout(e, x); return -1; }
   }
   if (e->nspare) h = e->spare[--e->nspare];
   else {
@@ -578,11 +582,8 @@ static void expire_queued(stt_engine *e, long long now) {
     for (x = h->qhead; x; x = nx) {
       nx = x->next;
       if (x->deadline_us && x->deadline_us <= now) {
-        char msg[200];
         queue_unlink(e, h, x);
-        snprintf(msg, sizeof msg, "timed out after %ld ms waiting for a free connection slot "
-                 "(%ld per host)", x->timeout_ms, h->limit);
-        fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
+        fail_queue_timeout(e, x);
       } else if (x->deadline_us && (!next || x->deadline_us < next)) {
         next = x->deadline_us;
       }
@@ -605,6 +606,16 @@ static void collect(stt_engine *e) {
   }
 }
 
+#ifdef STT_USE_EPOLL
+/* libcurl's timeout action, when its timer has expired. */
+static CURLMcode timer_action(stt_engine *e) {
+  int still = 0;
+  if (e->timer_us < 0 || now_us() < e->timer_us) return CURLM_OK;
+  e->timer_us = -1;
+  return curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+}
+#endif
+
 int stt_engine_perform(stt_engine *e, int *running, char *err, size_t errlen) {
   CURLMcode mc = CURLM_OK;
   int still = 0;
@@ -623,23 +634,18 @@ int stt_engine_perform(stt_engine *e, int *running, char *err, size_t errlen) {
                | (e->ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
       mc = curl_multi_socket_action(e->multi, e->ev[i].data.fd, mask, &still);
     }
-    if (mc == CURLM_OK && e->timer_us >= 0 && now_us() >= e->timer_us) {
-      e->timer_us = -1;
-      mc = curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &still);
-    }
+    if (mc == CURLM_OK) mc = timer_action(e);
   }
   collect(e);
   /* Transfers started by collect() (from a host queue) get their first action at once. */
-  if (mc == CURLM_OK && e->timer_us >= 0 && now_us() >= e->timer_us) {
-    e->timer_us = -1;
-    mc = curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+  if (mc == CURLM_OK && e->timer_us >= 0) {
+    mc = timer_action(e);
     collect(e);
   }
 #else
   mc = curl_multi_perform(e->multi, &still);
   collect(e);
 #endif
-  (void)still;
   *running = (int)(e->nlive + e->nqueued);
   e->performing = 0;
   if (mc != CURLM_OK) { snprintf(err, errlen, "%s", curl_multi_strerror(mc)); return -1; }
