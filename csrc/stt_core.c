@@ -104,7 +104,7 @@ static stt_json *table_to_dom(lua_State *L, stt_arena *a, int idx, int depth) {
     keys = stt_arena_alloc(a, count * sizeof *keys);
     if (!keys) luaL_error(L, "out of memory");
     lua_pushnil(L);
-    while (lua_next(L, idx) && i < count) {
+    while (lua_next(L, idx)) {            /* the same `count` keys: nothing changes the table */
       keys[i].k = lua_tolstring(L, -2, &keys[i].len);
       keys[i].v = to_dom(L, a, lua_gettop(L), depth + 1);
       lua_pop(L, 1);

@@ -323,9 +323,12 @@ function M.spawn(fn, ...)
 end
 
 --- The scheduler thread running now, or nil outside stt.run (or in a foreign coroutine).
+-- The thread of the engine-mode run in progress that is running now, or nil. An engine-mode run
+-- in progress also means we are not inside nginx (ngx_run never sets `active`).
+local function run_thread() return active and active.by_co[coroutine.running()] end
+
 function M.current()
-  -- An engine-mode run in progress means we are not inside nginx (ngx_run never sets `active`).
-  if active then return active.by_co[coroutine.running()] end
+  if active then return run_thread() end
   if ngx_api() then return ngx_by_co[coroutine.running()] end
   return nil
 end
@@ -333,7 +336,7 @@ end
 --- Sleep s seconds: yields inside stt.run, blocks outside it.
 function M.sleep(s)
   s = tonumber(s) or 0
-  local th = active and active.by_co[coroutine.running()]
+  local th = run_thread()
   if th then
     local S = active
     S.seq = S.seq + 1
@@ -363,7 +366,7 @@ function M.http(engine, req, opts)
     error("stt: the libcurl engine is never used inside nginx (it would block the worker); "
       .. "use the ngx transport (the default there)", 2)
   end
-  local th = active and active.by_co[coroutine.running()]
+  local th = run_thread()
   if th then
     local S = active
     local id, err = S.engine:add(req, opts)
