@@ -181,5 +181,34 @@ H.tls_ca = os.getenv("STT_SIM_TLS_CA")
 H.tls_wronghost_url = os.getenv("STT_SIM_TLS_WRONGHOST_URL")
 H.tls_wronghost_ca = os.getenv("STT_SIM_TLS_WRONGHOST_CA")
 
+--- Run a shell command; returns its output (stdout and stderr together).
+function H.sh(cmd)
+  local p = assert(H.popen(cmd .. " 2>&1"))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+--- Start the example nginx (spec/openresty/examplectl) against the simulator's DashScope; `env`
+-- prefixes the command (e.g. "EXAMPLE_WORKERS=2 "). Returns its folder and its base URL.
+function H.example_start(env)
+  local dir = H.sh("mktemp -d \"${TMPDIR:-/tmp}/stt-openresty.XXXXXX\""):gsub("%s+$", "")
+  local out = H.sh((env or "") .. "bash spec/openresty/examplectl start " .. sh_quote(dir) .. " "
+    .. sh_quote(H.ds_base))
+  local base = out:match("EXAMPLE_URL=(%S+)")
+  if not base then
+    H.example_stop(dir)
+    error("the example nginx did not start: " .. out, 2)
+  end
+  return dir, base
+end
+
+--- Stop the example nginx of H.example_start and remove its folder.
+function H.example_stop(dir)
+  if dir and dir:match("stt%-openresty") then
+    H.sh("bash spec/openresty/examplectl stop " .. sh_quote(dir) .. "; rm -rf " .. sh_quote(dir))
+  end
+end
+
 package.loaded["helper"] = H
 return H

@@ -9,30 +9,20 @@ local sched = require "stt.sched"
 
 local EN = "One second of talk."
 
-local function sh(cmd)
-  local p = assert(H.popen(cmd .. " 2>&1"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = H.sh
 
 describe("OpenResty example (real nginx, one worker)", function()
   local dir, base, eng
 
   setup(function()
     assert(H.sim_url, "no simulator: run through spec/run-tests")
-    dir = sh("mktemp -d \"${TMPDIR:-/tmp}/stt-openresty.XXXXXX\""):gsub("%s+$", "")
-    local out = sh("bash spec/openresty/examplectl start " .. H.sh_quote(dir) .. " " .. H.sh_quote(H.ds_base))
-    base = out:match("EXAMPLE_URL=(%S+)")
-    assert(base, "the example nginx did not start: " .. out)
+    dir, base = H.example_start()
     eng = core.engine()
   end)
 
   teardown(function()
     if eng then eng:close() end
-    if dir and dir:match("stt%-openresty") then
-      sh("bash spec/openresty/examplectl stop " .. H.sh_quote(dir) .. "; rm -rf " .. H.sh_quote(dir))
-    end
+    H.example_stop(dir)
   end)
 
   -- One HTTP exchange with the example (our libcurl engine; yields inside stt.run).

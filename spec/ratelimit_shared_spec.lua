@@ -11,12 +11,6 @@ local ratelimit = require "stt.ratelimit"
 local SUBMIT_PATH = "POST /dashscope/api/v1/services/audio/asr/transcription"
 local WORKERS, RATE, K = 2, 5, 10          -- K submits per worker, RATE per second in all
 
-local function sh(cmd)
-  local p = assert(H.popen(cmd .. " 2>&1"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
 
 -- The shortest time in which `n` + 1 consecutive starts happen (starts sorted): the limiter
 -- keeps it >= 1 s + its guard for n = the rate.
@@ -41,20 +35,14 @@ describe("shared rate limit (real nginx, " .. WORKERS .. " workers, one lua_shar
 
   setup(function()
     assert(H.sim_url, "no simulator: run through spec/run-tests")
-    dir = sh("mktemp -d \"${TMPDIR:-/tmp}/stt-openresty.XXXXXX\""):gsub("%s+$", "")
-    local out = sh(("EXAMPLE_WORKERS=%d EXAMPLE_INIT_WORKER=%s bash spec/openresty/examplectl start %s %s")
-      :format(WORKERS, H.sh_quote('require("stt_ratelimit_test").init_worker()'), H.sh_quote(dir),
-              H.sh_quote(H.ds_base)))
-    base = out:match("EXAMPLE_URL=(%S+)")
-    assert(base, "the example nginx did not start: " .. out)
+    dir, base = H.example_start(("EXAMPLE_WORKERS=%d EXAMPLE_INIT_WORKER=%s ")
+      :format(WORKERS, H.sh_quote('require("stt_ratelimit_test").init_worker()')))
     eng = core.engine()
   end)
 
   teardown(function()
     if eng then eng:close() end
-    if dir and dir:match("stt%-openresty") then
-      sh("bash spec/openresty/examplectl stop " .. H.sh_quote(dir) .. "; rm -rf " .. H.sh_quote(dir))
-    end
+    H.example_stop(dir)
   end)
 
   local function call_json(method, path, body)
