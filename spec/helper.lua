@@ -76,6 +76,19 @@ function H.has_provider(name)
   return false
 end
 
+--- Move a simulated task's clock forward (no wall-clock races in specs): `to` is "running"
+-- (leave the queue now), "done" (finish now, once processed) or a number of milliseconds.
+function H.advance(id, to)
+  local body = type(to) == "number" and { ms = to } or { to = to }
+  for _ = 1, 200 do
+    local r = H.json(H.control("POST", "/_sim/tasks/" .. id .. "/advance", H.encode(body)))
+    if r.id then return r end
+    assert(r.error and r.error:find("not processed yet", 1, true), "advance " .. id .. ": " .. tostring(r.error))
+    H.sleep(0.02)                                  -- processing runs right after the submit
+  end
+  error("advance " .. id .. ": the simulator never processed the task")
+end
+
 --- A record of the simulator about a task (GET /_sim/tasks/<id>).
 function H.sim_task(id) return H.json(H.control("GET", "/_sim/tasks/" .. id)) end
 

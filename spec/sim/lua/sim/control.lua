@@ -6,6 +6,8 @@
 --   GET  /_sim/faults          the queued faults;  DELETE /_sim/faults clears them
 --   GET  /_sim/stats           counters (requests, submissions, result fetches, faults, ...)
 --   GET  /_sim/tasks/{id}      a task's internal record
+--   POST /_sim/tasks/{id}/advance  move a task's clock forward: {"ms":N}, or {"to":"running"|"done"}
+--                              (tests step states with this instead of racing the wall clock)
 -- luacheck: globals ngx
 local util = require "sim.util"
 local store = require "sim.store"
@@ -75,6 +77,36 @@ local function task(id)
   return util.send_json(200, rec)
 end
 
+-- Move a task's clock forward by shifting its timestamps into the past: {"ms": N}, or
+-- {"to": "running"} (leave the queue now) / {"to": "done"} (finish now; the task must have been
+-- processed, which happens right after its submit: 409 until then, so a caller may ask again).
+local function advance(id)
+  local rec, provider = store.task_find(id)
+  if not rec then return util.send_json(404, { error = "no such task", task_id = id }) end
+  local body = json_body() or {}
+  local now = ngx.now()
+  local ms = tonumber(body.ms)
+  if body.to == "running" then
+    ms = math.max(0, (rec.submit_at + (rec.queue_ms or 0) / 1000 - now) * 1000)
+  elseif body.to == "done" then
+    if not rec.processed then
+      return util.send_json(409, { error = "task not processed yet; ask again", task_id = id })
+    end
+    local left = math.max(rec.end_at or now, rec.submit_at + (rec.queue_ms or 0) / 1000) - now
+    ms = math.max(0, left * 1000)
+  elseif body.to ~= nil then
+    return bad_request("to must be \"running\" or \"done\"")
+  end
+  if not ms or ms < 0 then return bad_request("give ms >= 0 or to = \"running\" | \"done\"") end
+  local s = ms / 1000 + 0.001          -- a millisecond past the boundary
+  for _, k in ipairs({ "submit_at", "processed_at", "end_at" }) do
+    if type(rec[k]) == "number" then rec[k] = rec[k] - s end
+  end
+  store.task_put(provider, rec)
+  rec.provider = rec.provider or provider
+  return util.send_json(200, rec)
+end
+
 local function info()
   return util.send_json(200, {
     simulator = "lua-stt",
@@ -94,6 +126,7 @@ local ROUTES = {
   { "DELETE", "^/_sim/faults$", clear_faults },
   { "GET", "^/_sim/stats$", stats },
   { "GET", "^/_sim/tasks/([^/]+)$", task },
+  { "POST", "^/_sim/tasks/([^/]+)/advance$", advance },
 }
 
 function M.serve()
