@@ -50,7 +50,8 @@ describe("client (dashscope, against the simulator)", function()
       assert.is_nil(out[i].error, out[i].error and tostring(out[i].error))
       assert.matches("One second", out[i].result.text)
     end
-    assert.is_true(took < 2.5, "100 one-second jobs took " .. took .. " s")
+    -- one after the other they would take ~30 s
+    assert.is_true(took < 10, "100 one-second jobs took " .. took .. " s")
   end)
 
   it("a task restored from JSON can be waited on by another client", function()
@@ -80,11 +81,11 @@ describe("client (dashscope, against the simulator)", function()
   it("does not sleep through a Retry-After longer than max_retry_wait: the caller gets the error", function()
     H.fault({ path = "/dashscope/api/v1/services/audio/asr/transcription", count = 1, type = "429",
               retry_after = 86400 })
-    local c = client({ max_retry_wait = 5 })
+    local c = client({ max_retry_wait = 20 })
     local t0 = core.now()
     local task, err = c:submit({ url = H.media("thr_long", 1, "Throttled for a day.") })
     assert.is_nil(task)
-    assert.is_true(core.now() - t0 < 2, "submit slept " .. (core.now() - t0) .. " s")
+    assert.is_true(core.now() - t0 < 10, "submit slept " .. (core.now() - t0) .. " s")
     assert.equal("throttled", err.kind)
     assert.is_true(err.retryable)
     assert.equal(86400, err.retry_after)
@@ -128,18 +129,18 @@ describe("client (dashscope, against the simulator)", function()
   it("waits poll_first before polling a fresh task, and polls a restored one at once", function()
     H.config({ queue_ms = 0, rtf = 10, min_run_ms = 0 })
     local first
-    local c = client({ poll_first = 0.3, on_event = function(ev)
+    local c = client({ poll_first = 2, on_event = function(ev)
       if ev.type == "poll" and not first then first = core.now() end
     end })
     local task = assert(c:submit({ url = H.media("pf", 2, "Poll timing.") }))
     local t0 = core.now()
-    c:wait(task, { timeout = 0.35 })
-    assert.is_true(first - t0 >= 0.29, "first poll after " .. (first - t0) .. " s")
+    c:wait(task, { timeout = 2.2 })
+    assert.is_true(first - t0 >= 1.99, "first poll after " .. (first - t0) .. " s")
     first = nil
     task.submitted_at = os.time() - 60          -- as if restored from an earlier run
     t0 = core.now()
     c:wait(task, { timeout = 0.1 })
-    assert.is_true(first - t0 < 0.1, "restored task first polled after " .. (first - t0) .. " s")
+    assert.is_true(first - t0 < 1, "restored task first polled after " .. (first - t0) .. " s")
   end)
 
   it("honours the wait deadline", function()
@@ -151,7 +152,7 @@ describe("client (dashscope, against the simulator)", function()
     assert.is_nil(res)
     assert.equal("timeout", err.kind)
     assert.is_true(err.retryable)
-    assert.is_true(core.now() - t0 < 1.0)
+    assert.is_true(core.now() - t0 < 5)                 -- the task itself runs 20 s
   end)
 
   it("reports a batch with a failed file per file", function()

@@ -53,7 +53,7 @@ describe("rate limit", function()
     assert.equal(0, retries(events))
     assert.equal(60, requests(SUBMIT_PATH))        -- every submit went through at its first try
     assert.is_true(took >= 1.9, "60 submits at 20/s took only " .. took .. " s")
-    assert.is_true(took < 5, "60 submits at 20/s took " .. took .. " s")
+    assert.is_true(took < 10, "60 submits at 20/s took " .. took .. " s")
   end)
 
   it("queries are limited too: 40 concurrent polls see no 429", function()
@@ -90,15 +90,16 @@ describe("rate limit", function()
 
   it("never waits past the caller's deadline", function()
     local url = H.media("rl4", 1, "Deadline.")
-    local c = client({ rate_limit = { query = 0.5 } })  -- one query per two seconds
+    local c = client({ rate_limit = { query = 0.1 } })  -- one query per ten seconds
     local task = assert(c:submit({ url = url }))
     assert.truthy(c:poll(task, { deadline = core.now() + 5 }))
     local t0 = core.now()
-    local st, err = c:poll(task, { deadline = core.now() + 0.3 })
+    local st, err = c:poll(task, { deadline = core.now() + 3 })
     assert.is_nil(st)
     assert.equal("timeout", err.kind)
     assert.is_true(err.retryable)
-    assert.is_true(core.now() - t0 < 0.2, "waited for a token it could not get in time")
+    -- it gives up at once: sleeping towards the deadline would take 3 s
+    assert.is_true(core.now() - t0 < 1.5, "waited for a token it could not get in time")
   end)
 
   it("blocks outside stt.run until a slot frees", function()
