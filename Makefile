@@ -45,7 +45,7 @@ INST_LUADIR = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR = $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR = $(DESTDIR)$(PREFIX)/bin
 
-.PHONY: all test portable-test demo check install clean deps sanitize-test valgrind-test luajit bench soak readme fuzz
+.PHONY: all test portable-test docs demo sim sim-stop check install install-modules rock rock-install clean deps sanitize-test valgrind-test luajit bench soak readme fuzz
 all: $(CORE)
 
 $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
@@ -56,18 +56,25 @@ $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(CURL_LIBS)
 
-# The whole test suite: builds the core for Lua 5.4 and LuaJIT, starts the simulator, runs busted.
+# The whole test suite: builds the core for Lua 5.4, LuaJIT and the engine's portable path
+# (curl_multi_perform + curl_multi_poll, used where there is no epoll; built on Linux with
+# STT_NO_EPOLL), then spec/run-suite runs every pass against a fresh simulator each, and ends with
+# one total over all of them (a failing pass does not stop the others).
 test: $(CORE)
 	$(MAKE) --no-print-directory LUA=luajit all
-	spec/run-tests
-	STT_LUA=luajit STT_CPATH='build/luajit/?.so' spec/run-tests
-	$(MAKE) --no-print-directory portable-test
+	$(MAKE) --no-print-directory BUILD=build/portable CFLAGS=-DSTT_NO_EPOLL all
+	spec/run-suite
 
-# The engine's portable path (curl_multi_perform + curl_multi_poll, used where there is no epoll),
-# built on Linux with STT_NO_EPOLL and run through the engine and client specs.
+# The engine and client specs on the portable path only.
 portable-test:
 	$(MAKE) --no-print-directory BUILD=build/portable CFLAGS=-DSTT_NO_EPOLL all
 	STT_CPATH='build/portable/?.so' STT_LABEL=portable spec/run-tests spec/engine_spec.lua spec/client_spec.lua
+
+# Refresh the generated documents that are committed, on purpose (a test run writes build/ only):
+# the fault matrix (docs/fault-matrix.md) and README's provider table.
+docs: $(CORE)
+	STT_DOCS_DIR=docs spec/run-tests spec/fault_matrix_spec.lua
+	$(MAKE) --no-print-directory readme
 
 # The whole suite with the core built under AddressSanitizer + UBSan (memory errors and undefined
 # behaviour abort the run). Leaks are checked by valgrind below: LeakSanitizer's ptrace-based
