@@ -137,6 +137,14 @@ fuzz: $(FUZZ_BINS)
 demo: $(CORE)
 	examples/demo
 
+# The simulator for trying things by hand: `eval "$$(make -s sim)"` starts it (build/sim) and
+# sets the keys, base URLs, sample media and Lua paths; `make sim-stop` stops it.
+sim: $(CORE)
+	@examples/sim start
+
+sim-stop:
+	@examples/sim stop
+
 # The benchmarks (spec/bench/, not part of the tests): throughput against Node and wrk, memory with
 # 10,000 jobs in flight, the polling schedule against the DashScope SDK's, parse + SRT against
 # pure Lua. Each prints a table; BENCH_RUNS (default 3) runs per figure, the median is shown.
