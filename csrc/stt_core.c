@@ -14,6 +14,8 @@
 #include "provider.h"
 #include "engine.h"
 #include "headers.h"
+#include "signals.h"
+#include <signal.h>
 
 #define STT_VERSION "0.1.0"
 #define ENGINE_MT "stt.core.engine"
@@ -290,6 +292,39 @@ static int l_version(lua_State *L) {
   lua_pushboolean(L, stt_engine_has_async_dns()); lua_setfield(L, -2, "async_dns");
   lua_pushboolean(L, stt_engine_has_http2()); lua_setfield(L, -2, "http2");
   lua_pushinteger(L, LUA_VERSION_NUM); lua_setfield(L, -2, "lua_version_num");
+  return 1;
+}
+
+/* ---------------------------------------------------------------- signals (a clean Ctrl-C) */
+static const struct { const char *name; int sig; } SIGNALS[] = { {"INT", SIGINT}, {"TERM", SIGTERM} };
+#define NSIGNALS (sizeof SIGNALS / sizeof SIGNALS[0])
+
+/* core.catch_signal("INT" | "TERM") -> true | nil, err */
+static int l_catch_signal(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  size_t i;
+  for (i = 0; i < NSIGNALS; i++) {
+    if (strcmp(name, SIGNALS[i].name) == 0) {
+      if (stt_signals_catch(SIGNALS[i].sig) != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "sigaction SIG%s: %s", name, strerror(errno));
+        return 2;
+      }
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+  }
+  return luaL_argerror(L, 1, "\"INT\" or \"TERM\" expected");
+}
+
+/* core.pending_signal() -> "INT" | "TERM" | nil (and forget it) */
+static int l_pending_signal(lua_State *L) {
+  int sig = stt_signals_take();
+  size_t i;
+  for (i = 0; i < NSIGNALS; i++) {
+    if (SIGNALS[i].sig == sig) { lua_pushstring(L, SIGNALS[i].name); return 1; }
+  }
+  lua_pushnil(L);
   return 1;
 }
 
@@ -604,7 +639,8 @@ static const luaL_Reg core_funcs[] = {
   {"capabilities", l_capabilities},
   {"json_decode", l_json_decode}, {"json_encode", l_json_encode},
   {"engine", l_engine_new}, {"now", l_now}, {"version", l_version},
-  {"append_sync", l_append_sync}, {NULL, NULL}
+  {"append_sync", l_append_sync}, {"catch_signal", l_catch_signal},
+  {"pending_signal", l_pending_signal}, {NULL, NULL}
 };
 
 int luaopen_stt_core(lua_State *L);

@@ -145,6 +145,92 @@ describe("bin/stt", function()
     assert.equal(20, submits())
   end)
 
+  -- Start bin/stt in the background; returns its pid and a function that waits for its exit
+  -- status (the shell that started it records it).
+  local function spawn_stt(args, log)
+    local rc = dir .. "/rc"
+    os.remove(rc)
+    local p = assert(H.popen(("sh -c 'DASHSCOPE_API_KEY=%s bin/stt %s >%s 2>&1 </dev/null & echo $! >%s; "
+      .. "wait $!; echo $? >%s' >/dev/null 2>&1 & sleep 0.2; cat %s"):format(H.key, args:gsub("'", "'\\''"),
+      H.sh_quote(log), H.sh_quote(dir .. "/pid"), H.sh_quote(rc), H.sh_quote(dir .. "/pid"))))
+    local pid = assert(tonumber(p:read("*a"):match("%d+")), "no pid")
+    p:close()
+    return pid, function()
+      for _ = 1, 600 do
+        local v = read(rc)
+        if v and v:match("%d") then return tonumber(v:match("%d+")) end
+        sleep(0.05)
+      end
+      error("bin/stt did not exit")
+    end
+  end
+
+  it("stops cleanly on Ctrl-C (SIGINT) or SIGTERM: one line, the journal kept, exit 130; a rerun resumes", function()
+    for _, sig in ipairs({ "INT", "TERM" }) do
+      H.reset()
+      H.config({ queue_ms = 60000 })                   -- every task waits in the queue
+      local urls = make_batch(dir, 6, "int" .. sig)
+      local out = dir .. "/out" .. sig
+      local jpath = out .. "/stt-journal.jsonl"
+      local args = ("transcribe %s -f srt -o %s -j 3 @%s"):format(base(), H.sh_quote(out),
+        H.sh_quote(dir .. "/list.txt"))
+      local pid, exit_status = spawn_stt(args, dir .. "/int.log")
+      for _ = 1, 400 do
+        if journal_counts(jpath).task == 3 then break end
+        sleep(0.05)
+      end
+      assert.equal(3, journal_counts(jpath).task, "three tasks submitted")
+      os.execute(("kill -%s %d"):format(sig, pid))
+      assert.equal(130, exit_status())
+      local log = read(dir .. "/int.log")
+      assert.matches("stt: interrupted: 0 done, 3 submitted and still running; "
+        .. "rerun the same command to resume\n$", log)
+      assert.is_nil(log:find("traceback", 1, true), log)
+      assert.is_nil(log:find("lua5.4:", 1, true), log)
+      local note
+      for l in read(jpath):gmatch("[^\n]+") do
+        local r = core.json_decode(l)
+        if r.t == "note" and r.cmd == "interrupted" then note = r end
+      end
+      assert.truthy(note, "the journal records the interruption")
+      assert.equal(sig, note.signal)
+      assert.equal(3, note.running)
+      -- The held tasks finish; the same command resumes them and submits the other three.
+      H.config({ queue_ms = 0 })
+      for l in read(jpath):gmatch("[^\n]+") do
+        local r = core.json_decode(l)
+        if r.t == "task" then H.advance(r.task.id, "done") end
+      end
+      local code, _, err = stt(args, nil, dir)
+      assert.equal(0, code, err)
+      assert.matches("6 of 6 done %(0 from earlier runs%), 0 failed", err)
+      local resumed = 0
+      for _ in err:gmatch("stt: resumed ") do resumed = resumed + 1 end
+      assert.equal(3, resumed)
+      for _, u in ipairs(urls) do assert.equal(1, H.stats().submissions[u]) end
+    end
+  end)
+
+  it("after Ctrl-C, a submit already on the wire gets its answer into the journal before exiting", function()
+    H.config({ queue_ms = 60000 })
+    local u = H.media("int_slow", 1, "Slow submit.")
+    H.fault({ path = "/dashscope/api/v1/services/audio/asr/transcription", type = "slow", delay_ms = 1500 })
+    local out = dir .. "/out"
+    local pid, exit_status = spawn_stt(("transcribe %s -f srt -o %s %s"):format(base(), H.sh_quote(out),
+      H.sh_quote(u)), dir .. "/slow.log")
+    local jpath = out .. "/stt-journal.jsonl"
+    for _ = 1, 200 do
+      if journal_counts(jpath).intent == 1 then break end
+      sleep(0.02)
+    end
+    assert.equal(1, journal_counts(jpath).intent)
+    assert.equal(0, journal_counts(jpath).task)        -- the submit is in flight
+    os.execute(("kill -INT %d"):format(pid))
+    assert.equal(130, exit_status())
+    assert.equal(1, journal_counts(jpath).task)        -- its answer was recorded
+    assert.matches("stt: interrupted: 0 done, 1 submitted and still running;", read(dir .. "/slow.log"))
+  end)
+
   it("draws a live bar with counts, failures and ETA on a terminal", function()
     local u1 = H.media("tty1", 1, "Terminal one.")
     local missing = H.sim_url .. "/media/no-such-file.wav"
@@ -202,7 +288,10 @@ describe("bin/stt", function()
     local good = H.media("good", 1, "Good file.")
     write(dir .. "/bad-list.txt", good .. "\nnot a url\n")
     write(dir .. "/hot.txt", "alpha\n")
+    write(dir .. "/empty.txt", "# nothing here yet\n\n")
     local cases = {
+      { "transcribe " .. base() .. " @" .. dir .. "/empty.txt",
+        "list file " .. dir:gsub("%p", "%%%0") .. "/empty%.txt holds no inputs" },
       { "transcribe " .. base() .. " @" .. dir .. "/nonexistent.txt", "cannot read list file" },
       { "transcribe " .. base() .. " @" .. dir .. "/bad-list.txt", 'malformed URL "not a url" %(line 2 of' },
       { "transcribe " .. base() .. " " .. good .. " ftp://host/a.wav", 'malformed URL "ftp://host/a.wav"' },
@@ -212,7 +301,7 @@ describe("bin/stt", function()
       { "transcribe -f srt,docx " .. good, 'unknown format "docx"' },
       { "transcribe -j 0 " .. good, "%-%-concurrency must be an integer" },
       { "transcribe " .. base() .. " --hotwords " .. dir .. "/none.txt " .. good, "hotwords file" },
-      { "transcribe " .. base(), "no input URLs" },
+      { "transcribe " .. base(), "no input" },
       { "frobnicate", 'unknown command "frobnicate"' },
       { "transcribe " .. base() .. " " .. good, "no API key for dashscope: set DASHSCOPE_API_KEY",
         "env -u DASHSCOPE_API_KEY" },
@@ -300,13 +389,68 @@ describe("bin/stt", function()
     assert.equal(before, submits())
     code, out = stt("providers", nil, dir)
     assert.equal(0, code)
-    assert.matches("dashscope +key: DASHSCOPE_API_KEY", out)
+    assert.matches("dashscope +key: DASHSCOPE_API_KEY +base URL: DASHSCOPE_HTTP_BASE_URL", out)
+    assert.matches("volcengine%-auc +key: VOLC_APP_KEY%+VOLC_ACCESS_KEY +base URL: VOLC_AUC_BASE_URL", out)
     code, out = stt("--help", nil, dir)
     assert.equal(0, code)
     assert.matches("usage: stt transcribe", out)
     code, out = stt("--version", nil, dir)
     assert.equal(0, code)
     assert.matches("^stt " .. core._VERSION:gsub("%p", "%%%0"), out)
+  end)
+
+  it("stt status marks the states of a journal that was not closed cleanly as last known", function()
+    local u1, u2 = H.media("lk1", 1, "Last known one."), H.media("lk2", 1, "Last known two.")
+    local jpath = dir .. "/out/stt-journal.jsonl"
+    local code, _, err = stt(("transcribe %s -f srt -o %s %s"):format(base(), H.sh_quote(dir .. "/out"), u1),
+      nil, dir)
+    assert.equal(0, code, err)
+    local out
+    code, out = stt("status " .. H.sh_quote(jpath), nil, dir)
+    assert.equal(0, code)
+    assert.is_nil(out:find("last known", 1, true))           -- closed cleanly: states are final
+    -- A run killed while its task waits leaves a running task behind, without the close marker.
+    H.config({ queue_ms = 60000 })
+    local p = assert(H.popen(("sh -c 'DASHSCOPE_API_KEY=%s bin/stt transcribe %s -f srt -o %s %s %s "
+      .. ">/dev/null 2>&1 & echo $!'"):format(H.key, base(), H.sh_quote(dir .. "/out"), u1, u2)))
+    local pid = tonumber(p:read("*l"))
+    p:close()
+    for _ = 1, 200 do
+      if journal_counts(jpath).task == 2 then break end
+      sleep(0.05)
+    end
+    os.execute(("kill -9 %d; while kill -0 %d 2>/dev/null; do sleep 0.02; done"):format(pid, pid))
+    code, out = stt("status " .. H.sh_quote(jpath), nil, dir)
+    assert.equal(0, code)
+    assert.matches("queued%* +%S+ +" .. u2:gsub("%p", "%%%0"), out)
+    assert.matches("succeeded +%S+ +" .. u1:gsub("%p", "%%%0"), out)   -- terminal states are kept as they are
+    assert.matches("%* last known state: the journal was not closed cleanly", out)
+    code, out = stt("status --json " .. H.sh_quote(jpath), nil, dir)
+    assert.equal(0, code)
+    assert.matches('"last_known":true', out)
+    assert.matches('"closed":false', out)
+  end)
+
+  it("works through a symlink to bin/stt", function()
+    local link = dir .. "/bin/stt"
+    os.execute(("mkdir -p %s && ln -s %s/bin/stt %s"):format(H.sh_quote(dir .. "/bin"), H.sh("pwd"):gsub("%s+$", ""),
+      H.sh_quote(link)))
+    local out = H.sh(("cd %s && env -u LUA_PATH -u LUA_CPATH %s --version"):format(H.sh_quote(dir), H.sh_quote(link)))
+    assert.matches("^stt " .. core._VERSION:gsub("%p", "%%%0") .. " %(lua%-stt", out)
+  end)
+
+  it("estimates the time left from the completion rate, not from the time elapsed", function()
+    -- 20 inputs, 8 at once, each taking 10 s: when the first wave of 8 has just finished (10 s in),
+    -- 12 are left for 8 lanes: about 15 s (elapsed/finished x left would say 15 s only by chance
+    -- of this wave; with one input done it says 190 s).
+    assert.is_nil(cli.estimate(nil, {}, 20, 8))
+    local ages = {}
+    for k = 1, 8 do ages[k] = 0 end
+    assert.equal(15, cli.estimate(10, ages, 4, 8))           -- 8 just started, 4 waiting: (80 + 40) / 8
+    assert.equal(10, cli.estimate(10, { 0 }, 0, 8))          -- the last one just started
+    assert.equal(1, cli.estimate(10, { 9 }, 0, 8))           -- the last one nearly done
+    assert.equal(0, cli.estimate(10, { 30 }, 0, 8))          -- running longer than average: no negative time
+    assert.equal(50, cli.estimate(10, { 5, 5 }, 9, 2))       -- 2 lanes: (5 + 5 + 90) / 2
   end)
 
   it("transcribes through volcengine-auc (client-chosen ids, app + access keys from the environment)", function()

@@ -8,6 +8,9 @@ local journal = require "stt.journal"
 
 local M = {}
 
+-- After Ctrl-C, how long submits already sent may take to answer (their ids go to the journal).
+M.INTERRUPT_GRACE = 10
+
 local USAGE = [[
 usage: stt transcribe [options] URL... | @LISTFILE
        stt status TASK_ID|JOURNAL [-p PROVIDER] [--base-url URL] [--json]
@@ -186,6 +189,10 @@ local function read_list(spec)
       out[#out + 1] = { url = line, where = ("line %d of %s"):format(n, name) }
     end
   end
+  if #out == 0 then
+    usage_error("list file %s holds no inputs (one URL per line; blank lines and # comments are skipped)",
+      name == "-" and "@- (stdin)" or name)
+  end
   return out
 end
 
@@ -347,20 +354,55 @@ end
 local Progress = {}
 Progress.__index = Progress
 
-local function new_progress(mode, total)
+local function new_progress(mode, total, lanes)
   return setmetatable({ mode = mode, total = total, done = 0, failed = 0, skipped = 0, running = 0,
-                        t0 = core.now(), last_draw = 0 }, Progress)
+                        submitting = 0, t0 = core.now(), last_draw = 0, lanes = lanes or 1,
+                        start_at = {}, work_time = 0, work_n = 0 }, Progress)
+end
+
+--- Seconds left, estimated from the completion rate: `avg` is the mean time an input took from
+-- its start to its end (inputs done in this run), `ages` how long each running one has run,
+-- `waiting` how many have not started, `lanes` how many run at once. Each running input needs
+-- about what is left of `avg`, each waiting one `avg`, and the lanes share that work. nil when
+-- nothing has finished yet (no rate to go by).
+function M.estimate(avg, ages, waiting, lanes)
+  if not avg then return nil end
+  local work = waiting * avg
+  for _, age in ipairs(ages) do work = work + math.max(avg - age, 0) end
+  local busy = math.max(1, math.min(lanes, #ages + waiting))
+  return work / busy
+end
+
+function Progress:started(i)
+  self.start_at[i] = core.now()
+end
+
+-- Input i finished (done or failed) after work in this run: its time feeds the estimate.
+function Progress:finished(i)
+  local t = self.start_at[i]
+  if t then
+    self.work_time, self.work_n = self.work_time + (core.now() - t), self.work_n + 1
+    self.start_at[i] = nil
+  end
+end
+
+function Progress:eta(now)
+  local finished = self.done + self.failed
+  if finished >= self.total then return 0 end
+  local ages = {}
+  for _, t in pairs(self.start_at) do ages[#ages + 1] = now - t end
+  local avg = self.work_n > 0 and self.work_time / self.work_n or nil
+  return M.estimate(avg, ages, math.max(0, self.total - finished - #ages), self.lanes)
 end
 
 function Progress:bar()
   local finished = self.done + self.failed
   local width = 24
   local fill = self.total > 0 and math.floor(width * finished / self.total) or width
-  local eta = "--:--"
-  local worked = finished - self.skipped
-  local elapsed = core.now() - self.t0
-  if finished >= self.total then eta = "0:00"
-  elseif worked > 0 then eta = fmt_duration(elapsed / worked * (self.total - finished)) end
+  local now = core.now()
+  local elapsed = now - self.t0
+  local left = self:eta(now)
+  local eta = left and fmt_duration(left) or "--:--"
   return ("[%s%s] %d/%d done, %d failed, %d running, %s elapsed, ETA %s"):format(
     ("#"):rep(fill), ("."):rep(width - fill), self.done, self.total, self.failed, self.running,
     fmt_duration(elapsed), eta)
@@ -454,14 +496,16 @@ local function run_batch(s, o)
   local jr = c.journal
   local names = M.unique_names(s.inputs)
   local note = batch_note(s)
-  local last = jr.notes[#jr.notes] and journal.copy(jr.notes[#jr.notes])
+  local last
+  for _, n in ipairs(jr.notes) do if n.cmd == "transcribe" then last = n end end
+  last = last and journal.copy(last)
   if last then last.t = nil end
   if not last or core.json_encode(last) ~= core.json_encode(journal.copy(note)) then
     local nok, nerr = jr:note(note)
     if not nok then usage_error("%s", nerr) end
   end
 
-  local P = new_progress(mode, #s.inputs)
+  local P = new_progress(mode, #s.inputs, s.concurrency)
   if s.duplicates > 0 then
     P:event({ event = "note", message = ("%d duplicate input URL(s) ignored"):format(s.duplicates) })
   end
@@ -472,6 +516,7 @@ local function run_batch(s, o)
     return out
   end
   local function fail(i, err)
+    P:finished(i)
     P.failed = P.failed + 1
     failures[#failures + 1] = i
     P:event({ event = "failed", index = i, input = s.inputs[i], reason = err_text(err), error = err_table(err) })
@@ -495,8 +540,11 @@ local function run_batch(s, o)
     if o.force and e and (e.state == "unknown" or e.state == "failed" or e.state == "canceled") then
       job.force = true
     end
+    P:started(i)
     P.running = P.running + 1
+    P.submitting = P.submitting + 1
     local task, err = c:submit(job)
+    P.submitting = P.submitting - 1
     if not task then P.running = P.running - 1; return fail(i, err) end
     P:event({ event = "submitted", index = i, input = url, task_id = task.id,
               journaled = (e and e.task) and true or nil })
@@ -511,14 +559,41 @@ local function run_batch(s, o)
       local wok, ferr = write_atomic(outs[k], data)
       if not wok then return fail(i, "cannot write " .. outs[k] .. ": " .. tostring(ferr)) end
     end
+    P:finished(i)
     P.done = P.done + 1
     P:event({ event = "done", index = i, input = url, task_id = task.id, outputs = outs })
   end
 
+  -- Ctrl-C (SIGINT) or SIGTERM: start nothing new, let submits already on the wire come back so
+  -- their task ids reach the journal (at most INTERRUPT_GRACE seconds), then say what is where
+  -- and exit 130. A rerun of the same command resumes; a second Ctrl-C stops at once.
+  local stopping = false
+  local function interrupted(sig)
+    stopping = true
+    local t0 = core.now()
+    while P.submitting > 0 and core.now() - t0 < M.INTERRUPT_GRACE do stt.sleep(0.05) end
+    local waiting = P.running - P.submitting
+    jr:note({ cmd = "interrupted", signal = sig, done = P.done, failed = P.failed, running = waiting,
+              submitting = P.submitting })
+    if mode == "tty" then io.stderr:write("\r\27[K") end
+    if mode == "json" then
+      P:event({ event = "interrupted", signal = sig, done = P.done, failed = P.failed, running = waiting,
+                journal = s.journal })
+    end
+    io.stderr:write(("stt: interrupted: %d done, %d submitted and still running%s; rerun the same command to resume\n")
+      :format(P.done, waiting, P.submitting > 0
+        and (", %d submit(s) without an answer (rerun reports them as unknown)"):format(P.submitting) or ""))
+    io.stderr:flush()
+    io.stdout:flush()
+    os.exit(130)
+  end
+
   stt.run(function()
+    core.catch_signal("INT")
+    core.catch_signal("TERM")
     local nexti, finished = 0, false
     local function worker()
-      while true do
+      while not stopping do
         nexti = nexti + 1
         local i = nexti
         if i > #s.inputs then return end
@@ -527,17 +602,22 @@ local function run_batch(s, o)
     end
     local ths = {}
     for w = 1, math.min(s.concurrency, #s.inputs) do ths[w] = stt.spawn(worker) end
-    local ticker
-    if mode == "tty" then
-      ticker = stt.spawn(function()
-        while not finished do P:draw(true); stt.sleep(0.25) end
-      end)
-    end
+    -- One watcher: the progress bar on a terminal, and the signal flag (a signal interrupts the
+    -- engine's wait, so it is seen within one tick).
+    local ticker = stt.spawn(function()
+      while not finished do
+        local sig = core.pending_signal()
+        if sig then return interrupted(sig) end
+        if mode == "tty" then P:draw(true) end
+        stt.sleep(0.1)
+      end
+    end)
     for _, th in ipairs(ths) do th:join() end
     finished = true
-    if ticker then ticker:join() end
+    ticker:join()
   end)
   c:close()
+  jr:close()
 
   local took = fmt_duration(core.now() - P.t0)
   if mode == "json" then
@@ -585,28 +665,37 @@ local function cmd_status(args, first)
   if file_exists(arg) then
     local jr, jerr = journal.open(arg)
     if not jr then usage_error("%s", jerr) end
-    local counts, order = {}, {}
+    local counts, order, stale = {}, {}, 0
     for _, e in ipairs(jr:entries()) do
       local st = e.state
       if not counts[st] then counts[st] = 0; order[#order + 1] = st end
       counts[st] = counts[st] + 1
       local input = e.job and (e.job.url or (e.job.urls and table.concat(e.job.urls, " "))) or "?"
       local id = e.task and e.task.id or e.planned_id
+      -- A writer that died or was interrupted left the states of unfinished tasks as it last knew
+      -- them: the provider may have finished them since.
+      local last_known = not jr.closed and not journal.TERMINAL[st] or nil
+      if last_known then stale = stale + 1 end
       if o.json then
         io.stdout:write(core.json_encode({ event = "entry", state = st, task_id = id, input = input,
-                                           provider = e.provider, model = e.model, error = e.error }), "\n")
+                                           provider = e.provider, model = e.model, error = e.error,
+                                           last_known = last_known }), "\n")
       else
         local why = e.error and ("  (" .. err_text(e.error) .. ")") or ""
         if st == "unknown" then why = "  (may have been submitted: outcome unknown)" end
-        io.stdout:write(("%-10s %-38s %s%s\n"):format(st, id or "-", input, why))
+        io.stdout:write(("%-10s %-38s %s%s\n"):format(last_known and (st .. "*") or st, id or "-", input, why))
       end
     end
     local parts = {}
     for _, st in ipairs(order) do parts[#parts + 1] = ("%d %s"):format(counts[st], st) end
     if o.json then
-      io.stdout:write(core.json_encode({ event = "summary", counts = counts }), "\n")
+      io.stdout:write(core.json_encode({ event = "summary", counts = counts, closed = jr.closed or false }), "\n")
     else
       io.stdout:write(("%s: %s\n"):format(arg, #parts > 0 and table.concat(parts, ", ") or "empty"))
+      if stale > 0 then
+        io.stdout:write(("* last known state: the journal was not closed cleanly (its run was killed or "
+          .. "interrupted); `stt resume %s` brings %s up to date\n"):format(arg, stale == 1 and "it" or "them"))
+      end
     end
     return 0
   end
@@ -649,7 +738,8 @@ local function cmd_providers()
     local default = info and info.default_model or p.model
     if #models == 0 and default then models[1] = default end
     models = table.concat(models, " ") .. (default and (" (default " .. default .. ")") or "")
-    io.stdout:write(("%-16s key: %-28s models: %s\n"):format(name, table.concat(key_envs(p), "+"), models))
+    io.stdout:write(("%-16s key: %-28s base URL: %-24s models: %s\n"):format(name, table.concat(key_envs(p), "+"),
+      p.base_env or "-", models))
   end
   return 0
 end

@@ -7,6 +7,8 @@
 --   {"t":"rejected","key":K,"error":{...}}     the provider refused the submit: no task exists
 --   {"t":"state","key":K,"id":ID,"state":S,"error":{...}?}   a terminal state (succeeded|failed|canceled)
 --   {"t":"note",...}                           anything a tool wants to keep (bin/stt: its batch)
+--   {"t":"close","at":T}                       the writer finished normally (journal:close()); any
+--                                              record after it makes the journal open again
 -- Every record is written with one write(2) and fsync(2) (core.append_sync) before the caller
 -- goes on. A torn last line (the process died inside that write) is ignored when reading, and
 -- the next record starts on a fresh line. One process writes a journal at a time.
@@ -89,6 +91,9 @@ end
 local function apply(self, rec)
   if type(rec) ~= "table" then return end
   local t = rec.t
+  -- Closed cleanly only when the last record is a close: states of unfinished tasks in a journal
+  -- whose writer died or was interrupted are only the last ones it knew.
+  self.closed = t == "close"
   if t == "intent" and type(rec.key) == "string" then
     add_entry(self, rec)
   elseif t == "task" and type(rec.task) == "table" then
@@ -220,6 +225,12 @@ function Journal:entries()
     if self.by_key[e.key] == e then out[#out + 1] = e end
   end
   return out
+end
+
+--- Mark the journal closed cleanly: its writer ended normally, having recorded what it knew.
+-- (Nothing is held open between records; this only appends the marker.)
+function Journal:close()
+  return self:append({ t = "close", at = os.time() })
 end
 
 --- Keep a tool's own record (type "note"); fields are copied plainly.
