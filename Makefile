@@ -165,15 +165,38 @@ check:
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory LUA=luajit all
 
-install: $(CORE)
-	install -d $(INST_LUADIR)/stt/transport $(INST_LIBDIR)/stt $(INST_BINDIR)
-	install -m 644 lua/stt/*.lua $(INST_LUADIR)/stt/
-	install -m 644 lua/stt/transport/*.lua $(INST_LUADIR)/stt/transport/
-	install -m 755 $(CORE) $(INST_LIBDIR)/stt/core.so
+install: $(CORE) install-modules
+	install -d $(INST_BINDIR)
 	install -m 755 bin/stt $(INST_BINDIR)/stt
 
+# The Lua modules (every file under lua/, sub-packages included) and the core.
+install-modules: $(CORE)
+	cd lua && find stt -name '*.lua' | while read -r f; do install -D -m 644 "$$f" "$(INST_LUADIR)/$$f" || exit 1; done
+	install -D -m 755 $(CORE) $(INST_LIBDIR)/stt/core.so
+
+# luarocks (lua-stt-scm-1.rockspec, build type "make") runs `make rock LUA_INCDIR=...`, then
+# `make rock-install INST_LUADIR=... INST_LIBDIR=...` (it installs bin/stt itself). The build stays
+# under build/rock/, never beside the sources, and a Lua the core does not support is refused
+# with a message: Debian's luarocks builds for Lua 5.1 unless given --lua-version=5.4.
+rock:
+	@if [ ! -f "$(LUA_INCDIR)/lua.h" ]; then echo "lua-stt: no lua.h in '$(LUA_INCDIR)'" >&2; exit 1; fi
+	@if ! grep -Eq '^#define[[:space:]]+LUA_VERSION_NUM[[:space:]]+504' "$(LUA_INCDIR)/lua.h" \
+	   && [ ! -f "$(LUA_INCDIR)/luajit.h" ]; then \
+	  echo "lua-stt needs Lua 5.4 or LuaJIT 2.1, but luarocks is building for the Lua in $(LUA_INCDIR)" \
+	    "($$(sed -n 's/^#define[[:space:]]*LUA_RELEASE[[:space:]]*//p' "$(LUA_INCDIR)/lua.h" | tr -d '"'))." >&2; \
+	  echo "Run: luarocks --lua-version=5.4 make   (Debian's luarocks defaults to Lua 5.1)" >&2; exit 1; \
+	fi
+	$(MAKE) --no-print-directory BUILD=build/rock LUA_INC=-I$(LUA_INCDIR) all
+
+rock-install:
+	$(MAKE) --no-print-directory BUILD=build/rock LUA_INC=-I$(LUA_INCDIR) install-modules
+
+# Everything a build leaves: build/, and what an older `luarocks make` (builtin type) left beside
+# the sources (stt/core.so would shadow build/ for a lua started in the checkout).
 clean:
-	rm -rf build
+	rm -rf build stt/core.so
+	find csrc -name '*.o' -delete
+	-rmdir stt 2>/dev/null
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \

@@ -11,40 +11,22 @@ A C core (libcurl multi engine, JSON, provider wire schemas) with a coroutine-fr
 submit / poll / wait / transcribe, normalized results, subtitles.]],
   license = "MIT",
 }
+-- Lua 5.4 or LuaJIT 2.1 (which reports itself as 5.1): the Makefile's `rock` target refuses
+-- any other Lua with a message, since a rockspec cannot say "5.4 or LuaJIT".
 dependencies = {
   "lua >= 5.1",
 }
 external_dependencies = {
-  CURL = { library = "curl" },   -- the header sits in a multiarch folder on Debian
+  CURL = { library = "curl" },   -- the header sits in a multiarch folder on Debian (pkg-config finds it)
 }
+-- The Makefile builds under build/rock/ (nothing is written beside the sources) and installs
+-- every module under lua/ and the core.
 build = {
-  type = "builtin",
-  modules = {
-    ["stt"] = "lua/stt/init.lua",
-    ["stt.capabilities"] = "lua/stt/capabilities.lua",
-    ["stt.cli"] = "lua/stt/cli.lua",
-    ["stt.client"] = "lua/stt/client.lua",
-    ["stt.errors"] = "lua/stt/errors.lua",
-    ["stt.hotwords"] = "lua/stt/hotwords.lua",
-    ["stt.journal"] = "lua/stt/journal.lua",
-    ["stt.ratelimit"] = "lua/stt/ratelimit.lua",
-    ["stt.sched"] = "lua/stt/sched.lua",
-    ["stt.subtitle"] = "lua/stt/subtitle.lua",
-    ["stt.transport.curl"] = "lua/stt/transport/curl.lua",
-    ["stt.transport.ngx"] = "lua/stt/transport/ngx.lua",
-    ["stt.core"] = {
-      sources = {
-        "csrc/stt_core.c", "csrc/engine.c", "csrc/headers.c", "csrc/json.c", "csrc/buf.c", "csrc/providers.c",
-        "csrc/providers/dashscope.c", "csrc/providers/dashscope_vocabulary.c",
-        "csrc/providers/volcengine.c", "csrc/providers/volcengine_auc.c",
-        "csrc/providers/volcengine_common.c", "csrc/providers/turing.c",
-      },
-      defines = { "_POSIX_C_SOURCE=200809L" },
-      libraries = { "curl" },
-      incdirs = { "$(CURL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)" },
-    },
-  },
+  type = "make",
+  build_target = "rock",
+  build_variables = { LUA_INCDIR = "$(LUA_INCDIR)", CC = "$(CC)" },
+  install_target = "rock-install",
+  install_variables = { LUA_INCDIR = "$(LUA_INCDIR)", INST_LUADIR = "$(LUADIR)", INST_LIBDIR = "$(LIBDIR)" },
   install = { bin = { stt = "bin/stt" } },
 }
 test = {

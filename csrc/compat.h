@@ -6,6 +6,12 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+/* Lua 5.4 and LuaJIT 2.1 (its luaconf.h defines LUA_LJDIR); PUC Lua 5.1-5.3 lack what the Lua
+ * side needs (integers, goto, bit operations), so building against them is a mistake. */
+#if LUA_VERSION_NUM < 504 && !defined(LUA_LJDIR)
+#  error "lua-stt needs Lua 5.4 or LuaJIT 2.1 headers (with Debian's luarocks: luarocks --lua-version=5.4 make)"
+#endif
+
 #if LUA_VERSION_NUM >= 502
 #  define stt_rawlen(L, i)            lua_rawlen(L, (i))
 #  define stt_setfuncs(L, l, nup)     luaL_setfuncs(L, (l), (nup))
