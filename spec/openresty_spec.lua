@@ -319,3 +319,55 @@ describe("OpenResty example (real nginx, one worker)", function()
     end)
   end)
 end)
+
+describe("OpenResty example, run exactly as its header says", function()
+  -- The commands in the comment at the top of examples/openresty/nginx.conf, with our port, the
+  -- simulator's key and a sample URL put in: they work from a temporary prefix and write nothing
+  -- into the checkout.
+  local function header_commands()
+    local cmds = {}
+    for line in io.lines("examples/openresty/nginx.conf") do
+      if not line:match("^#") then break end
+      local c = line:match("^#   (%S.*)$")
+      if c then cmds[#cmds + 1] = c end
+    end
+    return cmds
+  end
+
+  local function run_example(key_env, media_url)
+    local port = H.sh("bash -c 'echo $(( 20000 + RANDOM % 30000 ))'"):match("%d+")
+    local cmds = header_commands()
+    assert.equal(5, #cmds, table.concat(cmds, "\n"))
+    local script = {}
+    for i, c in ipairs(cmds) do
+      c = c:gsub("8080", port)
+      c = c:gsub("DASHSCOPE_API_KEY=sk%-%.%.%. ", key_env .. " DASHSCOPE_HTTP_BASE_URL=" .. H.ds_base .. " ")
+      c = c:gsub("https://example%.com/talk%.mp3", media_url)
+      if i == 4 then c = c:gsub("^curl %-s ", "sleep 0.3; curl -s -w '\\nHTTP %%{http_code}' ") end
+      script[#script + 1] = c
+    end
+    -- as root nginx would run its worker as nobody, who cannot read a private prefix
+    if H.sh("id -u"):match("^0") then
+      table.insert(script, 3, [[sed -i "1i user $(id -un) $(id -gn);" "$prefix/nginx.conf"]])
+    end
+    script[#script + 1] = 'rm -rf "$prefix"'
+    return H.sh("env -u DASHSCOPE_API_KEY bash -c " .. H.sh_quote(table.concat(script, "\n")))
+  end
+
+  it("transcribes from a temporary prefix and leaves the checkout as it was", function()
+    H.reset()
+    H.config({ queue_ms = 0, rtf = 0.01 })
+    local before = H.sh("git status --porcelain")
+    local out = run_example("DASHSCOPE_API_KEY=" .. H.key, H.media("ex_prefix", 1, "From any prefix."))
+    assert.matches('"text":"From any prefix%."', out)
+    assert.matches("HTTP 200", out)
+    assert.equal(before, H.sh("git status --porcelain"))
+  end)
+
+  it("a missing provider key is a 500 naming the variable, not a 502", function()
+    local out = run_example("", H.media("ex_nokey", 1, "No key."))
+    assert.matches("HTTP 500", out)
+    assert.matches("DASHSCOPE_API_KEY", out)
+    assert.matches("env DASHSCOPE_API_KEY", out)
+  end)
+end)

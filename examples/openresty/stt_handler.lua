@@ -65,7 +65,15 @@ local ERROR_STATUS = { invalid = 400, unsupported = 400, not_found = 404, timeou
 
 local function reply_error(err)
   local e = plain_error(err)
-  return reply_json(ERROR_STATUS[e.kind] or 502, { error = e })
+  local status = ERROR_STATUS[e.kind] or 502
+  if e.kind == "auth" and not e.status then
+    -- No provider said this: the request was never sent because this server has no key. That is
+    -- our configuration, not a bad gateway; nginx passes a variable to workers only with `env`.
+    status = 500
+    local var = e.message and e.message:match("set ([%u%d_]+)")
+    if var then e.message = e.message .. " (nginx passes it to workers with `env " .. var .. ";` in nginx.conf)" end
+  end
+  return reply_json(status, { error = e })
 end
 
 local function read_body()
