@@ -1,7 +1,7 @@
 /* engine.c - HTTP over libcurl multi. See engine.h. No Lua here, and libcurl callbacks only ever
  * append bytes to C buffers owned by the transfer or update the engine's socket/timer records.
  *
- * Scale (issue 4): thousands of requests may be added at once (10,000 submits from one
+ * Scale (docs/performance.md): thousands of requests may be added at once (10,000 submits from one
  * transcribe_all). Each host gets at most `host_limit` transfers running; the others wait in a
  * per-host FIFO as plain copies of the request, without a libcurl easy handle (an easy handle plus
  * its receive buffer is ~30 KiB). Finished easy handles are reset and reused, so a steady stream

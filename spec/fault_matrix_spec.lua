@@ -1,4 +1,4 @@
--- The fault matrix (issue 8, item 3): every provider x every step (submit, poll, result fetch) x
+-- The fault matrix (docs/fault-matrix.md): every provider x every step (submit, poll, result fetch) x
 -- every fault the simulator can inject. Each cell must end in the right text after retries or in a
 -- typed error, within the deadline, with no Lua error and no key in any output. The outcomes are
 -- written to docs/fault-matrix.md (generated; the test run is its only author).

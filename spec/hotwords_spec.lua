@@ -1,5 +1,5 @@
 -- stt.hotwords: loading formats, normalization and dedupe, validation messages and encoding per
--- provider (shared/reference/subtitles-hotwords.md B).
+-- provider (docs/subtitles.md#hot-words).
 local H = require "helper"
 local stt = require "stt"
 local core = require "stt.core"
@@ -144,7 +144,7 @@ describe("hotwords encoding", function()
     if not op_available("turing") then return pending("turing hotwords op not built yet") end
     local value, field = assert(hw:encode("turing"))
     assert.matches("phrase_set", field)
-    -- Tingwu's default weight 2 is filled in (ref B3/B5)
+    -- Tingwu's default weight 2 is filled in (docs/subtitles.md#hotwords-turing)
     assert.same({ { word = "热词1号", weight = 2 }, { word = "Kafka", weight = 5 } }, value)
   end)
 

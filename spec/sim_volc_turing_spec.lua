@@ -1,6 +1,7 @@
 -- The simulator's Volcengine LAS, Volcengine AUC and TCL Turing protocols, driven with the curl
 -- command-line tool only (independent of lua-stt's own HTTP engine): every route, auth variant,
--- state, injected failure and fault, checked against the wire reference (providers.md §1-§3).
+-- state, injected failure and fault, checked against docs/providers.md (#volcengine-las,
+-- #volcengine-auc, #tcl-turing).
 local H = require "helper"
 
 local KEY = H.key
@@ -123,7 +124,7 @@ describe("simulator: Volcengine LAS las_asr v2", function()
     assert.equal(4, H.stats().submissions[url])
   end)
 
-  it("takes the poll id at the top level or inside data (the seed's form)", function()
+  it("takes the poll id at the top level or inside data (the doc curl's form)", function()
     local id = submit(data_for(H.media("las_id", 1, "Where is the id."))).json.metadata.task_id
     assert.equal(id, poll(id, true).json.metadata.task_id)
     assert.equal(id, poll(id, false).json.metadata.task_id)

@@ -1,5 +1,6 @@
 -- TCL Turing wire schema (csrc/providers/turing.c) through core.build / core.parse. Pure: no
--- network. Shapes from seed 000 and shared/reference/providers.md §1.
+-- network. Shapes from the public doc (https://live-turing-docs.cn.llm.tcljd.com/api-guides/generation/stt/)
+-- and docs/providers.md#tcl-turing.
 local core = require "stt.core"
 
 local P = "turing"
@@ -17,7 +18,7 @@ local TAIL = '"turing_options":{"include_service_usages":true}}'
 
 describe("turing schema", function()
   describe("build", function()
-    it("the seed's request, byte for byte", function()
+    it("the doc's request, byte for byte", function()
       local req = assert(build("submit", { job = { url = A, language = "zh", speakers = 2 } }))
       assert.equal("POST", req.method)
       assert.equal(BASE .. "/audio/transcriptions/runs", req.url)
@@ -119,7 +120,7 @@ describe("turing schema", function()
   end)
 
   describe("parse", function()
-    it("submit: data.task_run_id; the seed's running state", function()
+    it("submit: data.task_run_id; the doc's running state", function()
       local t = assert(parse("submit", 200, '{"code":0,"message":"Success","data":{"task_run_id":"run_xxx",'
         .. '"task_run_state":"running"}}', { headers = { ["x-request-id"] = "rq-1" } }))
       assert.same({ id = "run_xxx", state = "running", request_id = "rq-1" }, t)
@@ -204,7 +205,7 @@ describe("turing schema", function()
       assert.equal("run_xxx", r.raw.data.task_run_id)
     end)
 
-    it("result: the same body through parse('result'); the seed's example", function()
+    it("result: the same body through parse('result'); the doc's example", function()
       local r = assert(parse("result", 200, '{"code":0,"message":"Success","data":{"task_run_id":"run_xxx",'
         .. '"task_run_state":"completed","transcript":"完整转写文本...","segments":[{"start_time":0,"end_time":3200,'
         .. '"text":"第一段","words":[]}],"audio_info":{"duration_ms":42300}}}'))

@@ -1,6 +1,6 @@
 -- Volcengine big-model file API (openspeech AUC v3) wire schema: csrc/providers/volcengine_auc.c
 -- (+ volcengine_common.c) through core.build / core.parse. Pure: no network. Shapes from
--- shared/reference/providers.md §3 and §8.
+-- docs/providers.md#volcengine-auc.
 local core = require "stt.core"
 
 local P = "volcengine-auc"
@@ -186,7 +186,8 @@ describe("volcengine-auc schema", function()
       assert.same({ provider = P, model = "seedasr", task_id = RID, text = "", segments = {} }, st.result)
     end)
 
-    -- the doc's example repeats the top-level key audio_info (§8.14): the last one wins
+    -- the doc's example repeats the top-level key audio_info (docs/providers.md#auc-submit-and-query):
+    -- the last one wins
     local DONE = [[{"audio_info":{"duration":1},"audio_info":{"duration":2499},
       "result":{"text":"你好。","additions":{"duration":"2499"},
        "utterances":[{"text":"你好。","start_time":0,"end_time":1705,"definite":true,

@@ -1,6 +1,7 @@
 -- Volcengine LAS operator las_asr v2 wire schema (csrc/providers/volcengine.c and
 -- volcengine_common.c) through the binding: core.build / core.parse. Pure: no network.
--- Bodies are hand-written in the shapes of shared/reference/providers.md §2 and seed 001.
+-- Bodies are hand-written in the shapes of docs/providers.md#volcengine-las and of the LAS doc
+-- (https://www.volcengine.com/docs/6492/2172368).
 local core = require "stt.core"
 
 local P = "volcengine"
@@ -19,7 +20,7 @@ local REQ0 = '"request":{"model_name":"bigmodel","enable_itn":true,"show_utteran
 
 describe("volcengine (LAS) schema", function()
   describe("submit", function()
-    it("the minimal request: POST {base}/submit, raw key, the seed's body plus our defaults", function()
+    it("the minimal request: POST {base}/submit, raw key, the doc's body plus our defaults", function()
       local req = assert(build("submit", { job = { url = A } }))
       assert.equal("POST", req.method)
       assert.equal(BASE .. "/submit", req.url)
@@ -47,7 +48,7 @@ describe("volcengine (LAS) schema", function()
         }, { model = "seedasr" }))
     end)
 
-    it("enable_itn is always explicit (doc defaults flipped, §8.9); utterances always on", function()
+    it("enable_itn is always explicit (doc defaults flipped); utterances always on", function()
       assert.matches('"enable_itn":true', body_of({ url = A }))
       assert.matches('"enable_itn":false', body_of({ url = A, itn = false }))
       assert.matches('"show_utterances":true', body_of({ url = A, words = false }))
@@ -187,7 +188,7 @@ describe("volcengine (LAS) schema", function()
       assert.equal("invalid", err.kind)
     end)
 
-    it("poll: POST {base}/poll with the id in data, as seed 001's example sends it", function()
+    it("poll: POST {base}/poll with the id in data, as the LAS doc's curl example sends it", function()
       local req = assert(build("poll", { auth_prefix = "Bearer", task = { id = "xxxxx123ef24ea40546c-las-asr" } }))
       assert.equal("POST", req.method)
       assert.equal(BASE .. "/poll", req.url)
@@ -320,7 +321,7 @@ describe("volcengine (LAS) schema", function()
       assert.matches("timed out", st.error.message)
     end)
 
-    -- seed 001's COMPLETED example, with speakers/channels/additions added
+    -- the LAS doc's COMPLETED example, with speakers/channels/additions added
     local COMPLETED = [[{"metadata":{"task_id":"t-las","task_status":"COMPLETED","business_code":"0","error_msg":"",
       "request_id":"d204c21f"},
      "data":{"audio_info":{"duration":3575},"result":{"additions":{"duration":"3575"},"text":"参观达*长城。 Hi.",

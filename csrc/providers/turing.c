@@ -1,12 +1,14 @@
 /* turing.c - wire schema for TCL Turing speech-to-text (provider "turing"), which wraps Alibaba
- * Tingwu (`service_name: "aliyun/tingwu"`). Facts: shared/reference/providers.md §1 and §8.12;
- * seed 000_a4aea34a03663a68.txt (the only public page). Pure: no I/O, no clock, no env, no globals.
+ * Tingwu (`service_name: "aliyun/tingwu"`). Facts: docs/providers.md#tcl-turing; the only public
+ * page, https://live-turing-docs.cn.llm.tcljd.com/api-guides/generation/stt/ . Pure: no I/O, no
+ * clock, no env, no globals.
  *
  * build(op):  submit | poll | hotwords   (cancel, fetch: unsupported -- none documented)
  * parse(kind): submit | poll | result    (the result arrives inline in the poll answer)
  *
  * Every answer is an envelope {code, message, data}; code ~= 0 is an error whatever the HTTP
- * status (§1.4). The model is the service_name ("aliyun/tingwu", the only documented one).
+ * status (docs/providers.md#turing-envelope-and-states). The model is the service_name
+ * ("aliyun/tingwu", the only documented one).
  * job.extra merges recursively into the body root, AFTER the normalized options: the doc's
  * "extra" body field is reached as extra = {extra = {...}} or, for transcoding, through the
  * job.transcoding option, which sends {"extra":{"Parameters":{"Transcoding":{...}}}} as the
@@ -55,8 +57,8 @@ typedef struct {
   stt_json *body;
 } sub_ctx;
 
-/* language_code takes Tingwu's SourceLanguage values (INFERENCE, §1.2): cn (not zh), en, yue, ja,
- * and fspk (free multilingual) for "auto" / "multi". */
+/* language_code takes Tingwu's SourceLanguage values (INFERENCE, docs/providers.md#turing-submit):
+ * cn (not zh), en, yue, ja, and fspk (free multilingual) for "auto" / "multi". */
 static int opt_language(sub_ctx *c, const stt_json *v) {
   static const char *const map[][2] = {
     {"zh", "cn"}, {"cn", "cn"}, {"en", "en"}, {"yue", "yue"}, {"ja", "ja"},
@@ -269,8 +271,9 @@ static err_class by_status(long long s) {
   return e;
 }
 
-/* The error code catalogue is UNCONFIRMED (§1.3). Codes that read as an HTTP status (401) or
- * start with one (40101, 50001) are classed like that status (INFERENCE); Tingwu's throttling
+/* The error code catalogue is UNCONFIRMED (docs/providers.md#turing-errors). Codes that read as
+ * an HTTP status (401) or start with one (40101, 50001) are classed like that status
+ * (INFERENCE); Tingwu's throttling
  * code Throttling.User is throttled; anything else follows the HTTP status. A non-zero code in a
  * 2xx answer is a deliberate refusal: it is retried only when it reads as throttling. */
 static err_class classify(long long status, long long code, const char *scode) {
@@ -333,7 +336,7 @@ static stt_json *error_of(stt_arena *a, const stt_json *root, const stt_json *re
 /* parse: submit, poll, result */
 
 /* running / completed / failed are documented; queued-like names map to queued; anything else is
- * in progress, reported as provider_state (§1.4). */
+ * in progress, reported as provider_state (docs/providers.md#turing-envelope-and-states). */
 static const char *map_state(const char *s) {
   static const char *const map[][2] = {
     {"running", "running"}, {"completed", "succeeded"}, {"failed", "failed"},
@@ -379,7 +382,7 @@ static const stt_json *field2(const stt_json *o, const char *f1, const char *f2)
 }
 
 /* words shape is UNCONFIRMED: {start_time, end_time, text} like segments, or Tingwu's
- * {Start, End, Text} (§1.3); confidence when present. */
+ * {Start, End, Text} (docs/providers.md#turing-result); confidence when present. */
 static stt_json *make_word(stt_arena *a, const stt_json *w) {
   stt_json *o = stt_jobj(a);
   const stt_json *text = field2(w, "text", "Text"), *conf = stt_jget(w, "confidence");
@@ -411,9 +414,9 @@ static stt_json *make_segment(stt_arena *a, const stt_json *s) {
   return stt_set_words(a, seg, wl, make_word) ? NULL : seg;
 }
 
-/* The usage block is UNCONFIRMED (§1.2): billed time is taken from data.service_usages (or
- * data.usage) when it holds duration_ms / billed_ms, or seconds / duration (seconds); the audio
- * length from audio_info.duration_ms. */
+/* The usage block is UNCONFIRMED (docs/providers.md#turing-result): billed time is taken from
+ * data.service_usages (or data.usage) when it holds duration_ms / billed_ms, or seconds /
+ * duration (seconds); the audio length from audio_info.duration_ms. */
 static int find_billed(const stt_json *u, long long *out) {
   const stt_json *v, *c;
   if (stt_jis(u, STT_JARR)) {

@@ -1,7 +1,8 @@
 /* volcengine.c - wire schema for the Volcengine LAS operator `las_asr` v2 (provider "volcengine"):
- * big-model file recognition behind the LAS operator gateway. Facts: shared/reference/providers.md
- * §2 and §8; seed 001_67c8a8658cea75ee.txt. Request objects and Result normalization are shared
- * with volcengine-auc (volcengine_common.c). Pure: no I/O, no clock, no env, no globals.
+ * big-model file recognition behind the LAS operator gateway. Facts: docs/providers.md#volcengine-las
+ * (doc: https://www.volcengine.com/docs/6492/2172368). Request objects and Result normalization
+ * are shared with volcengine-auc (volcengine_common.c). Pure: no I/O, no clock, no env, no
+ * globals.
  *
  * build(op):  submit | poll | hotwords   (cancel, fetch: unsupported -- LAS has neither)
  * parse(kind): submit | poll | result
@@ -95,9 +96,10 @@ static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err
 }
 
 /* The poll id goes in `data`: the doc's parameter table lists task_id next to operator_id, but
- * its curl example (seed 001) sends {"operator_id","operator_version","data":{"task_id"}}, and
- * the issue asks for the seed's form. We SEND the example's form; reference §2.4 flattens it
- * (UNCONFIRMED which one the gateway needs -- the simulator should accept both). */
+ * its 2026-01-15 curl example sends {"operator_id","operator_version","data":{"task_id"}}. We SEND
+ * the example's form; Volcengine's own client and other doc revisions put task_id at the top
+ * level (UNCONFIRMED which one the gateway needs: docs/providers.md#volcengine-las-poll; the
+ * simulator accepts both). */
 static stt_json *build_poll(stt_arena *a, const stt_json *args, stt_json **err) {
   const stt_json *id = stt_jget(stt_jget(args, "task"), "id");
   stt_json *data, *body;
@@ -121,8 +123,9 @@ static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_j
 
 typedef struct { const char *kind; int retryable; } err_class;
 
-/* The documented codes (§2.6) and the business codes Volcengine's own client retries (2002
- * TIMEOUT_ERROR, 2003 SERVER_BUSY); otherwise the HTTP status decides. */
+/* The documented codes (docs/providers.md#volcengine-las-errors) and the business codes
+ * Volcengine's own client retries (2002 TIMEOUT_ERROR, 2003 SERVER_BUSY); otherwise the HTTP
+ * status decides. */
 static err_class classify(long long status, const char *code) {
   err_class e = {"protocol", 0};
   if (!code) code = "";
@@ -157,9 +160,9 @@ static const char *business_code(stt_arena *a, const stt_json *meta) {
 
 static int ok_code(const char *code) { return !code || !*code || strcmp(code, "0") == 0; }
 
-/* The error body is UNCONFIRMED (§2.6): we accept metadata{business_code, error_msg, request_id}
- * (what the reference expects), a plain {code, message} and the Volcengine gateway's
- * ResponseMetadata{RequestId, Error{Code, Message}}. */
+/* The error body is UNCONFIRMED (docs/providers.md#volcengine-las-errors): we accept
+ * metadata{business_code, error_msg, request_id} (the likeliest), a plain {code, message} and
+ * the Volcengine gateway's ResponseMetadata{RequestId, Error{Code, Message}}. */
 static void error_fields(stt_arena *a, const stt_json *root, const stt_json *resp, const char **code,
                          const char **msg, const char **rid) {
   const stt_json *meta = stt_jget(root, "metadata"), *rm = stt_jget(root, "ResponseMetadata");
@@ -251,9 +254,9 @@ static const char *task_id_of(const stt_json *meta, const stt_json *resp) {
   return id ? id : stt_jgetstr(stt_jget(resp, "task"), "id");
 }
 
-/* FAILED / TIMEOUT: the body shape is UNCONFIRMED (§2.5); we expect metadata.task_status with a
- * non-"0" business_code and error_msg, and no data. TIMEOUT gets code "TIMEOUT" when the body
- * carries no business code. */
+/* FAILED / TIMEOUT: the body shape is UNCONFIRMED (docs/providers.md#volcengine-las-states); we
+ * expect metadata.task_status with a non-"0" business_code and error_msg, and no data. TIMEOUT
+ * gets code "TIMEOUT" when the body carries no business code. */
 static stt_json *task_error(stt_arena *a, const char *status, const char *code, const char *msg,
                             const char *rid, const char *id) {
   int timeout = strcmp(status, "TIMEOUT") == 0;

@@ -1,5 +1,5 @@
 /* volcengine_auc.c - wire schema for the direct Volcengine / ByteDance big-model file recognition
- * API, openspeech AUC v3 (provider "volcengine-auc"). Facts: shared/reference/providers.md §3, §8.
+ * API, openspeech AUC v3 (provider "volcengine-auc"). Facts: docs/providers.md#volcengine-auc.
  * Request objects and Result normalization are shared with the LAS operator (volcengine_common.c).
  * Pure: no I/O, no clock, no env, no globals (the request id arrives in args).
  *
@@ -10,7 +10,8 @@
  * parse("submit") returns it (resp.request_id) as the task id, so a resubmission after a crash is
  * idempotent (the service answers 45000001 "duplicate"; the error carries duplicate = true and the
  * client polls instead). Status lives in the X-Api-Status-Code header, not in the HTTP status: the
- * HTTP status sent with 45/55 codes is UNCONFIRMED (§3.5), so the header decides whenever present.
+ * HTTP status sent with 45/55 codes is UNCONFIRMED (docs/providers.md#auc-status-codes), so the
+ * header decides whenever present.
  * job.extra merges recursively into the body root (user, audio, request, callback...). */
 #include "volcengine_common.h"
 
@@ -145,8 +146,9 @@ static int has_word_ci(const char *s, const char *word) {
   return 0;
 }
 
-/* X-Api-Status-Code (§3.5): 45xxxxxx fatal (invalid), 55000031 busy (throttled, retry with
- * backoff), other 550xxxxx internal (server, retry limited); anything else unexpected. */
+/* X-Api-Status-Code (docs/providers.md#auc-status-codes): 45xxxxxx fatal (invalid), 55000031
+ * busy (throttled, retry with backoff), other 550xxxxx internal (server, retry limited); anything
+ * else unexpected. */
 static stt_json *status_error(stt_arena *a, const stt_json *resp, long long status, const char *code) {
   const char *msg = stt_resp_header(resp, "x-api-message"), *rid = stt_resp_header(resp, "x-tt-logid");
   const char *kind = "protocol";
@@ -195,7 +197,8 @@ static const char *task_id_of(const stt_json *resp) {
 static stt_json *body_json(stt_arena *a, const stt_json *resp, long long status, stt_json **err) {
   char msg[200];
   int empty;
-  /* duplicate keys are fine: the doc's own example repeats "audio_info" (§8.14) */
+  /* duplicate keys are fine: the doc's own example repeats "audio_info"
+   * (docs/providers.md#auc-submit-and-query) */
   stt_json *j = stt_body_object(a, resp, &empty, msg, sizeof msg);
   if (j) return j;
   if (empty)

@@ -1,17 +1,18 @@
-/* volcengine_common.c - see volcengine_common.h. Facts: shared/reference/providers.md §2.3, §2.4,
- * §3.3, §3.4, §8; shared/reference/subtitles-hotwords.md B1, C1, C2. Pure: no I/O, no globals.
+/* volcengine_common.c - see volcengine_common.h. Facts: docs/providers.md#volcengine-request-fields,
+ * #volcengine-corpus-context, #volcengine-result; hot words: docs/subtitles.md#hotwords-volcengine.
+ * Pure: no I/O, no globals.
  *
  * Options -> fields (paths relative to the user/audio/request objects):
  *   url -> audio.url; format -> audio.format (else from the URL's extension, else "mp3");
  *   language -> audio.language; channels {0,1} | 2 -> request.enable_channel_split + audio.channel 2;
  *   itn -> request.enable_itn (ALWAYS sent, default true: the doc default flipped between
- *   versions, §8.9); punctuation -> enable_punc; disfluency -> enable_ddc; speakers ->
+ *   versions); punctuation -> enable_punc; disfluency -> enable_ddc; speakers ->
  *   enable_speaker_info; words -> show_utterances (always true: segments need utterances, and
  *   words come inside them); vad -> vad_segment / end_window_size; emotion ->
  *   enable_emotion_detection; gender -> enable_gender_detection; speech_rate -> show_speech_rate;
  *   volume -> show_volume; detect_language -> enable_lid; sensitive_words_filter ->
  *   sensitive_words_filter (a JSON string); context / hotwords -> corpus.context (a JSON string).
- * Every other §2.3 field (user.uid, audio.codec/rate/bits, model_version, enable_poi_fc,
+ * Every other documented field (user.uid, audio.codec/rate/bits, model_version, enable_poi_fc,
  * enable_music_fc, corpus.boosting_table_name, callback...) is reachable through job.extra. */
 #include "volcengine_common.h"
 
@@ -139,7 +140,8 @@ static int opt_vad(vc_ctx *c, const stt_json *v) {
   return 0;
 }
 
-/* A JSON string on the wire (§8.6): a table is serialized, a string is sent as it is. */
+/* A JSON string on the wire (docs/providers.md#volcengine-request-fields): a table is
+ * serialized, a string is sent as it is. */
 static int opt_sensitive(vc_ctx *c, const stt_json *v) {
   stt_json *s;
   if (stt_jis(v, STT_JSTR)) return stt_opt_put(&c->o, c->request, "sensitive_words_filter", stt_jclone(c->o.a, v));
@@ -271,7 +273,7 @@ static int set_input(vc_ctx *c, const stt_json *job) {
 
 /* ---- corpus.context */
 
-/* direct hot words carry no weight (subtitles-hotwords.md B1): word only */
+/* direct hot words carry no weight (docs/subtitles.md#hotwords-volcengine): word only */
 static stt_json *hotword_list(stt_arena *a, const stt_json *list, const char **why) {
   return stt_hotword_objects(a, list, 0, why);
 }
@@ -331,7 +333,8 @@ int vc_request_objects(stt_arena *a, const vc_schema *s, const char *model, cons
   c.audio = stt_jobj(a);
   c.request = stt_jobj(a);
   if (!c.audio || !c.request) { oom(&c); return -1; }
-  /* model_name is required and has one value; enable_itn always explicit (§8.9); utterances
+  /* model_name is required and has one value; enable_itn always explicit (the doc default
+   * flipped between versions, docs/providers.md#volcengine-request-fields); utterances
    * always on: segments and words come from them. */
   if (stt_opt_put(&c.o, c.request, "model_name", stt_jstr(a, "bigmodel")) ||
       stt_opt_put(&c.o, c.request, "enable_itn", stt_jbool(a, 1)) ||
@@ -405,8 +408,8 @@ stt_json *vc_caps(stt_arena *a, const vc_schema *s) {
   stt_json *ms, *c = stt_caps_new(a, VC_DEFAULT_MODEL, &ms);
   size_t k;
   if (!c) return NULL;
-  /* both models take the same request fields (§2.3: only model_version is "not for seedasr",
-   * and that is an extra) */
+  /* both models take the same request fields (docs/providers.md#volcengine-request-fields:
+   * only model_version is "not for seedasr", and that is an extra) */
   for (k = 0; k < COUNT(models); k++)
     if (stt_jset(a, ms, models[k], stt_caps_model(a, 1, caps_how, s))) return NULL;
   return c;
@@ -441,7 +444,8 @@ static stt_json *make_word(stt_arena *a, const stt_json *w) {
   return o;
 }
 
-/* additions.channel_id "1" (left) / "2" (right) -> 0 / 1: channels are 0-based (§8.5). */
+/* additions.channel_id "1" (left) / "2" (right) -> 0 / 1: channels are 0-based
+ * (docs/providers.md#volcengine-result). */
 static int set_channel(stt_arena *a, stt_json *seg, const stt_json *add) {
   double n;
   if (!num_of(stt_jget(add, "channel_id"), &n) || n < 1 || n > 64 || n != (double)(long long)n) return 0;

@@ -1,7 +1,8 @@
 /* volcengine_common.h - what the LAS operator (volcengine.c) and the direct big-model API
  * (volcengine_auc.c) share: the user/audio/request objects built from normalized options, the
  * capability table, the hot word encoding, and the Result normalization (LAS `data.result` is
- * exactly the AUC query body's `result`). Facts: shared/reference/providers.md §2, §3, §8. Pure. */
+ * exactly the AUC query body's `result`). Facts: docs/providers.md#volcengine-request-and-result.
+ * Pure. */
 #ifndef STT_VOLCENGINE_COMMON_H
 #define STT_VOLCENGINE_COMMON_H
 #include "../provider.h"

@@ -21,14 +21,14 @@ end
 
 ---------------------------------------------------------------------------- provider rules
 
--- Per provider (and DashScope model family) limits, ref B1, B2, B3, B5 table.
+-- Per provider (and DashScope model family) limits: docs/subtitles.md#hotword-limits.
 --   max        entries per list
 --   weight     {lo, hi, default, integer} or nil (the wire form carries no weight)
 --   length     function(word) -> nil | message
 --   plain      true: no punctuation (letters, digits, spaces only)
 local function dashscope_length(w)
-  -- ref B2: any non-ASCII character -> at most 15 characters in all (ASCII and spaces count);
-  -- pure ASCII -> at most 7 space-separated segments.
+  -- docs/subtitles.md#hotwords-dashscope: any non-ASCII character -> at most 15 characters in all
+  -- (ASCII and spaces count); pure ASCII -> at most 7 space-separated segments.
   if w:find("[\128-\255]") then
     local n = ulen(w)
     if n > 15 then return ("is %d characters long; text with non-ASCII characters allows at most 15"):format(n) end
@@ -40,8 +40,9 @@ local function dashscope_length(w)
 end
 
 local function under10(w)
-  -- ref B1/B3: each hotword < 10 characters (Volcengine tables, [U] for the context form) and
-  -- <= 10 for Tingwu (behind Turing): the stricter reading is used for Volcengine.
+  -- docs/subtitles.md#hotwords-volcengine, #hotwords-turing: each hotword < 10 characters
+  -- (Volcengine tables; UNCONFIRMED for the context form) and <= 10 for Tingwu (behind Turing):
+  -- the stricter reading is used for Volcengine.
   local n = ulen(w)
   if n >= 10 then return ("is %d characters long; at most 9 are allowed"):format(n) end
 end
@@ -54,11 +55,12 @@ end
 local RULES = {
   dashscope_vocabulary = { label = "DashScope custom vocabulary", max = 500,
                            weight = { 1, 5, 4, true }, length = dashscope_length },
-  -- qwen3-asr: free context text (corpus.text), <= 10 000 tokens; no weights (ref B2).
+  -- qwen3-asr: free context text (corpus.text), <= 10 000 tokens; no weights
+  -- (docs/subtitles.md#hotwords-dashscope).
   dashscope_context = { label = "Qwen3-ASR context", max_chars = 10000 },
   volcengine = { label = "Volcengine corpus.context hotwords", max = 5000, length = under10, plain = true },
   ["volcengine-auc"] = { label = "Volcengine corpus.context hotwords", max = 5000, length = under10, plain = true },
-  -- Turing wraps Tingwu (providers.md §1.2 INFERENCE); Tingwu vocabulary limits, ref B3.
+  -- Turing wraps Tingwu (INFERENCE); Tingwu vocabulary limits: docs/subtitles.md#hotwords-turing.
   turing = { label = "Turing/Tingwu phrase list", max = 300, weight = { -6, 5, 2, true }, length = upto10,
              plain = true },
 }
@@ -68,7 +70,7 @@ local function rules_for(provider, model)
   if provider == "dashscope" then
     model = model or "paraformer-v2"
     if model:find("^sensevoice") then
-      return nil, "dashscope " .. model .. " does not support hotwords (ref B2: 定制热词：不支持)"
+      return nil, "dashscope " .. model .. " does not support hotwords (定制热词：不支持, docs/subtitles.md#hotword-limits)"
     end
     if model:find("^qwen") then return RULES.dashscope_context, "context" end
     if model:find("^paraformer") and model:find("%-v1$") then
@@ -81,7 +83,6 @@ local function rules_for(provider, model)
   if not r then return nil, "no hotword rules for provider " .. tostring(provider) end
   return r, "list"
 end
-M.rules_for = rules_for
 
 --- Does this provider/model take hotwords as a DashScope vocabulary (vocabulary_id)?
 function M.needs_vocabulary(provider, model)
@@ -91,7 +92,8 @@ end
 
 ---------------------------------------------------------------------------- normalization
 
--- ref B5: trim; collapse whitespace runs to one space; drop zero-width characters; reject empty.
+-- docs/subtitles.md#hotword-normalization: trim; collapse whitespace runs to one space; drop
+-- zero-width characters; reject empty.
 local function normalize_word(s)
   s = tostring(s)
   s = s:gsub("\226\128[\139-\141]", ""):gsub("\239\187\191", "")   -- U+200B..200D, U+FEFF
@@ -99,7 +101,8 @@ local function normalize_word(s)
   return s
 end
 
--- Dedupe key: Latin text (pure ASCII) is case-insensitive, CJK and other scripts exact (ref B5).
+-- Dedupe key: Latin text (pure ASCII) is case-insensitive, CJK and other scripts exact
+-- (docs/subtitles.md#hotword-normalization).
 local function dedupe_key(word)
   if word:find("[\128-\255]") then return word end
   return word:lower()
@@ -191,9 +194,9 @@ end
 
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
 
--- Text forms (ref B5): one per line, `word`, `word|weight` (Volcengine console syntax),
--- `word<TAB>weight`, `#` comments, BOM and CRLF tolerated; or CSV `word,weight[,lang]` with an
--- optional header row naming the columns (word/text, weight, lang).
+-- Text forms (docs/subtitles.md#hotword-normalization): one per line, `word`, `word|weight`
+-- (Volcengine console syntax), `word<TAB>weight`, `#` comments, BOM and CRLF tolerated; or CSV
+-- `word,weight[,lang]` with an optional header row naming the columns (word/text, weight, lang).
 local function parse_text(s)
   s = s:gsub("^\239\187\191", ""):gsub("\r\n?", "\n")
   local lines = {}
@@ -231,7 +234,6 @@ local function parse_text(s)
   end
   return entries
 end
-M.parse_text = parse_text
 
 --- stt.hotwords.load(table | text | path): a table as new(); a string naming a readable file
 -- (no line break in it) is read; any other string is the list itself.
@@ -268,7 +270,7 @@ end
 ---------------------------------------------------------------------------- validation
 
 -- Letters (any script), digits and spaces; apostrophes and hyphens inside Latin words are kept
--- out too (Volcengine/Tingwu: no punctuation except space, ref B1/B3).
+-- out too (Volcengine/Tingwu: no punctuation except space, docs/subtitles.md#hotword-limits).
 local function has_punctuation(w)
   return w:find("[%p]") ~= nil or w:find("\227\128[\129-\130]") ~= nil or w:find("\239\188[\129-\191]") ~= nil
 end
@@ -330,7 +332,8 @@ function Hotwords:validate(provider, model)
 end
 
 -- The list for the schemas: { {word=, weight=, lang=}, ... } with the provider's default weight
--- filled in where the wire form has weights (DashScope 4, Tingwu 2: ref B5).
+-- filled in where the wire form has weights (DashScope 4, Tingwu 2:
+-- docs/subtitles.md#hotword-normalization).
 function Hotwords:wire_list(provider, model)
   local r = rules_for(provider, model)
   local out = {}
@@ -383,9 +386,9 @@ end
 M.hash36 = hash36
 
 --- The vocabulary prefix for this list and target model: "h" + 8 base-36 digits of a content hash.
--- DashScope prefixes are lower-case letters and digits, fewer than 10 (ref B2), and come back in
--- the vocabulary id (vocab-<prefix>-...), so list_vocabulary{prefix} finds the vocabulary of the
--- same list again, even from another process.
+-- DashScope prefixes are lower-case letters and digits, fewer than 10
+-- (docs/subtitles.md#hotwords-dashscope), and come back in the vocabulary id (vocab-<prefix>-...),
+-- so list_vocabulary{prefix} finds the vocabulary of the same list again, even from another process.
 function Hotwords:prefix(model)
   local parts = { tostring(model) }
   for _, e in ipairs(self:wire_list("dashscope", model)) do

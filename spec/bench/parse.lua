@@ -9,7 +9,7 @@ if not ok_dk then print("Bench 4 skipped: dkjson not found (Debian package lua-d
 
 local WORDS, HOURS, RUNS = 20000, 2, tonumber(os.getenv("BENCH_RUNS") or 5)
 
--- A paraformer-v2 result file shaped like the simulator's (and the wire reference's): one channel,
+-- A paraformer-v2 result file shaped like the simulator's (and docs/providers.md#dashscope-result-file): one channel,
 -- sentences of 5..15 words with word timings, speaker ids (diarization), punctuation.
 local function make_body()
   local vocab = { "the", "quarterly", "results", "show", "growth", "in", "every", "region", "and", "we",

@@ -6,7 +6,8 @@
 -- CLIENT-chosen UUID that is the task id); submit also X-Api-Sequence: -1. The status is in the
 -- response header X-Api-Status-Code (+ X-Api-Message, X-Tt-Logid), never in the body.
 -- Credentials: config `auc_keys` = { ["<app key>"] = "<access key>" }.
--- Facts: shared/reference/providers.md §3 (and §2 for the shared body/result).
+-- Facts: docs/providers.md#volcengine-auc (and #volcengine-request-and-result for the shared
+-- body/result).
 -- luacheck: globals ngx
 local util = require "sim.util"
 local store = require "sim.store"
@@ -20,8 +21,8 @@ local BASE = "/auc/api/v3/auc/bigmodel"
 
 local RESOURCES = { ["volc.bigasr.auc"] = "bigasr", ["volc.seedasr.auc"] = "seedasr" }
 
--- The HTTP status that goes with a status code is UNCONFIRMED (§3.5: clients must read the
--- header). The simulator uses 200 for 2000000x, 400 for 45xxxxxx, 401 for bad credentials,
+-- The HTTP status that goes with a status code is UNCONFIRMED (docs/providers.md#auc-status-codes:
+-- clients must read the header). The simulator uses 200 for 2000000x, 400 for 45xxxxxx, 401 for bad credentials,
 -- 429 for 55000031 (busy), 500 for other 550xxxxx.
 local function http_status(code)
   if code == 45000010 then return 401 end
@@ -114,7 +115,8 @@ local function submit()
   local body = util.decode(util.read_body())
   local params, err = volc.validate(body)
   if not params then return send(45000001, "invalid params: " .. err) end
-  -- The request id is the task id: a second submit with it is refused (trap §8.7).
+  -- The request id is the task id: a second submit with it is refused
+  -- (docs/providers.md#auc-submit-and-query).
   if store.task_get(PROVIDER, rid) then
     store.count("auc_duplicate_submits")
     return send(45000001, "duplicate request: request id " .. rid .. " already exists")

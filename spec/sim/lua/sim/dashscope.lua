@@ -5,7 +5,7 @@
 --   POST /tasks/{task_id}/cancel                cancel (PENDING only)
 -- Models: paraformer-*, fun-asr*, sensevoice-v1 (input.file_urls) and
 -- qwen3-asr-flash-filetrans (input.file_url). Result files are served by sim.oss.
--- Facts: shared/reference/providers.md §4, §5, §8; the DashScope docs in shared/seeds/.
+-- Facts: docs/providers.md#dashscope (with the public DashScope docs it cites).
 -- luacheck: globals ngx
 local util = require "sim.util"
 local store = require "sim.store"

@@ -2,8 +2,9 @@
 --   POST /dashscope/api/v1/services/audio/asr/customization
 --   {"model":"speech-biasing","input":{"action":"create_vocabulary"|"list_vocabulary"|
 --    "query_vocabulary"|"update_vocabulary"|"delete_vocabulary", ...}}
--- Facts: shared/reference/subtitles-hotwords.md B2; dashscope-sdk-python
--- dashscope/audio/asr/vocabulary.py (request members, output.vocabulary_id, output.vocabulary_list).
+-- Facts: docs/subtitles.md#hotwords-dashscope, docs/providers.md#dashscope-vocabulary-api;
+-- dashscope-sdk-python dashscope/audio/asr/vocabulary.py (request members, output.vocabulary_id,
+-- output.vocabulary_list).
 -- UNCONFIRMED and chosen here: the output of update/delete ({}), the error codes and messages for
 -- rule violations (400 InvalidParameter with the messages third-party UIs quote), the id format
 -- (vocab-<prefix>-<32 hex>). Vocabularies live in sim_tasks under "dashscope_vocab:<id>" (reset
@@ -15,9 +16,9 @@ local store = require "sim.store"
 local M = {}
 
 local KIND = "dashscope_vocab"
-local MAX_VOCABULARIES = 10      -- per account (ref B2)
-local MAX_ENTRIES = 500          -- per vocabulary (ref B2)
--- Target models that take a vocabulary (ref B2, Beijing list).
+local MAX_VOCABULARIES = 10      -- per account (docs/subtitles.md#hotwords-dashscope)
+local MAX_ENTRIES = 500          -- per vocabulary (same)
+-- Target models that take a vocabulary (Beijing list of the custom hot words doc).
 local TARGETS = { "^paraformer%-v2$", "^paraformer%-8k%-v2$", "^paraformer%-realtime", "^fun%-asr", "^gummy" }
 
 local function send_error(status, code, message)
@@ -60,7 +61,7 @@ local function ulen(s)
   return n
 end
 
--- The entries of a create/update, or nil + message (ref B2 rules).
+-- The entries of a create/update, or nil + message (docs/subtitles.md#hotwords-dashscope rules).
 local function check_vocabulary(v)
   if type(v) ~= "table" or #v == 0 then return nil, "input.vocabulary must be a non-empty array." end
   if #v > MAX_ENTRIES then return nil, "vocabulary is too large (at most " .. MAX_ENTRIES .. " entries)." end
@@ -77,7 +78,7 @@ local function check_vocabulary(v)
       if n > 7 then return nil, "text should not have more than 7 words: " .. e.text end
     end
     local w = e.weight
-    if w == nil then w = 4 end   -- recommended default (ref B2); UNCONFIRMED that the server fills it
+    if w == nil then w = 4 end   -- recommended default; UNCONFIRMED that the server fills it
     if type(w) ~= "number" or w ~= math.floor(w) or w < 1 or w > 5 then
       return nil, "weight should be an integer in [1, 5]: " .. e.text
     end

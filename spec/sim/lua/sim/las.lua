@@ -1,10 +1,10 @@
 -- Volcengine LAS operator `las_asr` v2, as seen on the wire.
 -- Base URL for clients: ${STT_SIM_URL}/las/api/v1
 --   POST /submit   {"operator_id":"las_asr","operator_version":"v2","data":{user,audio,resource,request}}
---   POST /poll     {"operator_id":"las_asr","operator_version":"v2","task_id":id}  (the reference)
---                  or ... "data":{"task_id":id}                                    (the seed's curl)
+--   POST /poll     {"operator_id":"las_asr","operator_version":"v2","task_id":id}  (vendor client)
+--                  or ... "data":{"task_id":id}                                    (the doc's curl)
 -- States ACCEPTED (submit) -> PENDING -> RUNNING -> COMPLETED | FAILED | TIMEOUT; results inline.
--- Facts: shared/reference/providers.md §2, seed 001_67c8a8658cea75ee.txt.
+-- Facts: docs/providers.md#volcengine-las (doc: https://www.volcengine.com/docs/6492/2172368).
 -- luacheck: globals ngx
 local util = require "sim.util"
 local store = require "sim.store"
@@ -23,7 +23,8 @@ end
 
 ---------------------------------------------------------------------------- responses
 
--- The body that carries the documented error codes is UNCONFIRMED (§2.6): the simulator uses
+-- The body that carries the documented error codes is UNCONFIRMED
+-- (docs/providers.md#volcengine-las-errors): the simulator uses
 -- the `metadata` envelope of every other LAS answer, business_code = the code, error_msg = the
 -- message.
 local function error_doc(code, message, task_id)
@@ -60,8 +61,9 @@ end
 
 ---------------------------------------------------------------------------- auth, limits
 
--- Three spellings are in circulation (§2.2): raw key (BytePlus doc, the seed), "Bearer <key>"
--- (Volcengine zh doc) and "ApiKey <key>" (Volcengine's own client). All are accepted.
+-- Three spellings are in circulation (docs/providers.md#volcengine-las-auth): raw key (BytePlus
+-- and 2026-01-15 Volcengine docs), "Bearer <key>" (an earlier Volcengine doc) and "ApiKey <key>"
+-- (Volcengine's own client). All are accepted.
 local function authenticate(cfg)
   local h = ngx.var.http_authorization
   if not h or h:match("^%s*$") then
@@ -122,11 +124,13 @@ local function poll_doc(rec, status)
                request_id = request_id() }
   local doc = { metadata = md }
   if FAIL_CODE[status] then
-    -- FAILED/TIMEOUT bodies are UNCONFIRMED (§2.5): metadata with a non-"0" code, no data.
+    -- FAILED/TIMEOUT bodies are UNCONFIRMED (docs/providers.md#volcengine-las-states): metadata
+    -- with a non-"0" code, no data.
     md.business_code = FAIL_CODE[status]
     md.error_msg = rec.outcome.detail or status:lower()
   elseif status == "COMPLETED" then
-    -- audio_info.duration is documented as seconds but is milliseconds (§2.4, trap §8.8).
+    -- audio_info.duration is documented as seconds but is milliseconds
+    -- (docs/providers.md#volcengine-result).
     -- Silent audio: COMPLETED with an empty text (UNCONFIRMED; AUC says 20000003).
     doc.data = { audio_info = { duration = rec.duration_ms }, result = volc.result(rec) }
   end
@@ -177,7 +181,8 @@ local function poll()
   if not key or throttled(cfg, "query", key) then return end
   local req = operator_body()
   if not req then return end
-  -- The reference puts task_id at the top level, the seed's curl inside "data": accept both.
+  -- Vendor code puts task_id at the top level, the doc's curl inside "data": accept both
+  -- (docs/providers.md#volcengine-las-poll).
   local id = req.task_id
   if id == nil and type(req.data) == "table" then id = req.data.task_id end
   if type(id) ~= "string" or id == "" then return invalid("task_id is required.") end

@@ -128,7 +128,7 @@ end
 
 function M.fault_body(kind)
   if kind == 429 then
-    -- simulator-made: OSS throttling answers are not documented in the reference
+    -- simulator-made: OSS throttling answers are not documented (docs/providers.md#oss-errors)
     return (M.error_xml("TooManyRequests", "Too many requests, please slow down.")), "application/xml"
   elseif kind == 500 then
     return (M.error_xml("InternalError", "We encountered an internal error. Please try again.")), "application/xml"

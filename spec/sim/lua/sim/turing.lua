@@ -4,7 +4,8 @@
 --   GET  /audio/transcriptions/runs/{task_run_id}    poll
 -- Every answer is the envelope {code, message, data}; code 0 = "Success". States running ->
 -- completed | failed; results inline.
--- Only the documented success shapes are confirmed (reference §1, seed 000_a4aea34a03663a68.txt);
+-- Only the documented success shapes are confirmed (docs/providers.md#tcl-turing;
+-- https://live-turing-docs.cn.llm.tcljd.com/api-guides/generation/stt/);
 -- every error shape below is the simulator's choice and marked UNCONFIRMED.
 -- Injection through the `.json` beside the media:
 --   {"fail": "FAILED"|"TIMEOUT", "fail_message": "..."}  -> task_run_state "failed"
@@ -20,7 +21,7 @@ local M = {}
 local PROVIDER = "turing"
 local BASE = "/turing/api/v1/audio/transcriptions/runs"
 
--- Tingwu's SourceLanguage values (reference §1.2); "zh" is refused with a hint, because
+-- Tingwu's SourceLanguage values (docs/providers.md#turing-submit); "zh" is refused with a hint, because
 -- Tingwu says "cn" (UNCONFIRMED that Turing checks it).
 local LANGUAGES = { cn = true, en = true, yue = true, ja = true, fspk = true, ko = true, de = true,
   fr = true, ru = true, es = true }
@@ -234,7 +235,8 @@ local function poll(id)
   end
   local o = rec.override or {}
   if o.code and o.code ~= 0 and job.phase(rec, now) == "done" then
-    -- A non-zero code with HTTP 200: clients must treat it as an error (reference §1.4).
+    -- A non-zero code with HTTP 200: clients must treat it as an error
+    -- (docs/providers.md#turing-envelope-and-states).
     return util.send_json(200, envelope(o.code, type(o.message) == "string" and o.message or "error"))
   end
   return util.send_json(200, envelope(0, "Success", poll_data(rec, now)))

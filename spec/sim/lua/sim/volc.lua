@@ -1,6 +1,7 @@
 -- What the two Volcengine file-recognition front ends share: LAS `las_asr` v2 (sim.las) is a
 -- thin wrapper over the big-model AUC API (sim.auc), so both take the same `user` / `audio` /
--- `request` objects and answer the same `result` object (reference §2.3, §2.4, §3.3, §3.4).
+-- `request` objects and answer the same `result` object
+-- (docs/providers.md#volcengine-request-and-result).
 --   validate(body)                -> params or nil, message
 --   process(provider, id)         download + probe + recognize in a timer; sets rec.outcome
 --   result(rec)                   the `result` object of a finished task
@@ -53,7 +54,7 @@ function M.validate(body)
   if ews ~= nil and (type(ews) ~= "number" or ews < 300 or ews > 5000 or ews ~= math.floor(ews)) then
     return nil, "request.end_window_size must be an integer in 300..5000 (ms)"
   end
-  -- Trap §8.6: these two are JSON *strings*, not objects.
+  -- These two are JSON *strings*, not objects (docs/providers.md#volcengine-request-fields).
   if req.sensitive_words_filter ~= nil and type(req.sensitive_words_filter) ~= "string" then
     return nil, "request.sensitive_words_filter must be a JSON string"
   end
@@ -84,7 +85,8 @@ local function words_of(s)
   return out
 end
 
--- Utterance `additions` (all strings, reference §2.4), only what the request asked for.
+-- Utterance `additions` (all strings, docs/providers.md#volcengine-result), only what the request
+-- asked for.
 -- channel_id is always there (the doc example shows "1" without enable_channel_split).
 local function additions(params, s, i, channel, raw)
   local a = { channel_id = tostring(channel) }
@@ -132,7 +134,8 @@ function M.result(rec)
   end
   res.text = table.concat(texts, job.joiner(tr.language))
   if params.enable_lid then res.additions.lid_lang = LID[tr.language] or tr.language end
-  -- Utterances only when asked for (reference §3.3: show_utterances must be true).
+  -- Utterances only when asked for (show_utterances must be true:
+  -- docs/providers.md#volcengine-request-fields).
   if params.show_utterances then res.utterances = utts end
   return res
 end
