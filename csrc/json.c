@@ -295,11 +295,6 @@ const char *stt_jgetstr(const stt_json *obj, const char *key) {
   return stt_jis(v, STT_JSTR) ? v->s : NULL;
 }
 
-int stt_jgetbool(const stt_json *obj, const char *key, int fallback) {
-  stt_json *v = stt_jget(obj, key);
-  return stt_jis(v, STT_JBOOL) ? v->b : fallback;
-}
-
 /* "3575", "-12": optional sign and digits only, no spaces, must fit. */
 static int str_to_ll(const char *s, size_t n, long long *out) {
   char tmp[32];
@@ -331,9 +326,41 @@ long long stt_jgetint(const stt_json *obj, const char *key, long long fallback) 
   return fallback;
 }
 
-double stt_jgetnum(const stt_json *obj, const char *key, double fallback) {
-  stt_json *v = stt_jget(obj, key);
-  return stt_jis(v, STT_JNUM) ? v->n : fallback;
+/* ------------------------------------------------------------------------------------------ */
+/* DOM helpers */
+
+int stt_json_merge(stt_arena *a, stt_json *dst, const stt_json *src) {
+  const stt_json *m;
+  for (m = src ? src->child : NULL; m; m = m->next) {
+    stt_json *d = stt_jget(dst, m->key);
+    if (stt_jis(d, STT_JOBJ) && (stt_jis(m, STT_JOBJ) || (stt_jis(m, STT_JARR) && m->count == 0))) {
+      if (stt_json_merge(a, d, m)) return -1;
+    } else if (stt_jset(a, dst, m->key, stt_jclone(a, m))) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int stt_json_int(const stt_json *v, long long *out) {
+  if (!stt_jis(v, STT_JNUM)) return 0;
+  if (v->is_int) { *out = v->i; return 1; }
+  if (!(v->n >= -9e15 && v->n <= 9e15) || v->n != (double)(long long)v->n) return 0;   /* NaN too */
+  *out = (long long)v->n;
+  return 1;
+}
+
+stt_json *stt_json_as_string(stt_arena *a, const stt_json *j) {
+  stt_buf b;
+  stt_json *out;
+  stt_buf_init(&b);
+  if (stt_json_write(&b, j) != 0) {
+    stt_buf_free(&b);
+    return NULL;
+  }
+  out = stt_jstrn(a, b.data ? b.data : "", b.len);
+  stt_buf_free(&b);
+  return out;
 }
 
 /* ------------------------------------------------------------------------------------------ */

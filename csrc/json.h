@@ -73,8 +73,14 @@ stt_json   *stt_jget(const stt_json *obj, const char *key);         /* last memb
 stt_json   *stt_jpath(const stt_json *obj, const char *dotted);     /* "output.result.transcription_url"; numeric parts index arrays (0-based) */
 stt_json   *stt_jat(const stt_json *arr, size_t idx);
 const char *stt_jgetstr(const stt_json *obj, const char *key);     /* NULL unless a string */
-int         stt_jgetbool(const stt_json *obj, const char *key, int fallback);
 long long   stt_jgetint(const stt_json *obj, const char *key, long long fallback); /* numbers (truncated) and integer strings ("3575") */
-double      stt_jgetnum(const stt_json *obj, const char *key, double fallback);
 int         stt_jis(const stt_json *j, stt_jtype t);
+
+/* Integral number (Lua integer or integral float) -> *out; 0 when not one. */
+int stt_json_int(const stt_json *v, long long *out);
+/* Recursive merge of src's members into dst (job.extra): objects merge member by member, an
+ * empty table over an object changes nothing, anything else replaces in place or appends. */
+int stt_json_merge(stt_arena *a, stt_json *dst, const stt_json *src);
+/* Serializes j compactly into an arena string (JSON carried as a string field). */
+stt_json *stt_json_as_string(stt_arena *a, const stt_json *j);
 #endif

@@ -63,6 +63,27 @@ typedef struct stt_provider {
   stt_caps_fn caps;
 } stt_provider;
 
+/* What every layer needs to know of a provider besides its wire format: which client option
+ * comes from which environment variable, which credentials make a usable client, the account's
+ * rate limits and who chooses a task id. One table for all providers (providers.c); the
+ * capability table (core.capabilities(), stt.providers()) carries it, and the client, the rate
+ * limiter and the command line read it from there. */
+typedef struct { const char *option, *env; } stt_env_var;
+typedef struct stt_provider_facts {
+  const char *name;
+  stt_env_var env[6];              /* client option -> environment variable; ends at {NULL} */
+  const char *credentials[3][3];   /* alternatives, each a NULL-ended list of client options */
+  double submit_qps, query_qps;    /* request starts per second the account may make */
+  int rate_documented;             /* 0: no published figure, a conservative assumption */
+  int client_ids;                  /* 1: the client chooses the task id (resubmitting it is safe) */
+} stt_provider_facts;
+const stt_provider_facts *stt_provider_facts_of(const char *name);
+/* The environment variable of a client option (e.g. "api_key"), or "" when there is none. */
+const char *stt_provider_env(const char *provider, const char *option);
+/* The facts as a DOM: { env = { [option] = var }, credentials = [ [option, ...], ... ],
+ * rate = { submit, query, documented }, client_ids }. NULL on oom or an unknown name. */
+stt_json *stt_provider_facts_json(stt_arena *a, const char *name);
+
 /* Every normalized job option any schema knows, in the order capability tables list them. */
 extern const char *const stt_option_names[];
 extern const int stt_option_count;
@@ -91,13 +112,6 @@ stt_json *stt_make_error(stt_arena *a, const char *provider, const char *kind, i
 stt_json *stt_req_new(stt_arena *a, const char *method, const char *url);
 int stt_req_header(stt_arena *a, stt_json *req, const char *name, const char *value);
 int stt_req_body_json(stt_arena *a, stt_json *req, const stt_json *body); /* serializes */
-/* Recursive merge of src's members into dst (job.extra): objects merge member by member, an
- * empty table over an object changes nothing, anything else replaces in place or appends. */
-int stt_json_merge(stt_arena *a, stt_json *dst, const stt_json *src);
-/* Integral number (Lua integer or integral float) -> *out; 0 when not one. */
-int stt_json_int(const stt_json *v, long long *out);
-/* Serializes j compactly into an arena string (JSON carried as a string field). */
-stt_json *stt_json_as_string(stt_arena *a, const stt_json *j);
 /* One entry of a hot word list: {word = "..", weight = n?, lang = ".."?} or a plain string. */
 typedef struct { const char *word; size_t len; int has_weight; long long weight; const char *lang; } stt_hotword;
 /* Reads a hot word list (a non-empty array). Returns the count and *out (arena), or -1 with *why
@@ -134,10 +148,12 @@ const char *stt_explicit_base(stt_arena *a, const stt_json *args);
 /* A secret for a header: 1 when k is a usable string, 0 when it is missing or empty, -1 when it
  * holds CR, LF or NUL. */
 int stt_secret_check(const stt_json *k);
-/* args.api_key for a header, or NULL + *err (auth): missing, or holding CR, LF or NUL. The
- * messages name only `env`, the environment variable that holds the key. */
-const stt_json *stt_api_key(stt_arena *a, const stt_json *args, const char *provider,
-                            const char *env, stt_json **err);
+/* args[option] (a credential) for a header, or NULL + *err (auth): missing, or holding CR, LF or
+ * NUL. The messages name `label`, the option and its environment variable (stt_provider_env),
+ * never the secret. stt_api_key is the "api_key" case. */
+const stt_json *stt_credential(stt_arena *a, const stt_json *args, const char *provider,
+                               const char *option, const char *label, stt_json **err);
+const stt_json *stt_api_key(stt_arena *a, const stt_json *args, const char *provider, stt_json **err);
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
 char *stt_url_escape(stt_arena *a, const char *s, size_t n);
 /* resp.headers[name] (names are lower-case). */

@@ -23,6 +23,68 @@ const int stt_option_count = (int)(sizeof stt_option_names / sizeof stt_option_n
 
 #define REGISTRY_SIZE ((int)(sizeof registry / sizeof registry[0]))
 
+/* Sources of the rate limits: DashScope, 20 submits/s (paraformer-v2; 10 for other models) and 20
+ * queries/s, https://help.aliyun.com/zh/model-studio/paraformer-recorded-speech-recognition-restful-api
+ * and https://help.aliyun.com/zh/model-studio/manage-asynchronous-tasks ; TCL Turing publishes
+ * none: its service is Tingwu's, whose CreateTask allows 20/s and GetTaskInfo 100/s
+ * (https://help.aliyun.com/zh/tingwu/api-tingwu-2023-09-30-createtask); Volcengine LAS and the
+ * AUC big-model API publish none (overload answers 429 Server.Busy / 55000031): 20/20 assumed.
+ * See docs/providers.md. */
+static const stt_provider_facts facts[] = {
+  { "dashscope", { {"api_key", "DASHSCOPE_API_KEY"}, {"base_url", "DASHSCOPE_HTTP_BASE_URL"}, {NULL, NULL} },
+    { {"api_key", NULL} }, 20, 20, 1, 0 },
+  { "volcengine", { {"api_key", "LAS_API_KEY"}, {"base_url", "LAS_BASE_URL"}, {NULL, NULL} },
+    { {"api_key", NULL} }, 20, 20, 0, 0 },
+  { "volcengine-auc", { {"app_key", "VOLC_APP_KEY"}, {"access_key", "VOLC_ACCESS_KEY"},
+                        {"base_url", "VOLC_AUC_BASE_URL"}, {NULL, NULL} },
+    { {"app_key", "access_key", NULL} }, 20, 20, 0, 1 },
+  { "turing", { {"api_key", "TURING_API_KEY"}, {"base_url", "TURING_BASE_URL"}, {NULL, NULL} },
+    { {"api_key", NULL} }, 20, 100, 0, 0 },
+};
+
+const stt_provider_facts *stt_provider_facts_of(const char *name) {
+  size_t i;
+  if (!name) return NULL;
+  for (i = 0; i < sizeof facts / sizeof facts[0]; i++)
+    if (strcmp(facts[i].name, name) == 0) return &facts[i];
+  return NULL;
+}
+
+const char *stt_provider_env(const char *provider, const char *option) {
+  const stt_provider_facts *f = stt_provider_facts_of(provider);
+  int i;
+  for (i = 0; f && f->env[i].option; i++)
+    if (strcmp(f->env[i].option, option) == 0) return f->env[i].env;
+  return "";
+}
+
+static stt_json *rate_num(stt_arena *a, double v) {
+  return v == (double)(long long)v ? stt_jint(a, (long long)v) : stt_jnum(a, v);
+}
+
+stt_json *stt_provider_facts_json(stt_arena *a, const char *name) {
+  const stt_provider_facts *f = stt_provider_facts_of(name);
+  stt_json *o, *env, *creds, *rate;
+  int i, k;
+  if (!f || !(o = stt_jobj(a)) || !(env = stt_jobj(a)) || !(creds = stt_jarr(a)) || !(rate = stt_jobj(a)))
+    return NULL;
+  for (i = 0; f->env[i].option; i++)
+    if (stt_jset(a, env, f->env[i].option, stt_jstr(a, f->env[i].env)) != 0) return NULL;
+  for (i = 0; i < 3 && f->credentials[i][0]; i++) {
+    stt_json *alt = stt_jarr(a);
+    if (!alt || stt_jpush(creds, alt) != 0) return NULL;
+    for (k = 0; k < 3 && f->credentials[i][k]; k++)
+      if (stt_jpush(alt, stt_jstr(a, f->credentials[i][k])) != 0) return NULL;
+  }
+  if (stt_jset(a, rate, "submit", rate_num(a, f->submit_qps)) != 0 ||
+      stt_jset(a, rate, "query", rate_num(a, f->query_qps)) != 0 ||
+      stt_jset(a, rate, "documented", stt_jbool(a, f->rate_documented)) != 0 ||
+      stt_jset(a, o, "env", env) != 0 || stt_jset(a, o, "credentials", creds) != 0 ||
+      stt_jset(a, o, "rate", rate) != 0 || stt_jset(a, o, "client_ids", stt_jbool(a, f->client_ids)) != 0)
+    return NULL;
+  return o;
+}
+
 const stt_provider *stt_provider_find(const char *name) {
   int i;
   if (!name) return NULL;
@@ -79,40 +141,6 @@ int stt_req_header(stt_arena *a, stt_json *req, const char *name, const char *va
 int stt_req_body_json(stt_arena *a, stt_json *req, const stt_json *body) {
   stt_json *s = stt_json_as_string(a, body);
   return s ? stt_jset(a, req, "body", s) : -1;
-}
-
-int stt_json_merge(stt_arena *a, stt_json *dst, const stt_json *src) {
-  const stt_json *m;
-  for (m = src ? src->child : NULL; m; m = m->next) {
-    stt_json *d = stt_jget(dst, m->key);
-    if (stt_jis(d, STT_JOBJ) && (stt_jis(m, STT_JOBJ) || (stt_jis(m, STT_JARR) && m->count == 0))) {
-      if (stt_json_merge(a, d, m)) return -1;
-    } else if (stt_jset(a, dst, m->key, stt_jclone(a, m))) {
-      return -1;
-    }
-  }
-  return 0;
-}
-
-int stt_json_int(const stt_json *v, long long *out) {
-  if (!stt_jis(v, STT_JNUM)) return 0;
-  if (v->is_int) { *out = v->i; return 1; }
-  if (!(v->n >= -9e15 && v->n <= 9e15) || v->n != (double)(long long)v->n) return 0;   /* NaN too */
-  *out = (long long)v->n;
-  return 1;
-}
-
-stt_json *stt_json_as_string(stt_arena *a, const stt_json *j) {
-  stt_buf b;
-  stt_json *out;
-  stt_buf_init(&b);
-  if (stt_json_write(&b, j) != 0) {
-    stt_buf_free(&b);
-    return NULL;
-  }
-  out = stt_jstrn(a, b.data ? b.data : "", b.len);
-  stt_buf_free(&b);
-  return out;
 }
 
 char *stt_sanitize(stt_arena *a, const char *s, size_t n, size_t max) {
@@ -269,21 +297,30 @@ int stt_secret_check(const stt_json *k) {
   return 1;
 }
 
-/* Never echo the key: messages name only the environment variable. */
-const stt_json *stt_api_key(stt_arena *a, const stt_json *args, const char *provider,
-                            const char *env, stt_json **err) {
-  const stt_json *k = stt_jget(args, "api_key");
+/* Never echo a secret: messages name only the option and the environment variable that holds
+ * it (from the registry's facts above). */
+const stt_json *stt_credential(stt_arena *a, const stt_json *args, const char *provider,
+                               const char *option, const char *label, stt_json **err) {
+  const stt_json *k = stt_jget(args, option);
+  const char *env = stt_provider_env(provider, option);
   int ok = stt_secret_check(k);
   if (ok == 0) {
-    stt_set_error(a, err, provider, "auth", 0, "%s: no API key (set %s or pass api_key)", provider, env);
+    if (*env)
+      stt_set_error(a, err, provider, "auth", 0, "%s: no %s (set %s or pass %s)", provider, label, env, option);
+    else
+      stt_set_error(a, err, provider, "auth", 0, "%s: no %s (pass %s)", provider, label, option);
     return NULL;
   }
   if (ok < 0) {
-    stt_set_error(a, err, provider, "auth", 0,
-                  "%s: the API key contains a line break or NUL (check %s)", provider, env);
+    stt_set_error(a, err, provider, "auth", 0, "%s: the %s contains a line break or NUL (check %s)", provider,
+                  label, *env ? env : option);
     return NULL;
   }
   return k;
+}
+
+const stt_json *stt_api_key(stt_arena *a, const stt_json *args, const char *provider, stt_json **err) {
+  return stt_credential(a, args, provider, "api_key", "API key", err);
 }
 
 char *stt_url_escape(stt_arena *a, const char *s, size_t n) {

@@ -228,7 +228,8 @@ static int l_providers(lua_State *L) {
 }
 
 /* core.capabilities() -> { [provider] = { default_model, models = { [model] = { batch_max,
- * options = { [option] = "<wire field(s)>" | false } } } } }, from each schema's own tables. */
+ * options = { [option] = "<wire field(s)>" | false } } }, env, credentials, rate, client_ids } },
+ * from each schema's own tables and the registry's facts (provider.h). */
 static int l_capabilities(lua_State *L) {
   int i;
   const stt_provider *p;
@@ -236,8 +237,11 @@ static int l_capabilities(lua_State *L) {
   lua_newtable(L);
   for (i = 0; (p = stt_provider_at(i)) != NULL; i++) {
     stt_json *c = p->caps ? p->caps(a) : NULL;
-    if (p->caps && !c) return luaL_error(L, "out of memory");
+    stt_json *f = stt_provider_facts_json(a, p->name), *m;
+    if ((p->caps && !c) || !f) return luaL_error(L, "out of memory");
     if (!c) continue;
+    for (m = f->child; m; m = m->next)
+      if (stt_jset(a, c, m->key, stt_jclone(a, m)) != 0) return luaL_error(L, "out of memory");
     push_dom(L, c, 0);
     lua_setfield(L, -2, p->name);
   }

@@ -1,6 +1,9 @@
 -- DashScope wire schema (csrc/providers/dashscope.c) through the binding: core.build / core.parse.
 -- Pure: no network, no simulator. Test bodies are small hand-written examples shaped like the
--- DashScope docs (shared/reference/providers.md §4, §5; seeds 002 and 003).
+-- public DashScope docs (https://help.aliyun.com/zh/model-studio/paraformer-recorded-speech-recognition-restful-api,
+-- https://help.aliyun.com/zh/model-studio/sensevoice-recorded-speech-recognition-restful-api,
+-- https://help.aliyun.com/zh/model-studio/qwen-asr-api-reference,
+-- https://help.aliyun.com/zh/model-studio/error-code; see also docs/providers.md).
 local core = require "stt.core"
 
 local KEY = "sk-TEST-0123456789abcdef-SECRET"   -- must never show up in an error
@@ -411,10 +414,26 @@ describe("dashscope parse", function()
       assert.equal(7, err.retry_after)
     end)
 
-    it("429 Throttling.AllocationQuota is a hard quota", function()
-      local err = fail(429, [[{"code":"Throttling.AllocationQuota","message":"Free allocated quota exceeded."}]])
-      assert.equal("quota", err.kind)
-      assert.is_false(err.retryable)
+    it("429 Throttling.AllocationQuota is a per-minute cap: throttled, retryable, with Retry-After", function()
+      local body = [[{"request_id":"r-aq","code":"Throttling.AllocationQuota","message":"Allocated quota exceeded."}]]
+      local err = fail(429, body, { ["retry-after"] = "12" })
+      assert.same({ kind = "throttled", status = 429, code = "Throttling.AllocationQuota", request_id = "r-aq",
+        retryable = true, retry_after = 12, provider = "dashscope", message = err.message }, err)
+      err = select(2, core.parse("dashscope", "vocabulary_create",
+                                 { status = 429, headers = { ["retry-after"] = "12" }, body = body }))
+      assert.same({ kind = "throttled", status = 429, code = "Throttling.AllocationQuota", request_id = "r-aq",
+        retryable = true, retry_after = 12, provider = "dashscope", message = err.message }, err)
+      -- the same code inside a 2xx envelope (no output) is throttled too
+      err = fail(200, [[{"request_id":"r8","code":"Throttling.AllocationQuota","message":"quota"}]],
+        { ["retry-after"] = "5" })
+      assert.same({ "throttled", true, 5, 200 }, { err.kind, err.retryable, err.retry_after, err.status })
+    end)
+
+    it("Arrearage and the other billing codes are quota: waiting won't help", function()
+      for _, code in ipairs({ "Arrearage", "PrepaidBillOverdue", "PostpaidBillOverdue", "CommodityNotPurchased" }) do
+        local err = fail(400, ('{"code":"%s","message":"Access denied."}'):format(code))
+        assert.same({ "quota", false }, { err.kind, err.retryable })
+      end
     end)
 
     it("500 and 503 (HTML) are retryable server errors", function()
@@ -445,6 +464,70 @@ describe("dashscope parse", function()
       assert.matches("not JSON", err.message)
       assert.equal("protocol", fail(200, "<html></html>", nil, "result").kind)
     end)
+  end)
+
+  describe("one classification for the task API and the vocabulary API", function()
+    -- https://www.alibabacloud.com/help/en/model-studio/developer-reference/error-code and
+    -- https://help.aliyun.com/zh/model-studio/error-code; the rules are in
+    -- csrc/providers/dashscope_common.c (ds_classify). { status, code, message, kind, retryable }
+    local CASES = {
+      { 401, "InvalidApiKey", "Invalid API-key provided.", "auth", false },
+      { 403, "AccessDenied", "Access denied.", "auth", false },
+      { 403, "AccessDenied.Unpurchased", "Access to model denied.", "auth", false },
+      { 403, "Workspace.AccessDenied", "Workspace access denied.", "auth", false },
+      { 403, "Model.AccessDenied", "Model access denied.", "auth", false },
+      { 400, "AccessDenied", "Access denied.", "auth", false },     -- the code wins over the status
+      { 429, "Throttling", "Requests throttling triggered.", "throttled", true },
+      { 429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.", "throttled", true },
+      { 429, "Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit.",
+        "throttled", true },
+      { 429, "Throttling.BurstRate", "Request rate increased too quickly.", "throttled", true },
+      { 400, "Throttling.RateQuota", "rate", "throttled", true },   -- a Throttling code under another status
+      { 429, nil, "Too many requests", "throttled", true },         -- 429 without a code
+      { 429, nil, nil, "throttled", true },                         -- 429 with an empty body
+      { 400, "Arrearage", "Access denied, please make sure your account is in good standing.", "quota", false },
+      { 400, "PrepaidBillOverdue", "The prepaid bill is overdue.", "quota", false },
+      { 400, "PostpaidBillOverdue", "The postpaid bill is overdue.", "quota", false },
+      { 403, "CommodityNotPurchased", "Commodity has not purchased yet.", "quota", false },
+      { 400, "DataInspectionFailed", "Input or output data may contain inappropriate content.", "invalid", false },
+      { 403, "AccessDenied", "current user api does not support synchronous calls", "invalid", false },
+      { 400, "InvalidParameter", "Model not exist.", "invalid", false },
+      { 404, "ModelNotFound", "Model can not be found.", "not_found", false },
+      { 500, "InternalError", "An internal error has occured, please try again later.", "server", true },
+      { 503, "ModelServiceUnavailable", "Model service unavailable.", "server", true },
+      -- error envelopes inside a 2xx (a code and no output): the code alone decides
+      { 200, "Throttling.AllocationQuota", "Allocated quota exceeded.", "throttled", true },
+      { 200, "InvalidApiKey", "Invalid API-key provided.", "auth", false },
+      { 200, "Arrearage", "Access denied.", "quota", false },
+      { 200, "DataInspectionFailed", "inappropriate content", "invalid", false },
+      { 200, "SomethingNew", "an error no rule knows", "protocol", false },
+    }
+    local KINDS = { "submit", "poll", "cancel", "vocabulary_create", "vocabulary_list", "vocabulary_query",
+                    "vocabulary_update", "vocabulary_delete" }
+
+    local function body_of_case(i, c)
+      if not c[2] and not c[3] then return "" end
+      return core.json_encode({ request_id = "r-" .. i, code = c[2], message = c[3] })
+    end
+
+    for i, c in ipairs(CASES) do
+      local status, code, kind, retryable = c[1], c[2], c[4], c[5]
+      it(("%d %s -> %s for every kind"):format(status, code or "(no code)", kind), function()
+        for _, k in ipairs(KINDS) do
+          local out, err = core.parse("dashscope", k, { status = status, headers = { ["retry-after"] = "7",
+                                                        ["x-request-id"] = "hdr-" .. i }, body = body_of_case(i, c) })
+          assert.is_nil(out)
+          check_error(err)
+          local where = k .. ": " .. err.message
+          assert.equal(kind, err.kind, where)
+          assert.equal(retryable, err.retryable, where)
+          assert.equal(status, err.status, where)
+          assert.equal(code, err.code, where)
+          assert.equal((code or c[3]) and "r-" .. i or "hdr-" .. i, err.request_id, where)
+          assert.equal(7, err.retry_after, where)
+        end
+      end)
+    end
   end)
 
   describe("result file", function()

@@ -12,6 +12,8 @@ end
 local function actions() return (H.stats().vocabulary_actions or {}) end
 
 describe("dashscope vocabulary schema", function()
+  -- The body the official Python SDK sends (dashscope/audio/asr/vocabulary.py in
+  -- https://github.com/dashscope/dashscope-sdk-python): model, input, and an empty "parameters".
   it("builds the documented request for each action", function()
     local req = assert(core.build("dashscope", "vocabulary_create", {
       api_key = "k", target_model = "paraformer-v2", prefix = "abc1",
@@ -19,15 +21,26 @@ describe("dashscope vocabulary schema", function()
     assert.equal("POST", req.method)
     assert.equal("https://dashscope.aliyuncs.com/api/v1/services/audio/asr/customization", req.url)
     assert.equal('{"model":"speech-biasing","input":{"action":"create_vocabulary","target_model":"paraformer-v2",'
-      .. '"prefix":"abc1","vocabulary":[{"text":"赛德克巴莱","weight":4,"lang":"zh"},{"text":"Kubernetes"}]}}',
+      .. '"prefix":"abc1","vocabulary":[{"text":"赛德克巴莱","weight":4,"lang":"zh"},{"text":"Kubernetes"}]},'
+      .. '"parameters":{}}',
       req.body)
     req = assert(core.build("dashscope", "vocabulary_list", { api_key = "k", region = "intl" }))
     assert.equal("https://dashscope-intl.aliyuncs.com/api/v1/services/audio/asr/customization", req.url)
-    assert.equal('{"model":"speech-biasing","input":{"action":"list_vocabulary","page_index":0,"page_size":10}}',
-      req.body)
+    assert.equal('{"model":"speech-biasing","input":{"action":"list_vocabulary","page_index":0,"page_size":10},'
+      .. '"parameters":{}}', req.body)
     req = assert(core.build("dashscope", "vocabulary_delete", { api_key = "k", vocabulary_id = "vocab-x-1" }))
-    assert.equal('{"model":"speech-biasing","input":{"action":"delete_vocabulary","vocabulary_id":"vocab-x-1"}}',
-      req.body)
+    assert.equal('{"model":"speech-biasing","input":{"action":"delete_vocabulary","vocabulary_id":"vocab-x-1"},'
+      .. '"parameters":{}}', req.body)
+    req = assert(core.build("dashscope", "vocabulary_query", { api_key = "k", vocabulary_id = "vocab-x-1",
+                                                               base_url = "http://127.0.0.1:1/api/v1/" }))
+    assert.equal("http://127.0.0.1:1/api/v1/services/audio/asr/customization", req.url)
+    assert.same({ { "Authorization", "Bearer k" }, { "Content-Type", "application/json" } }, req.headers)
+    assert.equal('{"model":"speech-biasing","input":{"action":"query_vocabulary","vocabulary_id":"vocab-x-1"},'
+      .. '"parameters":{}}', req.body)
+    req = assert(core.build("dashscope", "vocabulary_update", { api_key = "k", vocabulary_id = "vocab-x-1",
+                                                                vocabulary = { { text = "Lua", weight = 2 } } }))
+    assert.equal('{"model":"speech-biasing","input":{"action":"update_vocabulary","vocabulary_id":"vocab-x-1",'
+      .. '"vocabulary":[{"text":"Lua","weight":2}]},"parameters":{}}', req.body)
     local _, err = core.build("dashscope", "vocabulary_update", { api_key = "k", vocabulary_id = "v" })
     assert.equal("invalid", err.kind)
     -- Found by the fuzzer: numbers beyond long long were cast before the range check (undefined
@@ -45,6 +58,9 @@ describe("dashscope vocabulary schema", function()
     assert.equal("auth", err.kind)
     _, err = core.build("dashscope", "vocabulary_nope", { api_key = "k" })
     assert.equal("invalid", err.kind)
+    _, err = core.build("dashscope", "vocabulary_list", { api_key = "k", region = "us" })
+    assert.equal("invalid", err.kind)
+    assert.matches('"us"', err.message)
   end)
 
   it("parses answers and DashScope error envelopes", function()
@@ -63,6 +79,54 @@ describe("dashscope vocabulary schema", function()
     assert.is_true(err.retryable)
     assert.equal(3, err.retry_after)
   end)
+
+  -- The vocabulary client and the task client share one classification
+  -- (csrc/providers/dashscope_common.c; codes from
+  -- https://www.alibabacloud.com/help/en/model-studio/developer-reference/error-code): every code
+  -- gives the same error object from every vocabulary kind as from submit and poll.
+  local CODES = {   -- { status, code, message, kind, retryable }
+    { 401, "InvalidApiKey", "Invalid API-key provided.", "auth", false },
+    { 403, "AccessDenied", "Access denied.", "auth", false },
+    { 403, "AccessDenied.Unpurchased", "Access to model denied.", "auth", false },
+    { 403, "Workspace.AccessDenied", "Workspace access denied.", "auth", false },
+    { 403, "Model.AccessDenied", "Model access denied.", "auth", false },
+    { 429, "Throttling", "Requests throttling triggered.", "throttled", true },
+    { 429, "Throttling.RateQuota", "Requests rate limit exceeded.", "throttled", true },
+    { 429, "Throttling.AllocationQuota", "Allocated quota exceeded.", "throttled", true },
+    { 429, "Throttling.Other", "slow down", "throttled", true },
+    { 429, nil, "Too many requests", "throttled", true },
+    { 400, "Arrearage", "Access denied, please make sure your account is in good standing.", "quota", false },
+    { 400, "PrepaidBillOverdue", "overdue", "quota", false },
+    { 400, "PostpaidBillOverdue", "overdue", "quota", false },
+    { 400, "CommodityNotPurchased", "not purchased", "quota", false },
+    { 400, "DataInspectionFailed", "Input or output data may contain inappropriate content.", "invalid", false },
+    { 403, "AccessDenied", "current user api does not support synchronous calls", "invalid", false },
+    { 400, "InvalidParameter", "vocabulary is too large", "invalid", false },
+    { 500, "InternalError", "internal error", "server", true },
+    { 200, "Throttling.AllocationQuota", "Allocated quota exceeded.", "throttled", true },   -- 2xx envelope
+  }
+  local VOCAB_KINDS = { "vocabulary_create", "vocabulary_list", "vocabulary_query", "vocabulary_update",
+                        "vocabulary_delete" }
+  for _, c in ipairs(CODES) do
+    it(("classifies %d %s as %s, like the task client"):format(c[1], c[2] or "(no code)", c[4]), function()
+      local function resp()
+        return { status = c[1], headers = { ["retry-after"] = "9" },
+                 body = core.json_encode({ request_id = "rq", code = c[2], message = c[3] }) }
+      end
+      local function same_fields(e)
+        return { e.kind, e.retryable, e.status, e.code, e.request_id, e.retry_after, e.provider }
+      end
+      local _, task_err = core.parse("dashscope", "submit", resp())
+      assert.same({ c[4], c[5], c[1], c[2], "rq", 9, "dashscope" }, same_fields(task_err))
+      local _, poll_err = core.parse("dashscope", "poll", resp())
+      assert.same(same_fields(task_err), same_fields(poll_err))
+      for _, kind in ipairs(VOCAB_KINDS) do
+        local out, err = core.parse("dashscope", kind, resp())
+        assert.is_nil(out)
+        assert.same(same_fields(task_err), same_fields(err), kind)
+      end
+    end)
+  end
 end)
 
 describe("dashscope vocabulary API (simulator)", function()

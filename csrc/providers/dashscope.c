@@ -1,6 +1,13 @@
 /* dashscope.c - wire schema for DashScope (Alibaba Cloud Model Studio) async file transcription:
  * paraformer-*, fun-asr*, sensevoice-v1 (the `file_urls` family) and qwen3-asr-flash-filetrans.
- * Facts: shared/reference/providers.md §4, §5, §8. Pure: no I/O, no clock, no env, no globals.
+ * Pure: no I/O, no clock, no env, no globals. Public sources (see also docs/providers.md#dashscope):
+ *   https://help.aliyun.com/zh/model-studio/paraformer-recorded-speech-recognition-restful-api
+ *   https://help.aliyun.com/zh/model-studio/sensevoice-recorded-speech-recognition-restful-api
+ *   https://help.aliyun.com/zh/model-studio/qwen-asr-api-reference
+ *   https://help.aliyun.com/zh/model-studio/manage-asynchronous-tasks (poll, cancel)
+ * The region bases, the bearer header, the model families and the error classification live in
+ * dashscope_common.c (shared with the vocabulary API, dashscope_vocabulary.c); result files are
+ * normalized in dashscope_result.c.
  *
  * build(op):  submit | poll | cancel | fetch | hotwords   parse(kind):  submit | poll | cancel | result
  *
@@ -12,17 +19,13 @@
  * Options are mapped or refused from ONE table (`options` below): each entry's how() names the
  * wire field for a model or returns NULL when the model does not honour the option. build()
  * refuses through it and caps() (the capability table, core.capabilities()) reads it. */
-#include "../provider.h"
+#include "dashscope_common.h"
+#include "dashscope_result.h"
 #include "dashscope_vocabulary.h"   /* ops/kinds "vocabulary_*": the custom-vocabulary API */
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#define P "dashscope"
-#define BASE_CN "https://dashscope.aliyuncs.com/api/v1"
-#define BASE_INTL "https://dashscope-intl.aliyuncs.com/api/v1"
-#define DEFAULT_MODEL "paraformer-v2"
+#define P DS_PROVIDER
 #define MAX_FILE_URLS 100
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -33,79 +36,18 @@ static int starts_with(const char *s, const char *prefix) {
   return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 static int is_2xx(long long status) { return status >= 200 && status <= 299; }
 
 /* Errors go through stt_set_error, which formats the message: nothing in this file ever formats
  * args.api_key. */
 
 /* ========================================================================================== */
-/* models */
+/* models: families and per-model traits come from ds_model_classify (dashscope_common.c) */
 
-typedef enum { FAM_PARAFORMER, FAM_FUNASR, FAM_SENSEVOICE, FAM_QWEN } family;
-
-typedef struct {
-  const char *name;
-  family fam;
-  int v1;          /* paraformer *-v1: hot words as resources[asr_phrase], no language_hints */
-  int hints;       /* language_hints: 0 = not accepted, 1 = exactly one, 2 = several */
-} model_info;
-
-/* Names are matched by prefix so that dated snapshots (fun-asr-2025-..., qwen3-asr-...) work. */
-static int model_classify(const char *name, model_info *m) {
-  memset(m, 0, sizeof *m);
-  m->name = name;
-  if (starts_with(name, "paraformer")) {
-    m->fam = FAM_PARAFORMER;
-    m->v1 = ends_with(name, "-v1");
-    /* The doc lists language_hints for paraformer-v2 only (not 8k-v2, not the v1 models). */
-    m->hints = starts_with(name, "paraformer-v2") ? 2 : 0;
-  } else if (starts_with(name, "fun-asr")) {
-    m->fam = FAM_FUNASR;
-    m->hints = 2;
-  } else if (starts_with(name, "sensevoice")) {
-    m->fam = FAM_SENSEVOICE;
-    m->hints = 1;
-  } else if (starts_with(name, "qwen")) {
-    m->fam = FAM_QWEN;
-  } else {
-    return 0;
-  }
-  return 1;
-}
-
-static int has_file_urls(const model_info *m) { return m->fam != FAM_QWEN; }
-static long long batch_max(const model_info *m) { return has_file_urls(m) ? MAX_FILE_URLS : 1; }
-static int diarizes(const model_info *m) {
-  return m->fam == FAM_PARAFORMER || m->fam == FAM_FUNASR;
-}
-
-/* ========================================================================================== */
-/* base URL, auth */
-
-const char *stt_dashscope_region_base(const char *region) {
-  if (!region || strcmp(region, "cn") == 0) return BASE_CN;
-  if (strcmp(region, "intl") == 0) return BASE_INTL;
-  return NULL;
-}
-
-static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *b = stt_jget(args, "base_url");
-  const char *region = stt_jgetstr(args, "region");
-  if (stt_jis(b, STT_JSTR) && b->slen > 0) return stt_explicit_base(a, args);
-  if (stt_dashscope_region_base(region)) return stt_dashscope_region_base(region);
-  stt_set_error(a, err, P, "invalid", 0, "dashscope: unknown region \"%.40s\" (expected \"cn\" or \"intl\")",
-                region);
-  return NULL;
-}
-
-static const char *bearer(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *k = stt_api_key(a, args, P, "DASHSCOPE_API_KEY", err);
-  return k ? stt_arena_printf(a, "Bearer %s", k->s) : NULL;
+static int has_file_urls(const ds_model *m) { return m->fam != DS_QWEN; }
+static long long batch_max(const ds_model *m) { return has_file_urls(m) ? MAX_FILE_URLS : 1; }
+static int diarizes(const ds_model *m) {
+  return m->fam == DS_PARAFORMER || m->fam == DS_FUNASR;
 }
 
 /* ========================================================================================== */
@@ -113,7 +55,7 @@ static const char *bearer(stt_arena *a, const stt_json *args, stt_json **err) {
 
 typedef struct {
   stt_opt_ctx o;         /* o.model = m.name */
-  model_info m;
+  ds_model m;
   stt_json *body, *input, *params, *resources;
 } sub_ctx;
 
@@ -155,7 +97,7 @@ static int language_hints(sub_ctx *c, const stt_json *v) {
 }
 
 static int opt_language(sub_ctx *c, const stt_json *v) {
-  if (c->m.fam == FAM_QWEN) {
+  if (c->m.fam == DS_QWEN) {
     if (!stt_jis(v, STT_JSTR)) return stt_opt_invalid(&c->o, "language", "must be one language code (a string)");
     return stt_opt_put(&c->o, c->params, "language", stt_jstrn(c->o.a, v->s, v->slen));
   }
@@ -184,7 +126,7 @@ static int opt_disfluency(sub_ctx *c, const stt_json *v) {
 
 /* paraformer/fun-asr results always carry words; words = true asks for timestamp alignment. */
 static int opt_words(sub_ctx *c, const stt_json *v) {
-  if (c->m.fam == FAM_QWEN) return put_bool(c, "words", v, "enable_words");
+  if (c->m.fam == DS_QWEN) return put_bool(c, "words", v, "enable_words");
   return put_bool(c, "words", v, "timestamp_alignment_enabled");
 }
 
@@ -269,58 +211,58 @@ static int opt_phrase_id(sub_ctx *c, const stt_json *v) {
 }
 
 /* ---- how each option maps, per model (NULL: not honoured). The capability table prints these. */
-typedef const char *(*how_fn)(const model_info *m);
+typedef const char *(*how_fn)(const ds_model *m);
 
-static const char *how_url(const model_info *m) {
+static const char *how_url(const ds_model *m) {
   return has_file_urls(m) ? "input.file_urls[1]" : "input.file_url";
 }
 /* urls means a batch (2+ files): qwen takes one file per task. */
-static const char *how_urls(const model_info *m) {
+static const char *how_urls(const ds_model *m) {
   return batch_max(m) > 1 ? "input.file_urls (up to 100)" : NULL;
 }
-static const char *how_channels(const model_info *m) { (void)m; return "parameters.channel_id"; }
-static const char *how_language(const model_info *m) {
-  if (m->fam == FAM_QWEN) return "parameters.language";
+static const char *how_channels(const ds_model *m) { (void)m; return "parameters.channel_id"; }
+static const char *how_language(const ds_model *m) {
+  if (m->fam == DS_QWEN) return "parameters.language";
   if (m->hints == 1) return "parameters.language_hints (one)";
   return m->hints ? "parameters.language_hints" : NULL;
 }
-static const char *how_speakers(const model_info *m) {
+static const char *how_speakers(const ds_model *m) {
   return diarizes(m) ? "parameters.diarization_enabled, speaker_count" : NULL;
 }
-static const char *how_disfluency(const model_info *m) {
+static const char *how_disfluency(const ds_model *m) {
   return has_file_urls(m) ? "parameters.disfluency_removal_enabled" : NULL;
 }
-static const char *how_words(const model_info *m) {
-  if (m->fam == FAM_QWEN) return "parameters.enable_words";
-  return m->fam == FAM_SENSEVOICE ? NULL : "parameters.timestamp_alignment_enabled";
+static const char *how_words(const ds_model *m) {
+  if (m->fam == DS_QWEN) return "parameters.enable_words";
+  return m->fam == DS_SENSEVOICE ? NULL : "parameters.timestamp_alignment_enabled";
 }
-static const char *how_itn(const model_info *m) {
-  return m->fam == FAM_QWEN ? "parameters.enable_itn" : NULL;
+static const char *how_itn(const ds_model *m) {
+  return m->fam == DS_QWEN ? "parameters.enable_itn" : NULL;
 }
-static const char *how_punctuation(const model_info *m) {
+static const char *how_punctuation(const ds_model *m) {
   (void)m;
   return "always on (no field; false is refused)";
 }
-static const char *how_context(const model_info *m) {
-  return m->fam == FAM_QWEN ? "parameters.corpus.text" : NULL;
+static const char *how_context(const ds_model *m) {
+  return m->fam == DS_QWEN ? "parameters.corpus.text" : NULL;
 }
-static const char *how_vocabulary_id(const model_info *m) {
+static const char *how_vocabulary_id(const ds_model *m) {
   return diarizes(m) && !m->v1 ? "parameters.vocabulary_id" : NULL;   /* v2 paraformers, fun-asr */
 }
-static const char *how_phrase_id(const model_info *m) {
+static const char *how_phrase_id(const ds_model *m) {
   return m->v1 ? "resources[{resource_id, resource_type = asr_phrase}]" : NULL;
 }
-static const char *how_hotwords(const model_info *m) {
-  return m->fam == FAM_QWEN ? "parameters.corpus.text (words joined by \", \", after context)" : NULL;
+static const char *how_hotwords(const ds_model *m) {
+  return m->fam == DS_QWEN ? "parameters.corpus.text (words joined by \", \", after context)" : NULL;
 }
-static const char *how_never(const model_info *m) { (void)m; return NULL; }
-static const char *how_extra(const model_info *m) {
+static const char *how_never(const ds_model *m) { (void)m; return NULL; }
+static const char *how_extra(const ds_model *m) {
   (void)m;
   return "merged into the body root (recursively)";
 }
 
 /* Why an option is refused, after the standard sentence (NULL: nothing to add). */
-static const char *refusal_hint(const char *opt, const model_info *m) {
+static const char *refusal_hint(const char *opt, const ds_model *m) {
   if (strcmp(opt, "vocabulary_id") == 0) return m->v1 ? " (v1 models take phrase_id)" : NULL;
   if (strcmp(opt, "phrase_id") == 0) return diarizes(m) ? " (use vocabulary_id)" : NULL;
   if (strcmp(opt, "urls") == 0) return " (one file per task: submit one task per URL)";
@@ -419,7 +361,7 @@ static const char *pick_model(const stt_json *args) {
   /* job.model (a per-job choice) wins over args.model (the client's), then the default. */
   const char *m = stt_jgetstr(stt_jget(args, "job"), "model");
   if (!m || !*m) m = stt_jgetstr(args, "model");
-  return m && *m ? m : DEFAULT_MODEL;
+  return m && *m ? m : DS_DEFAULT_MODEL;
 }
 
 static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err) {
@@ -428,7 +370,7 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
   size_t k;
   memset(&c, 0, sizeof c);
   stt_opt_init(&c.o, a, err, P, pick_model(args));
-  if (!model_classify(c.o.model, &c.m)) {
+  if (!ds_model_classify(c.o.model, &c.m)) {
     stt_set_error(a, err, P, "unsupported", 0,
                   "model \"%.80s\" is not supported by dashscope (known: paraformer*, fun-asr*, "
                   "sensevoice*, qwen*)", c.m.name);
@@ -472,7 +414,7 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
 static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err) {
   const char *base, *auth;
   stt_json *body, *req;
-  if (!(base = base_url(a, args, err)) || !(auth = bearer(a, args, err))) return NULL;
+  if (!(base = ds_base_url(a, args, err)) || !(auth = ds_bearer(a, args, err))) return NULL;
   if (!(body = submit_body(a, args, err))) return NULL;
   req = stt_req_new(a, "POST", stt_arena_printf(a, "%s/services/audio/asr/transcription", base));
   if (!req || stt_req_header(a, req, "Authorization", auth) ||
@@ -493,7 +435,7 @@ static stt_json *build_task(stt_arena *a, const stt_json *args, int cancel, stt_
     stt_set_error(a, err, P, "invalid", 0, "dashscope: task.id is missing (a task returned by submit)");
     return NULL;
   }
-  if (!(base = base_url(a, args, err)) || !(auth = bearer(a, args, err))) return NULL;
+  if (!(base = ds_base_url(a, args, err)) || !(auth = ds_bearer(a, args, err))) return NULL;
   id = stt_url_escape(a, idn->s, idn->slen);
   req = id ? stt_req_new(a, cancel ? "POST" : "GET",
                          stt_arena_printf(a, "%s/tasks/%s%s", base, id, cancel ? "/cancel" : ""))
@@ -532,7 +474,7 @@ static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **e
   stt_json *out = stt_jobj(a), *value;
   memset(&c, 0, sizeof c);
   stt_opt_init(&c.o, a, err, P, pick_model(args));
-  if (!model_classify(c.o.model, &c.m)) {
+  if (!ds_model_classify(c.o.model, &c.m)) {
     stt_set_error(a, err, P, "unsupported", 0, "model \"%.80s\" is not supported by dashscope", c.m.name);
     return NULL;
   }
@@ -540,7 +482,7 @@ static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **e
     if (why) stt_opt_invalid(&c.o, "hotwords", why); else stt_set_oom(a, err, P);
     return NULL;
   }
-  if (c.m.fam == FAM_QWEN) {
+  if (c.m.fam == DS_QWEN) {
     if (!(value = qwen_hotword_text(a, stt_jget(args, "hotwords"), err, &c))) return NULL;
     if (!out || stt_opt_put(&c.o, out, "field", stt_jstr(a, "parameters.corpus.text")) ||
         stt_opt_put(&c.o, out, "value", value)) {
@@ -581,64 +523,6 @@ static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_j
 }
 
 /* ========================================================================================== */
-/* parse: errors */
-
-typedef struct { const char *kind; int retryable; } err_class;
-
-/* Error code wins over status where the code is unambiguous. */
-static err_class classify(long long status, const char *code, const char *message) {
-  err_class e = {"protocol", 0};
-  if (!code) code = "";
-  if (!message) message = "";
-  if (strcmp(code, "Throttling.AllocationQuota") == 0 || strcmp(code, "Arrearage") == 0) {
-    e.kind = "quota";                 /* a hard quota or an unpaid account: waiting won't help */
-    return e;
-  }
-  if (strcmp(code, "InvalidApiKey") == 0) { e.kind = "auth"; return e; }
-  if (strcmp(code, "DataInspectionFailed") == 0) { e.kind = "invalid"; return e; }
-  if (strstr(message, "does not support synchronous calls")) {
-    e.kind = "invalid";               /* the X-DashScope-Async header was missing: our bug */
-    return e;
-  }
-  e.kind = stt_status_kind(status, &e.retryable);
-  return e;
-}
-
-static const char *header_request_id(const stt_json *resp) {
-  return stt_resp_header(resp, "x-request-id");
-}
-
-/* Non-2xx: the DashScope envelope {request_id, code, message} when there is one. */
-static stt_json *http_error(stt_arena *a, const stt_json *resp, long long status) {
-  const stt_json *body = stt_jget(resp, "body");
-  const char *s = stt_jis(body, STT_JSTR) ? body->s : "";
-  size_t n = stt_jis(body, STT_JSTR) ? body->slen : 0;
-  stt_json *j = stt_json_parse(a, s, n, NULL, 0);
-  const char *code = stt_jgetstr(j, "code"), *msg = stt_jgetstr(j, "message");
-  const char *rid = stt_jgetstr(j, "request_id");
-  err_class k = classify(status, code, msg);
-  stt_json *e;
-  if (!rid) rid = header_request_id(resp);
-  if (code || msg) {
-    e = stt_make_error(a, P, k.kind, (int)status, code, rid, k.retryable, "dashscope HTTP %lld %s: %s",
-                       status, code ? code : "", msg ? msg : "(no message)");
-  } else if (n == 0) {
-    e = stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
-                       "dashscope HTTP %lld with an empty body", status);
-  } else {
-    const char *snip = stt_sanitize(a, s, n, 200);
-    e = stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
-                       "dashscope HTTP %lld with a non-JSON body: %s", status, snip ? snip : "");
-  }
-  return stt_with_retry_after(a, e, resp);
-}
-
-/* A 2xx answer must be a JSON object; anything else is a gateway hiccup worth a retry. */
-static stt_json *body_json(stt_arena *a, const stt_json *resp, long long status, stt_json **err) {
-  return stt_body_json(a, resp, status, P, header_request_id(resp), err);
-}
-
-/* ========================================================================================== */
 /* parse: submit, poll, cancel */
 
 static const char *map_state(const char *s) {
@@ -653,10 +537,6 @@ static const char *map_state(const char *s) {
   return NULL;
 }
 
-static int set_str(stt_arena *a, stt_json *obj, const char *key, const char *v) {
-  return v ? stt_jset(a, obj, key, stt_jstr(a, v)) : 0;
-}
-
 static stt_json *parse_submit(stt_arena *a, const stt_json *root, stt_json **err) {
   const char *id = stt_jgetstr(stt_jget(root, "output"), "task_id");
   const char *status = stt_jgetstr(stt_jget(root, "output"), "task_status");
@@ -669,8 +549,8 @@ static stt_json *parse_submit(stt_arena *a, const stt_json *root, stt_json **err
                           "dashscope: submit answer has no output.task_id");
     return NULL;
   }
-  if (!t || set_str(a, t, "id", id) || set_str(a, t, "state", state ? state : "queued") ||
-      set_str(a, t, "request_id", rid)) {
+  if (!t || ds_set_str(a, t, "id", id) || ds_set_str(a, t, "state", state ? state : "queued") ||
+      ds_set_str(a, t, "request_id", rid)) {
     stt_set_oom(a, err, P);
     return NULL;
   }
@@ -688,7 +568,7 @@ static stt_json *file_entry(stt_arena *a, const stt_json *r, const char *url, co
   stt_json *f = stt_jobj(a);
   const char *st = stt_jgetstr(r, "subtask_status"), *turl = stt_jgetstr(r, "transcription_url");
   const char *code = stt_jgetstr(r, "code"), *msg = stt_jgetstr(r, "message");
-  if (!f || set_str(a, f, "url", url)) return NULL;
+  if (!f || ds_set_str(a, f, "url", url)) return NULL;
   if (code && strcmp(code, "SUCCESS_WITH_NO_VALID_FRAGMENT") == 0) {
     /* no speech in the file: a success with an empty result, as other clients treat it */
     return stt_jset(a, f, "empty", stt_jbool(a, 1)) ? NULL : f;
@@ -697,8 +577,8 @@ static stt_json *file_entry(stt_arena *a, const stt_json *r, const char *url, co
     stt_json *e = task_error(a, "task_failed", code, msg, rid, "dashscope: the file failed");
     return stt_jset(a, f, "error", e) ? NULL : f;
   }
-  if (turl) return set_str(a, f, "result_url", turl) ? NULL : f;
-  if (st && map_state(st)) return set_str(a, f, "state", map_state(st)) ? NULL : f;
+  if (turl) return ds_set_str(a, f, "result_url", turl) ? NULL : f;
+  if (st && map_state(st)) return ds_set_str(a, f, "state", map_state(st)) ? NULL : f;
   return f;
 }
 
@@ -744,7 +624,7 @@ static int poll_times(stt_arena *a, stt_json *out, const stt_json *o) {
   size_t k;
   if (!t) return -1;
   for (k = 0; k < COUNT(names); k++)
-    if (set_str(a, t, names[k], stt_jgetstr(o, names[k]))) return -1;
+    if (ds_set_str(a, t, names[k], stt_jgetstr(o, names[k]))) return -1;
   return t->count ? stt_jset(a, out, "provider_times", t) : 0;
 }
 
@@ -777,8 +657,8 @@ static stt_json *parse_poll(stt_arena *a, const stt_json *root, const stt_json *
     return NULL;
   }
   e = poll_error(a, status, o, rid, resp);
-  if (!out || set_str(a, out, "state", state) || set_str(a, out, "provider_state", status) ||
-      set_str(a, out, "request_id", rid) || poll_files(a, out, root, resp) ||
+  if (!out || ds_set_str(a, out, "state", state) || ds_set_str(a, out, "provider_state", status) ||
+      ds_set_str(a, out, "request_id", rid) || poll_files(a, out, root, resp) ||
       poll_usage(a, out, root) || poll_times(a, out, o) || (e && stt_jset(a, out, "error", e))) {
     stt_set_oom(a, err, P);
     return NULL;
@@ -789,270 +669,7 @@ static stt_json *parse_poll(stt_arena *a, const stt_json *root, const stt_json *
 static stt_json *parse_cancel(stt_arena *a, const stt_json *root, stt_json **err) {
   stt_json *out = stt_jobj(a);
   if (!out || stt_jset(a, out, "ok", stt_jbool(a, 1)) ||
-      set_str(a, out, "request_id", stt_jgetstr(root, "request_id"))) {
-    stt_set_oom(a, err, P);
-    return NULL;
-  }
-  return out;
-}
-
-/* ========================================================================================== */
-/* parse: result file -> normalized Result */
-
-/* SenseVoice markup found in one text: <|Speech|> markers, emotions, events, language tags. */
-typedef struct {
-  const char *emotion;        /* static lower-case name */
-  const char *events[16];     /* unique, order of appearance; pointers into the source text */
-  size_t evlen[16];
-  int nev;
-  char lang[8];
-} tags;
-
-static int tag_is(const char *name, size_t n, const char *word) {
-  return strlen(word) == n && memcmp(name, word, n) == 0;
-}
-
-static int is_lower(char c) { return c >= 'a' && c <= 'z'; }
-static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-
-static int all_lower(const char *s, size_t n) {
-  size_t k;
-  for (k = 0; k < n; k++)
-    if (!is_lower(s[k])) return 0;
-  return n > 0;
-}
-
-static void tag_event(tags *t, const char *name, size_t n) {
-  int k;
-  for (k = 0; k < t->nev; k++)
-    if (t->evlen[k] == n && memcmp(t->events[k], name, n) == 0) return;
-  if (t->nev < 16) { t->events[t->nev] = name; t->evlen[t->nev++] = n; }
-}
-
-/* Emotions are upper-case; language tags lower-case codes (en, zh, yue); events capitalized
- * words (Applause, Laughter, Cry...) plus BGM. Speech markers, their closers and anything else
- * (EMO_UNKNOWN, withitn, SPECIAL_TOKEN_1) are dropped. */
-static void tag_classify(tags *t, const char *name, size_t n) {
-  static const char *const emotions[][2] = {
-    {"HAPPY", "happy"}, {"SAD", "sad"}, {"ANGRY", "angry"}, {"NEUTRAL", "neutral"},
-    {"SURPRISED", "surprised"}, {"FEARFUL", "fearful"}, {"DISGUSTED", "disgusted"},
-  };
-  size_t k;
-  if (!t || n == 0 || name[0] == '/' || tag_is(name, n, "Speech")) return;
-  for (k = 0; k < COUNT(emotions); k++)
-    if (tag_is(name, n, emotions[k][0])) { t->emotion = emotions[k][1]; return; }
-  if (n >= 2 && n <= 3 && all_lower(name, n)) {
-    memcpy(t->lang, name, n);
-    t->lang[n] = '\0';
-    return;
-  }
-  if (tag_is(name, n, "BGM") ||
-      (is_upper(name[0]) && all_lower(name + 1, n - 1)))
-    tag_event(t, name, n);
-}
-
-/* `|SPECIAL_TOKEN_1|` (SenseVoice's "no emotion") and similar bare tokens: length or 0. */
-static size_t bare_token(const char *s, size_t n) {
-  static const char pre[] = "|SPECIAL_TOKEN_";
-  size_t k = sizeof pre - 1;
-  if (n < k + 1 || memcmp(s, pre, k) != 0) return 0;
-  while (k < n && (is_upper(s[k]) || (s[k] >= '0' && s[k] <= '9') || s[k] == '_')) k++;
-  return k < n && s[k] == '|' ? k + 1 : 0;
-}
-
-/* Copies s without tags, whitespace folded and trimmed. A "<|" with no closing "|>" is dropped
- * too, so no "<|" ever survives. */
-static char *clean_text(stt_arena *a, const char *s, size_t n, tags *t) {
-  char *out = stt_arena_alloc(a, n + 1), *o = out;
-  size_t k = 0;
-  if (!out) return NULL;
-  while (k < n) {
-    unsigned char c = (unsigned char)s[k];
-    size_t skip;
-    if (c == '<' && k + 1 < n && s[k + 1] == '|') {
-      size_t j = k + 2;
-      while (j + 1 < n && !(s[j] == '|' && s[j + 1] == '>') && j - k < 64) j++;
-      if (j + 1 < n && s[j] == '|' && s[j + 1] == '>') {
-        tag_classify(t, s + k + 2, j - k - 2);
-        k = j + 2;
-      } else {
-        k += 2;
-      }
-      continue;
-    }
-    if (c == '|' && (skip = bare_token(s + k, n - k)) > 0) { k += skip; continue; }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      if (o > out && o[-1] != ' ') *o++ = ' ';
-    } else {
-      *o++ = (char)c;
-    }
-    k++;
-  }
-  while (o > out && o[-1] == ' ') o--;
-  *o = '\0';
-  return out;
-}
-
-static stt_json *clean_str(stt_arena *a, const stt_json *v, tags *t) {
-  char *s;
-  if (!stt_jis(v, STT_JSTR)) return NULL;
-  s = clean_text(a, v->s, v->slen, t);
-  return s ? stt_jstr(a, s) : NULL;
-}
-
-static int set_time(stt_arena *a, stt_json *dst, const char *key, const stt_json *src,
-                    const char *field) {
-  const stt_json *v = stt_jget(src, field);
-  if (!stt_jis(v, STT_JNUM)) return 0;          /* absent: leave the field out */
-  return stt_jset(a, dst, key, stt_jint(a, stt_jgetint(src, field, 0)));
-}
-
-static stt_json *make_word(stt_arena *a, const stt_json *w) {
-  stt_json *o = stt_jobj(a), *text = clean_str(a, stt_jget(w, "text"), NULL);
-  /* "punctuation" carries the space that follows it (", "): trimmed like the word text. */
-  stt_json *p = clean_str(a, stt_jget(w, "punctuation"), NULL);
-  const stt_json *conf = stt_jget(w, "confidence");
-  if (!o || set_time(a, o, "start_ms", w, "begin_time") || set_time(a, o, "end_ms", w, "end_time"))
-    return NULL;
-  if (text && stt_jset(a, o, "text", text)) return NULL;
-  if (p && p->slen > 0 && stt_jset(a, o, "punct", p)) return NULL;
-  if (stt_jis(conf, STT_JNUM) && stt_jset(a, o, "confidence", stt_jnum(a, conf->n))) return NULL;
-  return o;
-}
-
-static int set_events(stt_arena *a, stt_json *seg, const tags *t) {
-  stt_json *ev;
-  int k;
-  if (t->nev == 0) return 0;
-  if (!(ev = stt_jarr(a))) return -1;
-  for (k = 0; k < t->nev; k++)
-    if (stt_jpush(ev, stt_jstrn(a, t->events[k], t->evlen[k]))) return -1;
-  return stt_jset(a, seg, "events", ev);
-}
-
-/* Speakers are strings in the normalized Result: speaker_id 0 -> "0". */
-static int set_speaker(stt_arena *a, stt_json *seg, const stt_json *sp) {
-  long long n;
-  if (stt_jis(sp, STT_JSTR)) return stt_jset(a, seg, "speaker", stt_jstrn(a, sp->s, sp->slen));
-  if (stt_json_int(sp, &n)) return stt_jset(a, seg, "speaker", stt_jstr(a, stt_arena_printf(a, "%lld", n)));
-  return 0;
-}
-
-/* Sentence ids: paraformer family numbers from 1, qwen from 0; `id` is 0-based everywhere. */
-static stt_json *make_segment(stt_arena *a, const stt_json *s, const stt_json *channel, int id_base) {
-  stt_json *seg = stt_jobj(a), *text;
-  const stt_json *sid = stt_jget(s, "sentence_id"), *wl = stt_jget(s, "words");
-  const char *emo = stt_jgetstr(s, "emotion"), *lang = stt_jgetstr(s, "language");
-  tags t;
-  long long n;
-  memset(&t, 0, sizeof t);
-  text = clean_str(a, stt_jget(s, "text"), &t);
-  if (!seg) return NULL;
-  if (stt_json_int(sid, &n) && stt_jset(a, seg, "id", stt_jint(a, n - id_base))) return NULL;
-  if (set_time(a, seg, "start_ms", s, "begin_time") || set_time(a, seg, "end_ms", s, "end_time") ||
-      stt_jset(a, seg, "text", text ? text : stt_jstr(a, "")) ||
-      set_speaker(a, seg, stt_jget(s, "speaker_id")) ||
-      (channel && stt_jset(a, seg, "channel", stt_jclone(a, channel))))
-    return NULL;
-  if (!emo || !*emo) emo = t.emotion;
-  if (!lang || !*lang) lang = t.lang[0] ? t.lang : NULL;
-  if (set_str(a, seg, "emotion", emo) || set_events(a, seg, &t) || set_str(a, seg, "language", lang))
-    return NULL;
-  return stt_set_words(a, seg, wl, make_word) ? NULL : seg;
-}
-
-static size_t count_sentences(const stt_json *transcripts) {
-  const stt_json *tr;
-  size_t n = 0;
-  for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
-    const stt_json *ss = stt_jget(tr, "sentences");
-    if (stt_jis(ss, STT_JARR)) n += ss->count;
-  }
-  return n;
-}
-
-/* All sentences of all channels in time order (then channel, then file order). */
-static stt_json *make_segments(stt_arena *a, const stt_json *transcripts, int id_base) {
-  size_t n = count_sentences(transcripts), k = 0;
-  stt_seg_ref *refs = stt_arena_alloc(a, (n ? n : 1) * sizeof *refs);
-  const stt_json *tr, *s;
-  if (!refs) return NULL;
-  for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
-    const stt_json *ch = stt_jget(tr, "channel_id"), *ss = stt_jget(tr, "sentences");
-    if (!stt_jis(ch, STT_JNUM)) ch = NULL;
-    for (s = stt_jis(ss, STT_JARR) ? ss->child : NULL; s; s = s->next, k++) {
-      refs[k].start = stt_jgetint(s, "begin_time", 0);
-      refs[k].channel = ch ? ch->i : 0;
-      refs[k].seq = k;
-      if (!(refs[k].seg = make_segment(a, s, ch, id_base))) return NULL;
-    }
-  }
-  return stt_segments_in_order(a, refs, n);
-}
-
-/* One channel's text, cleaned; a channel without a text field joins its sentences. */
-static char *channel_text(stt_arena *a, const stt_json *tr) {
-  const stt_json *tx = stt_jget(tr, "text"), *ss = stt_jget(tr, "sentences"), *s;
-  stt_buf b;
-  char *out;
-  if (stt_jis(tx, STT_JSTR)) return clean_text(a, tx->s, tx->slen, NULL);
-  stt_buf_init(&b);
-  for (s = stt_jis(ss, STT_JARR) ? ss->child : NULL; s; s = s->next) {
-    const stt_json *st = stt_jget(s, "text");
-    if (stt_jis(st, STT_JSTR)) { stt_buf_put(&b, st->s, st->slen); stt_buf_putc(&b, ' '); }
-  }
-  out = b.oom ? NULL : clean_text(a, b.data ? b.data : "", b.len, NULL);
-  stt_buf_free(&b);
-  return out;
-}
-
-/* Channel texts joined by "\n"; channels with no text are skipped. */
-static stt_json *make_text(stt_arena *a, const stt_json *transcripts) {
-  stt_buf b;
-  const stt_json *tr;
-  stt_buf_init(&b);
-  for (tr = transcripts ? transcripts->child : NULL; tr; tr = tr->next) {
-    const char *t = channel_text(a, tr);
-    if (!t) { stt_buf_free(&b); return NULL; }
-    if (!*t) continue;
-    if (b.len) stt_buf_putc(&b, '\n');
-    stt_buf_puts(&b, t);
-  }
-  return stt_buf_take(a, &b);
-}
-
-/* resp.model when the client knows it; else a guess from the file's shape. */
-static const char *result_model(const stt_json *resp, const stt_json *root) {
-  const char *m = stt_jgetstr(resp, "model");
-  const stt_json *tr = stt_jget(root, "transcripts"), *c;
-  if (m && *m) return m;
-  if (stt_jget(root, "audio_info")) return "qwen3-asr-flash-filetrans";
-  for (c = tr ? tr->child : NULL; c; c = c->next) {
-    const char *text = stt_jgetstr(c, "text");
-    if (text && (strstr(text, "<|") || strstr(text, "|SPECIAL_TOKEN_"))) return "sensevoice-v1";
-  }
-  return DEFAULT_MODEL;
-}
-
-static stt_json *parse_result(stt_arena *a, stt_json *root, const stt_json *resp, stt_json **err) {
-  const char *model = result_model(resp, root);
-  const stt_json *tr = stt_jget(root, "transcripts");
-  const stt_json *dur = stt_jpath(root, "properties.original_duration_in_milliseconds");
-  stt_json *out = stt_jobj(a), *segs, *text;
-  model_info mi;
-  int id_base = model_classify(model, &mi) && mi.fam == FAM_QWEN ? 0 : 1;
-  if (!stt_jis(tr, STT_JARR)) {
-    *err = stt_make_error(a, P, "protocol", 0, NULL, NULL, 0,
-                          "dashscope: result file has no transcripts array");
-    return NULL;
-  }
-  segs = make_segments(a, tr, id_base);
-  text = make_text(a, tr);
-  if (!out || !segs || !text || set_str(a, out, "provider", P) || set_str(a, out, "model", model) ||
-      set_str(a, out, "task_id", stt_jgetstr(stt_jget(resp, "task"), "id")) ||
-      stt_jset(a, out, "text", text) || set_str(a, out, "language", stt_common_language(segs)) ||
-      (stt_jis(dur, STT_JNUM) && stt_jset(a, out, "duration_ms", stt_jint(a, (long long)dur->i))) ||
-      stt_jset(a, out, "segments", segs) || stt_jset(a, out, "raw", root)) {
+      ds_set_str(a, out, "request_id", stt_jgetstr(root, "request_id"))) {
     stt_set_oom(a, err, P);
     return NULL;
   }
@@ -1062,30 +679,13 @@ static stt_json *parse_result(stt_arena *a, stt_json *root, const stt_json *resp
 /* ========================================================================================== */
 /* parse */
 
-/* A 2xx body may still be an error envelope: a non-empty code and no output. */
-static stt_json *envelope_error(stt_arena *a, const stt_json *root, const stt_json *resp,
-                                long long status) {
-  const char *code = stt_jgetstr(root, "code"), *msg = stt_jgetstr(root, "message");
-  err_class k;
-  if (!code || !*code || stt_jget(root, "output")) return NULL;
-  k = classify(0, code, msg);
-  if (strcmp(k.kind, "protocol") == 0 && strncmp(code, "Throttling", 10) == 0) {
-    k.kind = "throttled";
-    k.retryable = 1;
-  }
-  return stt_with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, code,
-                                                stt_jgetstr(root, "request_id"), k.retryable,
-                                                "dashscope %s: %s", code, msg ? msg : "(no message)"),
-                              resp);
-}
-
 static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt_json **err) {
   long long status = stt_jgetint(resp, "status", 0);
   stt_json *root;
   if (!kind) kind = "";
   if (starts_with(kind, "vocabulary_")) return stt_dashscope_vocabulary_parse(a, kind, resp, err);
   if (!is_2xx(status)) {
-    *err = http_error(a, resp, status);
+    *err = ds_http_error(a, P, resp, status);
     /* A result file behind a signed object-store URL answers 4xx (XML) once the URL expired
      * (24 h) or was rejected: the result is gone, which is no auth problem of the caller's key. */
     if (*err && strcmp(kind, "result") == 0 && status >= 400 && status < 500 && status != 429) {
@@ -1098,9 +698,9 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
     }
     return NULL;
   }
-  if (!(root = body_json(a, resp, status, err))) return NULL;
-  if (strcmp(kind, "result") == 0) return parse_result(a, root, resp, err);
-  if ((*err = envelope_error(a, root, resp, status)) != NULL) return NULL;
+  if (!(root = ds_body_json(a, resp, status, err))) return NULL;
+  if (strcmp(kind, "result") == 0) return ds_result(a, root, resp, err);
+  if ((*err = ds_envelope_error(a, P, root, resp, status)) != NULL) return NULL;
   if (strcmp(kind, "submit") == 0) return parse_submit(a, root, err);
   if (strcmp(kind, "poll") == 0) return parse_poll(a, root, resp, err);
   if (strcmp(kind, "cancel") == 0) return parse_cancel(a, root, err);
@@ -1124,12 +724,12 @@ static const char *caps_how(stt_arena *a, const char *opt, const void *ctx) {
 }
 
 static stt_json *caps(stt_arena *a) {
-  stt_json *models, *c = stt_caps_new(a, DEFAULT_MODEL, &models);
+  stt_json *models, *c = stt_caps_new(a, DS_DEFAULT_MODEL, &models);
   size_t k;
   if (!c) return NULL;
   for (k = 0; k < COUNT(known_models); k++) {
-    model_info m;
-    model_classify(known_models[k], &m);
+    ds_model m;
+    ds_model_classify(known_models[k], &m);
     if (stt_jset(a, models, known_models[k], stt_caps_model(a, batch_max(&m), caps_how, &m)))
       return NULL;
   }

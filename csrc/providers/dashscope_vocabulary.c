@@ -1,10 +1,13 @@
 /* dashscope_vocabulary.c - wire schema of the DashScope custom-vocabulary API (paraformer-v2,
  * fun-asr: recognition takes parameters.vocabulary_id). Pure: no I/O, clock, env, globals, Lua.
  *
- * Facts: shared/reference/subtitles-hotwords.md B2 and dashscope-sdk-python
- * dashscope/audio/asr/vocabulary.py (VocabularyService):
+ * Facts: the custom hotwords doc (https://www.alibabacloud.com/help/en/model-studio/custom-hot-words) and
+ * the official Python SDK, https://github.com/dashscope/dashscope-sdk-python
+ * dashscope/audio/asr/vocabulary.py (VocabularyService); summary in
+ * docs/providers.md#dashscope-vocabulary-api:
  *   POST {base}/services/audio/asr/customization, Authorization: Bearer <key>, JSON body
- *   {"model":"speech-biasing","input":{"action":<action>, ...}}
+ *   {"model":"speech-biasing","input":{"action":<action>, ...},"parameters":{}}
+ *   ("parameters" is empty: the SDK's request builder always sends it, so we do too)
  *     create_vocabulary  target_model, prefix, vocabulary[{text, weight, lang?}] -> output.vocabulary_id
  *     list_vocabulary    prefix?, page_index, page_size   -> output.vocabulary_list[{vocabulary_id,
  *                        gmt_create, gmt_modified, status}]
@@ -22,12 +25,12 @@
  *   request_id}; query -> {vocabulary_id?, status, target_model, vocabulary = [{text, weight, lang}],
  *   gmt_create, gmt_modified, request_id}; update/delete -> {ok = true, request_id} */
 #include "dashscope_vocabulary.h"
+#include "dashscope_common.h"   /* base URL, bearer, the error classification and error objects */
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
-#define P "dashscope"
+#define P DS_PROVIDER
+#define API "dashscope vocabulary"   /* names this API in error messages */
 #define MODEL "speech-biasing"
 
 static stt_json *fail(stt_arena *a, stt_json **err, const char *kind, const char *msg) {
@@ -36,32 +39,6 @@ static stt_json *fail(stt_arena *a, stt_json **err, const char *kind, const char
 }
 
 static stt_json *oom(stt_arena *a, stt_json **err) { return fail(a, err, "protocol", "out of memory"); }
-
-/* Same base URL rules as dashscope.c (explicit base_url, else region cn | intl). */
-static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *b = stt_jget(args, "base_url");
-  const char *region = stt_jgetstr(args, "region");
-  if (stt_jis(b, STT_JSTR) && b->slen > 0) return stt_explicit_base(a, args);
-  if (stt_dashscope_region_base(region)) return stt_dashscope_region_base(region);
-  fail(a, err, "invalid", "unknown region (expected \"cn\" or \"intl\")");
-  return NULL;
-}
-
-/* The key only ever goes into the header; messages name the variable, never the value. */
-static const char *bearer(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *k = stt_jget(args, "api_key");
-  if (!stt_jis(k, STT_JSTR) || k->slen == 0) {
-    if (err) *err = stt_make_error(a, P, "auth", 0, NULL, NULL, 0,
-                                   "dashscope: no API key (set DASHSCOPE_API_KEY or pass api_key)");
-    return NULL;
-  }
-  if (memchr(k->s, '\r', k->slen) || memchr(k->s, '\n', k->slen) || strlen(k->s) != k->slen) {
-    if (err) *err = stt_make_error(a, P, "auth", 0, NULL, NULL, 0,
-                                   "dashscope: the API key contains a line break or NUL");
-    return NULL;
-  }
-  return stt_arena_printf(a, "Bearer %s", k->s);
-}
 
 static int str_arg(stt_arena *a, stt_json *input, const stt_json *args, const char *name, int required,
                    stt_json **err) {
@@ -160,8 +137,10 @@ stt_json *stt_dashscope_vocabulary_build(stt_arena *a, const char *op, const stt
     if (err && !*err) oom(a, err);
     return NULL;
   }
-  if (!(base = base_url(a, args, err)) || !(auth = bearer(a, args, err))) return NULL;
-  if (stt_jset(a, body, "model", stt_jstr(a, MODEL)) || stt_jset(a, body, "input", input)) return oom(a, err);
+  if (!(base = ds_base_url(a, args, err)) || !(auth = ds_bearer(a, args, err))) return NULL;
+  if (stt_jset(a, body, "model", stt_jstr(a, MODEL)) || stt_jset(a, body, "input", input) ||
+      stt_jset(a, body, "parameters", stt_jobj(a)))
+    return oom(a, err);
   req = stt_req_new(a, "POST", stt_arena_printf(a, "%s/services/audio/asr/customization", base));
   if (!req || stt_req_header(a, req, "Authorization", auth) ||
       stt_req_header(a, req, "Content-Type", "application/json") || stt_req_body_json(a, req, body))
@@ -172,47 +151,6 @@ stt_json *stt_dashscope_vocabulary_build(stt_arena *a, const char *op, const stt
 /* ------------------------------------------------------------------------------------------ */
 /* parse */
 
-typedef struct { const char *kind; int retryable; } err_class;
-
-static err_class classify(long long status, const char *code) {
-  err_class e = {"protocol", 0};
-  if (!code) code = "";
-  if (strcmp(code, "InvalidApiKey") == 0) { e.kind = "auth"; return e; }
-  if (strcmp(code, "Throttling.AllocationQuota") == 0 || strcmp(code, "Arrearage") == 0) {
-    e.kind = "quota";
-    return e;
-  }
-  if (strncmp(code, "Throttling", 10) == 0 || status == 429) { e.kind = "throttled"; e.retryable = 1; return e; }
-  e.kind = stt_status_kind(status, &e.retryable);
-  return e;
-}
-
-/* Printable ASCII of an unexpected body, at most 160 bytes. */
-static char *snippet(stt_arena *a, const char *s, size_t n) {
-  size_t k, m = n < 160 ? n : 160;
-  char *out = stt_arena_alloc(a, m + 4), *o = out;
-  if (!out) return NULL;
-  for (k = 0; k < m; k++) *o++ = ((unsigned char)s[k] >= 0x20 && (unsigned char)s[k] < 0x7f) ? s[k] : ' ';
-  if (n > m) { memcpy(o, "...", 3); o += 3; }
-  *o = '\0';
-  return out;
-}
-
-static stt_json *api_error(stt_arena *a, const stt_json *resp, long long status, const stt_json *root,
-                           const char *raw, size_t rawlen) {
-  const char *code = stt_jgetstr(root, "code"), *msg = stt_jgetstr(root, "message");
-  const char *rid = stt_jgetstr(root, "request_id");
-  err_class k = classify(status, code);
-  if (!rid) rid = stt_jgetstr(stt_jget(resp, "headers"), "x-request-id");
-  if (code || msg)
-    return stt_with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, code, rid, k.retryable,
-                                                  "dashscope vocabulary HTTP %lld %s: %s", status,
-                                                  code ? code : "", msg ? msg : "(no message)"), resp);
-  return stt_with_retry_after(a, stt_make_error(a, P, k.kind, (int)status, NULL, rid, k.retryable,
-                                                "dashscope vocabulary HTTP %lld: %s", status,
-                                                rawlen ? snippet(a, raw, rawlen) : "(empty body)"), resp);
-}
-
 static int copy_member(stt_arena *a, stt_json *dst, const stt_json *src, const char *key) {
   const stt_json *v = stt_jget(src, key);
   if (!v || stt_jis(v, STT_JNULL)) return 0;
@@ -221,27 +159,17 @@ static int copy_member(stt_arena *a, stt_json *dst, const stt_json *src, const c
 
 stt_json *stt_dashscope_vocabulary_parse(stt_arena *a, const char *kind, const stt_json *resp, stt_json **err) {
   long long status = stt_jgetint(resp, "status", 0);
-  const stt_json *body = stt_jget(resp, "body"), *output;
-  const char *raw = stt_jis(body, STT_JSTR) ? body->s : "";
-  size_t rawlen = stt_jis(body, STT_JSTR) ? body->slen : 0;
-  stt_json *root = rawlen ? stt_json_parse(a, raw, rawlen, NULL, 0) : NULL, *out;
+  const stt_json *output;
+  stt_json *root, *out;
   if (!kind) kind = "";
+  /* errors exactly as the task API reports them (dashscope_common.c) */
   if (status < 200 || status > 299) {
-    *err = api_error(a, resp, status, root, raw, rawlen);
+    *err = ds_http_error(a, API, resp, status);
     return NULL;
   }
-  if (!stt_jis(root, STT_JOBJ)) {
-    *err = stt_make_error(a, P, "protocol", (int)status, NULL, NULL, 1,
-                          "dashscope vocabulary HTTP %lld with a body that is not a JSON object: %s", status,
-                          rawlen ? snippet(a, raw, rawlen) : "(empty body)");
-    return NULL;
-  }
+  if (!(root = ds_body_json(a, resp, status, err))) return NULL;
+  if ((*err = ds_envelope_error(a, API, root, resp, status)) != NULL) return NULL;
   output = stt_jget(root, "output");
-  /* A 2xx may still carry an error envelope: a code and no output. */
-  if (!output && stt_jgetstr(root, "code") && *stt_jgetstr(root, "code")) {
-    *err = api_error(a, resp, status == 200 ? 400 : status, root, raw, rawlen);
-    return NULL;
-  }
   if (!(out = stt_jobj(a))) return oom(a, err);
   if (copy_member(a, out, root, "request_id")) return oom(a, err);
   if (strcmp(kind, "vocabulary_create") == 0) {

@@ -4,10 +4,6 @@
 #define STT_DASHSCOPE_VOCABULARY_H
 #include "../provider.h"
 
-/* The documented base URL of a region: NULL or "cn" -> Beijing, "intl" -> Singapore; NULL for
- * any other name (dashscope.c). */
-const char *stt_dashscope_region_base(const char *region);
-
 stt_json *stt_dashscope_vocabulary_build(stt_arena *a, const char *op, const stt_json *args, stt_json **err);
 stt_json *stt_dashscope_vocabulary_parse(stt_arena *a, const char *kind, const stt_json *resp, stt_json **err);
 #endif

@@ -45,7 +45,7 @@ static const char *base_url(stt_arena *a, const stt_json *args) {
 }
 
 static const char *bearer(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *k = stt_api_key(a, args, P, "TURING_API_KEY", err);
+  const stt_json *k = stt_api_key(a, args, P, err);
   return k ? stt_arena_printf(a, "Bearer %s", k->s) : NULL;
 }
 

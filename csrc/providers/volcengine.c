@@ -40,11 +40,12 @@ static const char *base_url(stt_arena *a, const stt_json *args, stt_json **err) 
   return NULL;
 }
 
-/* Three spellings are in circulation (§2.2): the raw key (BytePlus doc curl and seed 001, the
- * default here, as the issue asks), "Bearer <key>" (Volcengine zh doc curl) and "ApiKey <key>"
- * (Volcengine's own Daft client). auth_prefix picks one; the key is never echoed. */
+/* Three spellings are in circulation (docs/providers.md#volcengine-las-auth): the raw key (the
+ * BytePlus and 2026-01-15 Volcengine doc curls; the default here), "Bearer <key>" (an earlier
+ * Volcengine doc) and "ApiKey <key>" (Volcengine's own Daft client). auth_prefix picks one; the
+ * key is never echoed. */
 static const char *authorization(stt_arena *a, const stt_json *args, stt_json **err) {
-  const stt_json *k = stt_api_key(a, args, P, "LAS_API_KEY", err);
+  const stt_json *k = stt_api_key(a, args, P, err);
   const char *prefix = stt_jgetstr(args, "auth_prefix");
   size_t n;
   if (!k) return NULL;

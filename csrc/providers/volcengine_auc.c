@@ -39,17 +39,8 @@ static const char *base_url(stt_arena *a, const stt_json *args) {
 /* Both keys are secrets: they go into headers only and no message ever formats them. */
 static const char *secret(stt_arena *a, const stt_json *args, const char *name, const char *what,
                           stt_json **err) {
-  const stt_json *k = stt_jget(args, name);
-  int ok = stt_secret_check(k);
-  if (ok == 0) {
-    stt_set_error(a, err, P, "auth", 0, "volcengine-auc: no %s (pass %s)", what, name);
-    return NULL;
-  }
-  if (ok < 0) {
-    stt_set_error(a, err, P, "auth", 0, "volcengine-auc: the %s contains a line break or NUL", what);
-    return NULL;
-  }
-  return k->s;
+  const stt_json *k = stt_credential(a, args, P, name, what, err);
+  return k ? k->s : NULL;
 }
 
 /* A request id travels in a header: printable ASCII without spaces. */
