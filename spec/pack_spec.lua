@@ -2,6 +2,7 @@
 -- back-pressure (a long list never makes more than `concurrency` threads).
 local H = require "helper"
 local sched = require "stt.sched"
+local batch = require "stt.batch"
 
 local SUBMIT_PATH = "/dashscope/api/v1/services/audio/asr/transcription"
 
@@ -94,14 +95,14 @@ describe("transcribe_all pack", function()
 
   it("knows which models take batches (the default model too)", function()
     local ds = client()
-    assert.equal(100, ds:_batch_max(nil))
-    assert.equal(100, ds:_batch_max("sensevoice-v1"))
-    assert.equal(1, ds:_batch_max("qwen3-asr-flash-filetrans"))
-    assert.is_nil(ds:_pack_key({ urls = { "a", "b" } }))
+    assert.equal(100, batch.batch_max(ds, nil))
+    assert.equal(100, batch.batch_max(ds, "sensevoice-v1"))
+    assert.equal(1, batch.batch_max(ds, "qwen3-asr-flash-filetrans"))
+    assert.is_nil(batch.pack_key(ds, { urls = { "a", "b" } }))
     local tu = require("stt").client("turing", { api_key = "k", base_url = H.sim_url .. "/turing/api/v1" })
-    assert.is_nil(tu.model)
-    assert.equal(1, tu:_batch_max(nil))
-    assert.is_nil(tu:_pack_key({ url = "https://example.com/a.wav" }))
+    assert.equal("aliyun/tingwu", tu.model)              -- the registry's default model
+    assert.equal(1, batch.batch_max(tu, nil))
+    assert.is_nil(batch.pack_key(tu, { url = "https://example.com/a.wav" }))
   end)
 
   it("10,000 jobs make only `concurrency` threads", function()

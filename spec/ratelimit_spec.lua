@@ -111,8 +111,10 @@ describe("rate limit", function()
   end)
 
   it("defaults follow the providers' documented QPS; bad rates are refused", function()
-    assert.same({ submit = 20, query = 20 }, ratelimit.DEFAULTS.dashscope)
-    assert.same({ submit = 20, query = 100 }, ratelimit.DEFAULTS.turing)
+    assert.same({ submit = 20, query = 20, documented = true }, ratelimit.defaults_of("dashscope"))
+    assert.same({ submit = 20, query = 100, documented = false }, ratelimit.defaults_of("turing"))
+    -- one registry: what stt.providers() shows is what the limiter uses
+    assert.same(require("stt").providers().volcengine.rate, ratelimit.defaults_of("volcengine"))
     local lim = ratelimit.new("turing")
     assert.equal(100, lim.windows.query.size)
     assert.is_nil(lim.windows.fetch)

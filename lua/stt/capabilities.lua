@@ -7,8 +7,31 @@ local core = require "stt.core"
 local M = {}
 
 --- { [provider] = { default_model =, models = { [model] = { batch_max =, options = {
---    [option] = "<wire field(s)>" | false } } } } }
+--    [option] = "<wire field(s)>" | false } } }, env = { [client option] = "VARIABLE" },
+--    credentials = { { option, ... }, ... }, rate = { submit =, query =, documented = },
+--    client_ids = bool } }: a fresh copy each call (stt.providers()).
 function M.table() return core.capabilities() end
+
+-- The same, built once: for the library's own lookups, which never change it.
+local cached
+function M.get()
+  if not cached then cached = core.capabilities() end
+  return cached
+end
+
+-- Every job option some provider knows (the rows of the capability table).
+local job_options
+function M.job_options()
+  if not job_options then
+    job_options = {}
+    for _, p in pairs(M.get()) do
+      for _, m in pairs(p.models) do
+        for name in pairs(m.options) do job_options[name] = true end
+      end
+    end
+  end
+  return job_options
+end
 
 -- Providers in registry order; models with the default first, then by name.
 local function providers(caps)
@@ -78,24 +101,24 @@ function M.markdown()
   return table.concat(lines, "\n") .. "\n"
 end
 
-M.BEGIN = "<!-- providers:begin -->"
-M.END = "<!-- providers:end -->"
+local BEGIN = "<!-- providers:begin -->"
+local END = "<!-- providers:end -->"
 
 --- The text between the README markers (nil when they are missing).
 function M.readme_block(text)
-  local s = text:find(M.BEGIN, 1, true)
-  local e = text:find(M.END, 1, true)
+  local s = text:find(BEGIN, 1, true)
+  local e = text:find(END, 1, true)
   if not s or not e or e < s then return nil end
-  return text:sub(s + #M.BEGIN + 1, e - 1)
+  return text:sub(s + #BEGIN + 1, e - 1)
 end
 
 --- Returns text with the block between the markers replaced by markdown() (nil, msg when the
 -- markers are missing).
 function M.update_readme(text)
-  local s = text:find(M.BEGIN, 1, true)
-  local e = text:find(M.END, 1, true)
-  if not s or not e or e < s then return nil, "README: markers " .. M.BEGIN .. " / " .. M.END .. " not found" end
-  return text:sub(1, s + #M.BEGIN - 1) .. "\n" .. M.markdown() .. text:sub(e)
+  local s = text:find(BEGIN, 1, true)
+  local e = text:find(END, 1, true)
+  if not s or not e or e < s then return nil, "README: markers " .. BEGIN .. " / " .. END .. " not found" end
+  return text:sub(1, s + #BEGIN - 1) .. "\n" .. M.markdown() .. text:sub(e)
 end
 
 --- Rewrites the provider table of the README at path (only when it changed). true | nil, msg

@@ -7,21 +7,12 @@ local sched = require "stt.sched"
 local errors = require "stt.errors"
 local journal = require "stt.journal"
 local ratelimit = require "stt.ratelimit"
+local options = require "stt.options"
+local capabilities = require "stt.capabilities"
+local batch = require "stt.batch"
+local vocabulary = require "stt.vocabulary"
 
 local M = {}
-
--- Per-provider defaults that come from the environment (schemas never read it).
-local PROVIDERS = {
-  dashscope = { key_env = "DASHSCOPE_API_KEY", base_env = "DASHSCOPE_HTTP_BASE_URL",
-                model = "paraformer-v2" },
-  volcengine = { key_env = "LAS_API_KEY", base_env = "LAS_BASE_URL", model = "bigasr" },
-  -- The direct big-model API authenticates with an app key and an access key, and its task id is
-  -- chosen by the client (X-Api-Request-Id): resubmitting with the same id cannot pay twice.
-  ["volcengine-auc"] = { app_key_env = "VOLC_APP_KEY", access_key_env = "VOLC_ACCESS_KEY",
-                         base_env = "VOLC_AUC_BASE_URL", model = "bigasr", client_ids = true },
-  turing = { key_env = "TURING_API_KEY", base_env = "TURING_BASE_URL" },
-}
-M.PROVIDERS = PROVIDERS
 
 -- The API key lives here, keyed by client, so that it is no field of the client table:
 -- printing, serializing or inspecting a client never shows it.
@@ -29,11 +20,6 @@ local secrets = setmetatable({}, { __mode = "k" })
 
 local Client = {}
 Client.__index = Client
-
-local function known_provider(name)
-  for _, p in ipairs(core.providers()) do if p == name then return true end end
-  return false
-end
 
 local function pick_transport(t, opts)
   -- Auto: cosockets inside nginx (whatever the phase: a client made in init_worker is used later
@@ -52,20 +38,31 @@ local function pick_transport(t, opts)
   error("transport must be \"curl\", \"ngx\" or a table with request()", 3)
 end
 
+-- The credential options a provider takes (from the registry's env map), base_url aside.
+local function credential_options(facts)
+  local out = {}
+  for opt in pairs(facts.env) do if opt ~= "base_url" then out[#out + 1] = opt end end
+  table.sort(out)
+  return out
+end
+
 --- stt.client(provider, opts)
 function M.new(provider, opts)
   if type(provider) ~= "string" then error("stt.client: provider name expected", 2) end
-  if not known_provider(provider) or not PROVIDERS[provider] then
-    error(("stt.client: unknown provider %q"):format(provider), 2)
+  local facts = capabilities.get()[provider]
+  if not facts then
+    local known = {}
+    for _, p in ipairs(core.providers()) do known[#known + 1] = p end
+    error(("stt.client: unknown provider %q (known: %s)"):format(provider, table.concat(known, ", ")), 2)
   end
   opts = opts or {}
   if type(opts) ~= "table" then error("stt.client: options table expected", 2) end
-  local p = PROVIDERS[provider]
+  options.check("client", opts, "stt.client", capabilities.job_options())
   local self = setmetatable({
     provider = provider,
-    model = opts.model or p.model,
+    model = opts.model or facts.default_model,
     region = opts.region,
-    base_url = opts.base_url or os.getenv(p.base_env),
+    base_url = opts.base_url or os.getenv(facts.env.base_url or ""),
     timeout = opts.timeout or 30,
     connect_timeout = opts.connect_timeout or 10,
     retries = opts.retries or 4,
@@ -83,6 +80,8 @@ function M.new(provider, opts)
     on_event = opts.on_event,
     -- HTTP transfers at once per host (the libcurl engine's default is 64; the rest wait in turn)
     max_host_connections = opts.max_host_connections,
+    -- the provider chooses the task id, or the client does (then a resubmit with it is safe)
+    client_ids = facts.client_ids,
   }, Client)
   if opts.journal ~= nil then
     -- A journal that cannot be read is a setup mistake: refuse to run without it.
@@ -91,14 +90,19 @@ function M.new(provider, opts)
     self.journal = j
   end
   if self.base_url == "" then self.base_url = nil end
-  local function env(name) return name and os.getenv(name) or nil end
-  secrets[self] = { api_key = opts.api_key or env(p.key_env), app_key = opts.app_key or env(p.app_key_env),
-                    access_key = opts.access_key or env(p.access_key_env) }
+  -- Credentials: the option, else the provider's environment variable (stt.providers()).
+  local cred = {}
+  for _, opt in ipairs(credential_options(facts)) do
+    local v = opts[opt]
+    if v == nil then v = os.getenv(facts.env[opt]) end
+    cred[opt] = v
+  end
+  secrets[self] = cred
   self.auth_prefix = opts.auth_prefix           -- volcengine: "" (raw key, default) | "Bearer" | "ApiKey"
   self.transport = pick_transport(opts.transport, { max_host_connections = opts.max_host_connections })
   -- rate_limit: nil = the provider's documented QPS, false = none, { submit = n, query = n }
   -- (+ shared = lua_shared_dict: one budget across nginx workers, named by a hash of the key).
-  self.limiter = ratelimit.new(provider, opts.rate_limit, secrets[self].api_key or secrets[self].app_key)
+  self.limiter = ratelimit.new(provider, opts.rate_limit, cred.api_key or cred.app_key)
   return self
 end
 
@@ -117,8 +121,8 @@ function Client:_ctx(op)
   local s = secrets[self]
   if s.list == nil then         -- the keys never change: listed once per client
     local list = {}
-    for _, k in ipairs({ "api_key", "app_key", "access_key" }) do
-      if type(s[k]) == "string" then list[#list + 1] = s[k] end
+    for _, v in pairs(s) do
+      if type(v) == "string" then list[#list + 1] = v end
     end
     s.list = #list > 0 and list or false
   end
@@ -133,10 +137,9 @@ function Client:_emit(ev)
 end
 
 function Client:_args(extra)
-  local s = secrets[self]
-  local args = { api_key = s.api_key, app_key = s.app_key, access_key = s.access_key,
-                 auth_prefix = self.auth_prefix, base_url = self.base_url, region = self.region,
+  local args = { auth_prefix = self.auth_prefix, base_url = self.base_url, region = self.region,
                  model = self.model }
+  for k, v in pairs(secrets[self]) do if k ~= "list" then args[k] = v end end
   for k, v in pairs(extra) do args[k] = v end
   return args
 end
@@ -183,7 +186,7 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
   -- A submit that carries a client-chosen task id (volcengine-auc) is idempotent: an unknown
   -- outcome is retried with the same id; a "duplicate" answer then means the task exists.
   local idempotent = op == "submit" and parse_extra and parse_extra.request_id ~= nil
-    and PROVIDERS[self.provider].client_ids
+    and self.client_ids
   local unknown_before = false
   while true do
     if self.limiter and not self.limiter:acquire(op, deadline) then
@@ -338,7 +341,7 @@ function Client:_confirm_planned(id, model, err)
   return nil, err
 end
 
--- A fresh id for providers whose task id the client chooses (PROVIDERS[p].client_ids): UUID v4
+-- A fresh id for providers whose task id the client chooses (client_ids in stt.providers()): UUID v4
 -- text from /dev/urandom (math.random is not seeded per process on LuaJIT).
 local function new_request_id()
   local f = io.open("/dev/urandom", "rb")
@@ -353,13 +356,14 @@ local function new_request_id()
   local h = table.concat(hex)
   return ("%s-%s-%s-%s-%s"):format(h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), h:sub(17, 20), h:sub(21, 32))
 end
-M.new_request_id = new_request_id
 
 --- Submit a job; returns a plain, JSON-serializable task table, or nil, err.
 -- With a journal, the same job (provider, model, input, options) returns its journaled task
 -- instead of paying twice, unless job.force is true.
 function Client:submit(job)
   if type(job) ~= "table" then error("submit: job table expected", 2) end
+  local kerr = self:_job_keys(job)
+  if kerr then return nil, kerr end
   local model = job.model or self.model
   local key
   if self.journal then
@@ -367,6 +371,12 @@ function Client:submit(job)
     -- looked up before anything else is sent.
     local canon
     key, canon = journal.key(self.provider, model, job)
+    if job.model == nil and not self.journal:find(key, canon) then
+      -- Journals written before every client had a model (turing took none) keyed a job of the
+      -- default model without one: find those too, so that nothing is paid twice.
+      local k2, c2 = journal.key(self.provider, nil, job)
+      if self.journal:find(k2, c2) then key, canon = k2, c2 end
+    end
     if not job.force then
       local task, err = self:_journaled(key, canon, job, model)
       if task or err then return task, err end
@@ -374,14 +384,58 @@ function Client:submit(job)
   end
   local wire, herr = self:_wire_job(job, model)
   if not wire then return nil, herr end
-  local planned_id = PROVIDERS[self.provider].client_ids and new_request_id() or nil
+  local planned_id = self.client_ids and new_request_id() or nil
   return self:_submit(wire, model, key, planned_id, job)
+end
+
+-- A job key that is no job option: an option of another level (a misplaced `timeout`) says
+-- where it belongs, anything else names the closest job option. nil when all keys are known.
+function Client:_job_keys(job)
+  local known = capabilities.job_options()
+  for k in pairs(job) do
+    if not (known[k] or options.JOB_EXTRA[k]) then
+      local all = {}
+      for name in pairs(known) do all[name] = true end
+      for name in pairs(options.JOB_EXTRA) do all[name] = true end
+      return errors.new({ kind = "invalid", retryable = false,
+        message = options.unknown_message(k, "job", all) }, self:_ctx("submit"))
+    end
+  end
 end
 
 -- The job as sent: stt.hotwords validated and turned into a vocabulary_id or the normalized list.
 function Client:_wire_job(job, model)
   if job.hotwords == nil then return job end
-  return self:_hotwords_job(job, model)
+  return vocabulary.job(self, job, model)
+end
+
+--- c:check(job) -> true | nil, err: everything a submit would refuse before sending anything
+-- (unknown or misplaced keys, options the model does not take, bad values, hot words that break
+-- the provider's rules, missing credentials), without any request. Hot words that would become
+-- a DashScope vocabulary are validated, not created.
+function Client:check(job)
+  if type(job) ~= "table" then error("check: job table expected", 2) end
+  local kerr = self:_job_keys(job)
+  if kerr then return nil, kerr end
+  local model = job.model or self.model
+  local wire = job
+  if job.hotwords ~= nil then
+    local hotwords = require "stt.hotwords"
+    local hw = hotwords.from(job.hotwords)
+    local ok, problems = hw:validate(self.provider, model)
+    if not ok then return nil, hotwords.invalid(self.provider, problems, "submit") end
+    wire = {}
+    for k, v in pairs(job) do wire[k] = v end
+    if hotwords.needs_vocabulary(self.provider, model) then
+      wire.hotwords, wire.vocabulary_id = nil, "vocab-check-0000"
+    else
+      wire.hotwords = hw:wire_list(self.provider, model)
+    end
+  end
+  local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = wire,
+    request_id = self.client_ids and "00000000-0000-4000-8000-000000000000" or nil }))
+  if not req then return nil, errors.new(berr, self:_ctx("submit")) end
+  return true
 end
 
 --- Unfinished tasks of this client's provider in its journal (empty without one):
@@ -497,6 +551,7 @@ end
 --- Wait for a task to finish; returns the normalized Result or nil, err.
 -- opts: { timeout = seconds for the whole wait (default client.wait_timeout), on_progress = fn(status, task) }
 function Client:wait(task, opts)
+  options.check("wait", opts, "wait", capabilities.job_options())
   opts = opts or {}
   local deadline = sched.now() + (opts.timeout or self.wait_timeout)
   local since = math.max(0, os.time() - (task.submitted_at or os.time()))
@@ -537,75 +592,10 @@ end
 
 --- submit + wait
 function Client:transcribe(job, wait_opts)
+  options.check("wait", wait_opts, "transcribe", capabilities.job_options())
   local task, err = self:submit(job)
   if not task then return nil, err end
   return self:wait(task, wait_opts)
-end
-
--- Files per task that `model` takes (1: no batches), from the capability table, cached.
-function Client:_batch_max(model)
-  local cache = self._batch_max_cache
-  if not cache then
-    cache = {}
-    self._batch_max_cache = cache
-  end
-  local n = cache[model or ""]              -- no model: the provider's default
-  if n == nil then
-    local p = core.capabilities()[self.provider]
-    local m = p and p.models[model or p.default_model]
-    n = m and tonumber(m.batch_max) or 1
-    cache[model or ""] = n
-  end
-  return n
-end
-
--- What decides whether two jobs can share a task (everything but the url, model resolved), and
--- the batch size of their model; nil when the job cannot be packed at all.
-function Client:_pack_key(job)
-  if type(job) ~= "table" or type(job.url) ~= "string" or job.urls ~= nil then return nil end
-  local model = job.model or self.model
-  local max = self:_batch_max(model)
-  if max < 2 then return nil end
-  local rest = { model = model }
-  for k, v in pairs(job) do
-    if k ~= "url" and k ~= "model" then rest[k] = v end
-  end
-  local ok, key = pcall(core.json_encode, rest)      -- a job that is not plain data: run it alone
-  if not ok then return nil end
-  return key, max
-end
-
--- Split the Result of a packed task back per input: files[k] belongs to jobs[i + k - 1]; matched
--- by URL in case the provider reorders them. Fills out[i..j].
-local function split_pack(self, jobs, i, j, res, err, out)
-  local files = res and res.files
-  local used = {}
-  local function take(k, url)
-    local f = files[k]
-    if f and not used[k] and f.url == url then used[k] = true; return f end
-    for m = 1, #files do
-      if not used[m] and files[m].url == url then used[m] = true; return files[m] end
-    end
-    f = files[k]                           -- no URL matches: trust the order
-    if f and not used[k] and f.url == nil then used[k] = true; return f end
-    return nil
-  end
-  for k = 1, j - i + 1 do
-    local slot
-    if not files then
-      slot = { error = err or errors.new({ kind = "protocol", retryable = false,
-        message = "a packed task returned no per-file results" }, self:_ctx("wait")) }
-    else
-      local f = take(k, jobs[i + k - 1].url)
-      if f and f.result then slot = { result = f.result }
-      elseif f and f.error then slot = { error = f.error }
-      else
-        slot = { error = errors.new({ kind = "protocol", retryable = false,
-          message = "the packed task has no result for " .. tostring(jobs[i + k - 1].url) }, self:_ctx("wait")) }
-      end
-    end
-    out[i + k - 1] = slot
-  end
 end
 
 --- Transcribe many jobs concurrently (inside or outside stt.run).
@@ -615,62 +605,8 @@ end
 -- (all but url) for a model that takes batches go in one task of up to batch_max URLs.
 function Client:transcribe_all(jobs, opts)
   if type(jobs) ~= "table" then error("transcribe_all: array of jobs expected", 2) end
-  opts = opts or {}
-  local concurrency = opts.concurrency or 16
-  local n = #jobs
-  local out, nexti = {}, 0
-  local ahead_i, ahead_key, ahead_max    -- the pack key of jobs[ahead_i], from the last look-ahead
-  local function key_of(i)
-    if ahead_i == i then return ahead_key, ahead_max end
-    return self:_pack_key(jobs[i])
-  end
-  -- The next unit of work, jobs[i..j] (i == j: one job alone). Never yields, so workers cannot
-  -- take the same job.
-  local function next_unit()
-    local i = nexti + 1
-    if i > n then return nil end
-    local j = i
-    if opts.pack then
-      local key, max = key_of(i)
-      if key then
-        while j < n and j - i + 1 < max do
-          local k2, max2 = self:_pack_key(jobs[j + 1])
-          ahead_i, ahead_key, ahead_max = j + 1, k2, max2
-          if k2 ~= key then break end
-          j = j + 1
-        end
-      end
-    end
-    nexti = j
-    return i, j
-  end
-  local function worker()
-    while true do
-      local i, j = next_unit()
-      if not i then return end
-      if i == j then
-        local res, err = self:transcribe(jobs[i], opts)
-        out[i] = res and { result = res } or { error = err }
-      else
-        local job = {}
-        for k, v in pairs(jobs[i]) do if k ~= "url" then job[k] = v end end
-        job.urls = {}
-        for k = i, j do job.urls[k - i + 1] = jobs[k].url end
-        local res, err = self:transcribe(job, opts)
-        split_pack(self, jobs, i, j, res, err, out)
-      end
-      if opts.on_result then
-        for k = i, j do opts.on_result(k, out[k]) end
-      end
-    end
-  end
-  local function all()
-    local ths = {}
-    for w = 1, math.min(concurrency, n) do ths[w] = sched.spawn(worker) end
-    for w = 1, #ths do ths[w]:join() end
-  end
-  if sched.current() then all() else sched.run(all) end
-  return out
+  options.check("batch", opts, "transcribe_all", capabilities.job_options())
+  return batch.transcribe_all(self, jobs, opts)
 end
 
 --- Cancel a task (DashScope: only while it is still queued). Returns true or nil, err.
@@ -686,8 +622,22 @@ function Client:cancel(task)
   return true
 end
 
--- c:vocabulary_create/list/query/update/delete/for and the submit hotwords hook (stt.hotwords).
-require("stt.hotwords").extend(Client)
+---------------------------------------------------------------- DashScope vocabularies
+-- (lua/stt/vocabulary.lua; the requests go through this client's exchange)
+
+--- c:vocabulary_create{ target_model =, prefix =, vocabulary = {{text=, weight=, lang=}} | hw }
+-- -> vocabulary_id, answer | nil, err
+function Client:vocabulary_create(opts) return vocabulary.create(self, opts) end
+--- c:vocabulary_list{ prefix =, page_index = 0, page_size = 10 } -> { {vocabulary_id, status, ...} }, answer
+function Client:vocabulary_list(opts) return vocabulary.list(self, opts) end
+--- c:vocabulary_query(id) -> { vocabulary_id, status, target_model, vocabulary = {...}, ... } | nil, err
+function Client:vocabulary_query(id) return vocabulary.query(self, id) end
+--- c:vocabulary_update(id, vocabulary | hw [, model]) -> true | nil, err  (a full replacement)
+function Client:vocabulary_update(id, voc, model) return vocabulary.update(self, id, voc, model) end
+--- c:vocabulary_delete(id) -> true | nil, err
+function Client:vocabulary_delete(id) return vocabulary.delete(self, id) end
+--- c:vocabulary_for(hw [, model]) -> vocabulary_id | nil, err: create-or-reuse one per list and model
+function Client:vocabulary_for(hw, model) return vocabulary.find_or_create(self, hw, model) end
 
 M.Client = Client
 return M

@@ -42,7 +42,6 @@ local function scrub(s, secrets)
   end
   return s
 end
-M.scrub = scrub
 
 --- Make an error object. `t` may be a plain table from the C core; `ctx` adds provider/op and
 -- the secrets to scrub from every string field.

@@ -1,7 +1,7 @@
---- One hotword list for every provider: load, normalize, validate, encode; and the DashScope
--- custom-vocabulary client (create / list / query / update / delete, create-or-reuse per list).
+--- One hotword list for every provider: load, normalize, validate, encode. Pure: the DashScope
+-- custom-vocabulary calls that use these lists are client methods (lua/stt/vocabulary.lua).
 --
--- Rules: shared/reference/subtitles-hotwords.md section B ("ref Bn" below).
+-- Rules and their sources: docs/subtitles.md#hot-words (section anchors below).
 --   local hw = stt.hotwords.load("terms.txt")      -- or a string, or a table
 --   assert(hw:validate("dashscope", "paraformer-v2"))
 --   local value, field = hw:encode("volcengine")   -- exactly what goes on the wire
@@ -397,11 +397,12 @@ function Hotwords:prefix(model)
   return "h" .. hash36(table.concat(parts, "\1"), 8)
 end
 
----------------------------------------------------------------------------- DashScope vocabulary client
+---------------------------------------------------------------------------- DashScope vocabulary entries
 
--- Entries as the vocabulary API wants them: [{text, weight, lang?}] (ref B2), validated for the
--- target model. (The schema's "hotwords" op gives the same array; this path needs only the
--- vocabulary schema, csrc/providers/dashscope_vocabulary.c.)
+-- Entries as the vocabulary API wants them: [{text, weight, lang?}]
+-- (docs/subtitles.md#hotwords-dashscope), validated for the target model. (The schema's
+-- "hotwords" op gives the same array; this path needs only the vocabulary schema,
+-- csrc/providers/dashscope_vocabulary.c.)
 function Hotwords:vocabulary(model)
   local ok, problems = self:validate("dashscope", model)
   if not ok then return nil, invalid("dashscope", problems) end
@@ -410,112 +411,6 @@ function Hotwords:vocabulary(model)
     out[i] = { text = e.word, weight = e.weight, lang = e.lang }
   end
   return out
-end
-
--- Methods added to stt.client objects (client.lua calls M.extend(Client)).
-local methods = {}
-
-local function call(self, op, args)
-  local a = self:_args(args)
-  local req, berr = core.build(self.provider, op, a)
-  if not req then return nil, errors.new(berr, self:_ctx(op)) end
-  return self:_exchange(op, req, op)
-end
-
---- c:vocabulary_create{ target_model =, prefix =, vocabulary = {{text=, weight=, lang=}} | hw }
--- -> vocabulary_id | nil, err
-function methods:vocabulary_create(opts)
-  local voc = opts.vocabulary
-  if getmetatable(voc) == Hotwords then
-    local err
-    voc, err = voc:vocabulary(opts.target_model or self.model)
-    if not voc then return nil, err end
-  end
-  local out, err = call(self, "vocabulary_create", { target_model = opts.target_model or self.model,
-                                                     prefix = opts.prefix, vocabulary = voc })
-  if not out then return nil, err end
-  return out.vocabulary_id, out
-end
-
---- c:vocabulary_list{ prefix =, page_index = 0, page_size = 10 } -> { {vocabulary_id, status, ...} } | nil, err
-function methods:vocabulary_list(opts)
-  opts = opts or {}
-  local out, err = call(self, "vocabulary_list", { prefix = opts.prefix, page_index = opts.page_index,
-                                                   page_size = opts.page_size })
-  if not out then return nil, err end
-  return out.vocabularies or {}, out
-end
-
---- c:vocabulary_query(id) -> { vocabulary_id, status, target_model, vocabulary = {...}, ... } | nil, err
-function methods:vocabulary_query(id)
-  return call(self, "vocabulary_query", { vocabulary_id = id })
-end
-
---- c:vocabulary_update(id, vocabulary | hw) -> true | nil, err  (a full replacement)
-function methods:vocabulary_update(id, voc, model)
-  if getmetatable(voc) == Hotwords then
-    local err
-    voc, err = voc:vocabulary(model or self.model)
-    if not voc then return nil, err end
-  end
-  local out, err = call(self, "vocabulary_update", { vocabulary_id = id, vocabulary = voc })
-  if not out then return nil, err end
-  return true
-end
-
---- c:vocabulary_delete(id) -> true | nil, err
-function methods:vocabulary_delete(id)
-  local out, err = call(self, "vocabulary_delete", { vocabulary_id = id })
-  if not out then return nil, err end
-  return true
-end
-
---- c:vocabulary_for(hw, model) -> vocabulary_id | nil, err
--- Create-or-reuse: one vocabulary per (list, target model), found again by its prefix.
-function methods:vocabulary_for(hw, model)
-  model = model or self.model
-  local prefix = hw:prefix(model)
-  self._vocabularies = self._vocabularies or {}
-  if self._vocabularies[prefix] then return self._vocabularies[prefix] end
-  local list, err = self:vocabulary_list({ prefix = prefix, page_index = 0, page_size = 10 })
-  if not list then return nil, err end
-  local id
-  for _, v in ipairs(list) do
-    if type(v.vocabulary_id) == "string" and v.vocabulary_id:find("-" .. prefix .. "-", 1, true) then
-      id = v.vocabulary_id
-      break
-    end
-  end
-  if not id then
-    id, err = self:vocabulary_create({ target_model = model, prefix = prefix, vocabulary = hw })
-    if not id then return nil, err end
-  end
-  self._vocabularies[prefix] = id
-  return id
-end
-
---- The submit hook: job.hotwords (object, list, text or path) -> a job for the schema:
--- validated for the provider/model; DashScope paraformer/fun-asr get a vocabulary_id, the
--- others the normalized list in job.hotwords. Returns the new job or nil, err.
-function methods:_hotwords_job(job, model)
-  local hw = M.from(job.hotwords)
-  local ok, problems = hw:validate(self.provider, model)
-  if not ok then return nil, invalid(self.provider, problems, "submit") end
-  local out = {}
-  for k, v in pairs(job) do out[k] = v end
-  if M.needs_vocabulary(self.provider, model) then
-    local id, err = self:vocabulary_for(hw, model)
-    if not id then return nil, err end
-    out.hotwords, out.vocabulary_id = nil, id
-  else
-    out.hotwords = hw:wire_list(self.provider, model)
-  end
-  return out
-end
-
---- Install the vocabulary methods into the client class.
-function M.extend(Client)
-  for k, f in pairs(methods) do Client[k] = f end
 end
 
 M.Hotwords = Hotwords

@@ -1,5 +1,6 @@
 --- lua-stt: asynchronous speech-to-text for Lua.
 -- local stt = require "stt"; local c = stt.client("dashscope", {...}); c:transcribe{url = ...}
+-- Every public name is in docs/api.md (a spec keeps the two in step).
 local core = require "stt.core"
 local sched = require "stt.sched"
 local errors = require "stt.errors"
@@ -11,14 +12,17 @@ local M = {
   run = sched.run,
   spawn = sched.spawn,
   sleep = sched.sleep,
+  now = sched.now,
   errors = errors,
 }
 
 --- stt.client(provider, opts) -> client (see lua/stt/client.lua)
 function M.client(provider, opts) return client.new(provider, opts) end
 
---- stt.providers() -> the capability table: per provider and model, each normalized option's
--- wire field(s) or false (refused as unsupported). See lua/stt/capabilities.lua.
+--- stt.providers() -> the provider registry and capability table: per provider its models and
+-- the wire field(s) of each option they honour (false: refused as unsupported), the environment
+-- variables of its credentials and base URL, its rate limits and who chooses task ids. A fresh
+-- copy each call. See lua/stt/capabilities.lua.
 function M.providers() return require("stt.capabilities").table() end
 
 --- stt.parse(provider, body, { kind = "result" | "poll" | "submit", model = ..., status = 200 })
@@ -36,9 +40,23 @@ end
 M.json_encode = core.json_encode
 M.json_decode = core.json_decode
 
--- Post-processing helpers load on first use.
+--- stt.version() -> { version =, curl =, lua = } (what `stt --version` prints)
+function M.version()
+  local v = core.version()
+  return { version = v.version, curl = v.curl, http2 = v.http2, lua = _VERSION }
+end
+
+--- stt.catch_signal("INT" | "TERM"): from now on that signal only sets a flag, which
+-- stt.pending_signal() returns ("INT" | "TERM" | nil) and clears; a second delivery of it has
+-- its default effect. For programs that stop cleanly (finish what they must record, then exit).
+M.catch_signal = core.catch_signal
+M.pending_signal = core.pending_signal
+
+-- Modules that load on first use: stt.subtitle, stt.hotwords (pure post-processing),
+-- stt.batch (worker pools), stt.journal (the task journal, for tools that read one).
+local LAZY = { subtitle = true, hotwords = true, batch = true, journal = true }
 return setmetatable(M, { __index = function(t, k)
-  if k == "subtitle" or k == "hotwords" then
+  if LAZY[k] then
     local mod = require("stt." .. k)
     rawset(t, k, mod)
     return mod

@@ -15,18 +15,17 @@ local M = {}
 -- each window this much longer than one second so that a per-second counter never sees rate + 1.
 local GUARD = 0.05
 
--- Documented per-provider QPS (shared/reference/providers.md).
-M.DEFAULTS = {
-  dashscope = { submit = 20, query = 20 },          -- §4.2, §4.9 (paraformer-v2 20 submits/s, query 20)
-  turing = { submit = 20, query = 100 },            -- §1.5: Tingwu CreateTask 20, GetTaskInfo 100
-  -- Volcengine LAS (§2.7) and AUC (§3.6): QPS UNCONFIRMED; a conservative 20/20 until documented.
-  volcengine = { submit = 20, query = 20 },
-  ["volcengine-auc"] = { submit = 20, query = 20 },
-}
+-- The defaults are each provider's documented (or assumed) rates, from the registry
+-- (stt.providers()[provider].rate; sources in docs/providers.md).
+local function defaults_of(provider)
+  local p = require("stt.capabilities").get()[provider]
+  return p and p.rate or {}
+end
+M.defaults_of = defaults_of
 
 -- Which class an operation of the client counts against (nil: not limited). Result files come
 -- from the object store, not the provider's API; vocabulary calls have limits of their own.
-M.CLASS = { submit = "submit", poll = "query", cancel = "query" }
+local CLASS = { submit = "submit", poll = "query", cancel = "query" }
 
 local Window = {}
 Window.__index = Window
@@ -213,7 +212,7 @@ function M.new(provider, opts, credential)
   elseif opts and opts.key ~= nil then
     error("rate_limit.key names a shared budget: it needs rate_limit.shared", 3)
   end
-  local defaults = M.DEFAULTS[provider] or {}
+  local defaults = defaults_of(provider)
   local lim = { windows = {}, shared = dict ~= nil }
   local any = false
   for _, class in ipairs({ "submit", "query" }) do
@@ -231,7 +230,7 @@ end
 --- Wait (through stt.sleep) until operation `op` may send a request. Returns true, or false when
 -- the wait would pass `deadline` (a sched.now() time; then the caller returns its timeout error).
 function Limiter:acquire(op, deadline)
-  local class = M.CLASS[op]
+  local class = CLASS[op]
   local w = class and self.windows[class]
   if not w then return true end
   return w:acquire(deadline)

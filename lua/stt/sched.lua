@@ -20,7 +20,6 @@ local TOKEN = {}        -- what our threads yield, so that foreign yields are to
 ---------------------------------------------------------------- nginx detection
 -- The phases in which nginx allows cosockets, light threads and ngx.sleep.
 local COSOCKET_PHASES = { rewrite = true, access = true, content = true, timer = true }
-M.COSOCKET_PHASES = COSOCKET_PHASES
 
 --- The `ngx` API table when running inside nginx (lua-nginx-module), else nil.
 -- Looked up at call time: a plain Lua program never has it.

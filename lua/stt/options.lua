@@ -1,0 +1,128 @@
+--- The option tables of the public API, in one place: what stt.client, c:wait / c:transcribe and
+-- c:transcribe_all take, with defaults and units (docs/api.md lists the same; a spec compares
+-- them). check() refuses an unknown key with kind "invalid", naming the closest known option, or
+-- where the key belongs when it is an option of another level. Pure: no I/O.
+local errors = require "stt.errors"
+
+local M = {}
+
+-- { name, default (as documented), unit or "", what it does }
+M.CLIENT = {
+  { "api_key", "env", "", "the provider's key; default from the provider's variable (stt.providers())" },
+  { "app_key", "env", "", "volcengine-auc: the app key (VOLC_APP_KEY)" },
+  { "access_key", "env", "", "volcengine-auc: the access key (VOLC_ACCESS_KEY)" },
+  { "auth_prefix", "\"\"", "", "volcengine (LAS): the Authorization scheme: \"\" (raw key), \"Bearer\" or \"ApiKey\"" },
+  { "base_url", "env or the provider's", "", "the API base up to and including its version segment" },
+  { "region", "\"cn\"", "", "dashscope: \"cn\" (Beijing) or \"intl\" (Singapore), when base_url is not given" },
+  { "model", "the provider's default", "", "the model of every job that names none" },
+  { "timeout", "30", "s", "per HTTP request" },
+  { "connect_timeout", "10", "s", "per connection attempt" },
+  { "retries", "4", "", "retries of a retryable failure (429, 5xx, network), honouring Retry-After" },
+  { "max_retry_wait", "60", "s", "a longer Retry-After returns the error (with retry_after) instead of sleeping" },
+  { "wait_timeout", "3600", "s", "the default deadline of c:wait over the whole wait" },
+  { "poll_first", "0.5", "s", "the first poll of a fresh task comes this long after its submit" },
+  { "poll_ratio", "0.1", "", "later polls: this fraction of the time the task has run so far" },
+  { "poll_max", "30", "s", "polls are never further apart than this" },
+  { "max_body", "64 MiB", "bytes", "the largest answer read" },
+  { "max_host_connections", "64", "", "HTTP transfers at once per host; more wait their turn" },
+  { "insecure", "false", "", "skip TLS verification (tests only)" },
+  { "ca_file", "system", "", "a CA bundle to trust instead of the system's" },
+  { "rate_limit", "the provider's", "", "{ submit = n, query = n, shared = dict, key = name } or false" },
+  { "journal", "none", "", "path of a task journal: no paid job lost, none paid twice" },
+  { "transport", "auto", "", "\"curl\", \"ngx\" or a table with request(); auto: ngx inside nginx" },
+  { "on_event", "none", "", "function(ev): submit, poll, retry, done, error, cancel, journal events" },
+}
+
+M.WAIT = {
+  { "timeout", "client's wait_timeout", "s", "deadline of the whole wait, retries included" },
+  { "on_progress", "none", "", "function(status, task) after every poll that is not final" },
+}
+
+M.BATCH = {
+  { "concurrency", "16", "", "jobs (or packs) in flight at once" },
+  { "pack", "false", "", "consecutive jobs with the same options share one task of up to batch_max files" },
+  { "on_result", "none", "", "function(i, entry) as each job ends" },
+  { "timeout", "client's wait_timeout", "s", "the wait deadline of each job" },
+  { "on_progress", "none", "", "function(status, task) for each job's polls" },
+}
+
+-- Keys of a job that are not recognition options (the capability table lists those).
+M.JOB_EXTRA = { model = true, force = true }
+
+local function names(list)
+  local out = {}
+  for _, o in ipairs(list) do out[o[1]] = true end
+  return out
+end
+local client_names, wait_names, batch_names = names(M.CLIENT), names(M.WAIT), names(M.BATCH)
+
+local LEVELS = {
+  client = { names = client_names, title = "stt.client(provider, opts)" },
+  wait = { names = wait_names, title = "c:wait(task, opts) / c:transcribe(job, opts)" },
+  batch = { names = batch_names, title = "c:transcribe_all(jobs, opts)" },
+}
+
+-- Edit distance (small strings: option names), for "did you mean".
+local function distance(a, b)
+  local prev, cur = {}, {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    cur[0] = i
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev, cur = cur, prev
+  end
+  return prev[#b]
+end
+
+--- The known name closest to `name` (within a third of its length, at least 2 edits), or nil.
+function M.closest(name, known)
+  local best, bd
+  for k in pairs(known) do
+    local d = distance(name, k)
+    if d <= math.max(2, math.floor(#name / 3)) and (not bd or d < bd or (d == bd and k < best)) then
+      best, bd = k, d
+    end
+  end
+  return best
+end
+
+-- Where an option of another level goes, for the message.
+local function belongs(name, except, job_names)
+  local out = {}
+  for _, lv in ipairs({ "client", "wait", "batch" }) do
+    if lv ~= except and LEVELS[lv].names[name] then out[#out + 1] = LEVELS[lv].title end
+  end
+  if except ~= "job" and job_names and job_names[name] then out[#out + 1] = "the job table (c:submit(job))" end
+  if #out == 0 then return nil end
+  return table.concat(out, " or ")
+end
+
+--- The message for an unknown key `name` at `level` ("client" | "wait" | "batch" | "job"), with
+-- `known` the names valid there and `job_names` the job options.
+function M.unknown_message(name, level, known, job_names)
+  if type(name) ~= "string" then return ("option keys are strings, got a %s"):format(type(name)) end
+  local where = belongs(name, level, job_names)
+  if where then
+    return ("%q is not an option of %s: it belongs to %s"):format(name,
+      level == "job" and "a job" or LEVELS[level].title, where)
+  end
+  local near = M.closest(name, known)
+  return ("unknown option %q%s"):format(name, near and (" (did you mean %q?)"):format(near) or "")
+end
+
+--- Raise an "invalid" error for the first unknown key of opts at `level` (client, wait, batch).
+function M.check(level, opts, fn, job_names)
+  if opts == nil then return end
+  local known = LEVELS[level].names
+  for k in pairs(opts) do
+    if not known[k] then
+      error(errors.new({ kind = "invalid", retryable = false,
+        message = fn .. ": " .. M.unknown_message(k, level, known, job_names) }), 3)
+    end
+  end
+end
+
+return M
