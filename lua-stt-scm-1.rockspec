@@ -15,6 +15,7 @@ submit / poll / wait / transcribe, normalized results, subtitles.]],
 -- any other Lua with a message, since a rockspec cannot say "5.4 or LuaJIT".
 dependencies = {
   "lua >= 5.1",
+  "argparse >= 0.7",        -- the `stt` command line (Debian: lua-argparse)
 }
 external_dependencies = {
   CURL = { library = "curl" },   -- the header sits in a multiarch folder on Debian (pkg-config finds it)

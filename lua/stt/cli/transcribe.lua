@@ -1,0 +1,336 @@
+--- `stt transcribe` and `stt resume`: a batch of inputs to one file per input and format, with
+-- progress, a crash-safe journal (a rerun submits nothing twice) and a clean stop on Ctrl-C.
+-- Uses only the public API.
+local stt = require "stt"
+local util = require "stt.cli.util"
+local progress = require "stt.cli.progress"
+
+local M = {}
+
+local usage_error, err_text, err_table = util.usage_error, util.err_text, util.err_table
+
+-- After Ctrl-C, how long submits already sent may take to answer (their ids go to the journal).
+M.INTERRUPT_GRACE = 10
+
+-- Output formats: "json" is the whole normalized Result (the transcript: text, segments, words,
+-- usage; the provider's raw body left out); the others are stt.subtitle writers of that name
+-- ("cues" is the cue list as JSON, written as NAME.cues.json).
+local SUBTITLE_FORMATS = { "srt", "vtt", "lrc", "ass", "ttml", "sbv", "tsv", "csv", "txt" }
+
+function M.formats()
+  local out = {}
+  for _, f in ipairs(SUBTITLE_FORMATS) do
+    if type(stt.subtitle[f]) == "function" then out[#out + 1] = f end
+  end
+  out[#out + 1] = "json"
+  if type(stt.subtitle.cues_json) == "function" then out[#out + 1] = "cues" end
+  return out
+end
+
+local function result_json(res)
+  local copy = {}
+  for k, v in pairs(res) do if k ~= "raw" then copy[k] = v end end
+  return stt.json_encode(copy) .. "\n"
+end
+
+local function render(fmt, res)
+  if fmt == "json" then return result_json(res) end
+  if fmt == "cues" then return stt.subtitle.cues_json(res) end
+  return stt.subtitle[fmt](res)
+end
+
+local function extension(fmt) return fmt == "cues" and "cues.json" or fmt end
+
+local function positive_int(name, v, min)
+  local n = tonumber(v)
+  if not n or n ~= math.floor(n) or n < min then usage_error("%s must be an integer >= %d, got %q", name, min, v) end
+  return n
+end
+
+local function provider_info(name)
+  local info = stt.providers()[name]
+  if not info then
+    local names = {}
+    for p in pairs(stt.providers()) do names[#names + 1] = p end
+    table.sort(names)
+    usage_error("unknown provider %q (known: %s)", name, table.concat(names, ", "))
+  end
+  return info
+end
+
+-- Keys come from the environment only: one of the provider's credential sets must be complete.
+local function check_key(provider)
+  local missing
+  for _, alt in ipairs(util.credential_envs(provider_info(provider))) do
+    local gaps = {}
+    for _, name in ipairs(alt) do
+      local v = os.getenv(name)
+      if not v or v == "" then gaps[#gaps + 1] = name end
+    end
+    if #gaps == 0 then return end
+    missing = missing or gaps
+  end
+  usage_error("no API key for %s: set %s", provider, table.concat(missing or {}, " and "))
+end
+
+local function read_list(spec)
+  local name = spec:sub(2)
+  local f, err
+  if name == "-" then f = io.stdin else f, err = io.open(name, "rb") end
+  if not f then usage_error("cannot read list file %s: %s", name, tostring(err)) end
+  local data = f:read("*a")
+  if f ~= io.stdin then f:close() end
+  if not data then usage_error("cannot read list file %s", name) end
+  local out, n = {}, 0
+  for line in (data .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    line = line:gsub("\r$", ""):gsub("^%s+", ""):gsub("%s+$", "")
+    if line ~= "" and line:sub(1, 1) ~= "#" then
+      out[#out + 1] = { url = line, where = ("line %d of %s"):format(n, name) }
+    end
+  end
+  if #out == 0 then
+    usage_error("list file %s holds no inputs (one URL per line; blank lines and # comments are skipped)",
+      name == "-" and "@- (stdin)" or name)
+  end
+  return out
+end
+
+--- Everything a batch needs, validated before anything is submitted. `o` holds the parsed
+-- options (strings, as given), `pos` the inputs.
+function M.settings(o, pos)
+  local s = {}
+  s.provider = o.provider or "dashscope"
+  provider_info(s.provider)
+  s.model = o.model
+  s.language = o.language
+  if o.speakers then s.speakers = positive_int("--speakers", o.speakers, 0) end
+  s.formats = {}
+  local avail, avail_set, seen = M.formats(), {}, {}
+  for _, f in ipairs(avail) do avail_set[f] = true end
+  for f in (o.format or "srt,json"):gmatch("[^,%s]+") do
+    f = f:lower()
+    if not avail_set[f] then usage_error("unknown format %q (available: %s)", f, table.concat(avail, ", ")) end
+    if not seen[f] then s.formats[#s.formats + 1] = f; seen[f] = true end
+  end
+  if #s.formats == 0 then usage_error("no output format given") end
+  s.output = util.abspath(o.output or ".")
+  s.concurrency = o.concurrency and positive_int("--concurrency", o.concurrency, 1) or 8
+  s.timeout = o.timeout and tonumber(o.timeout)
+  if o.timeout and (not s.timeout or s.timeout <= 0) then usage_error("--timeout must be a positive number") end
+  s.base_url = o.base_url
+  if s.base_url then
+    local ok, why = util.check_url(s.base_url)
+    if not ok then usage_error("malformed --base-url %q: %s", s.base_url, why) end
+  end
+  s.journal = o.journal and util.abspath(o.journal) or (s.output .. "/stt-journal.jsonl")
+  s.hotwords_file = o.hotwords and util.abspath(o.hotwords)
+  local inputs = {}
+  for _, a in ipairs(pos) do
+    if a:sub(1, 1) == "@" then
+      for _, it in ipairs(read_list(a)) do inputs[#inputs + 1] = it end
+    else
+      inputs[#inputs + 1] = { url = a, where = "argument" }
+    end
+  end
+  if #inputs == 0 then usage_error("no input (give URLs or @LISTFILE)") end
+  s.inputs, s.duplicates = {}, 0
+  local seen_url = {}
+  for _, it in ipairs(inputs) do
+    local ok, why = util.check_url(it.url)
+    if not ok then usage_error("malformed URL %q (%s): %s", it.url, it.where, why) end
+    if seen_url[it.url] then s.duplicates = s.duplicates + 1
+    else
+      seen_url[it.url] = true
+      s.inputs[#s.inputs + 1] = it.url
+    end
+  end
+  return s
+end
+
+-- Hot words through stt.hotwords, validated for the provider.
+local function load_hotwords(s)
+  if not s.hotwords_file then return nil end
+  if not util.file_exists(s.hotwords_file) then usage_error("cannot read hotwords file %s", s.hotwords_file) end
+  local hw, err = stt.hotwords.load(s.hotwords_file)
+  if not hw then usage_error("hotwords file %s: %s", s.hotwords_file, err_text(err)) end
+  return hw
+end
+
+local function base_job(s, url, hw)
+  return { url = url, language = s.language, speakers = s.speakers, hotwords = hw }
+end
+
+-- The settings a resume needs, kept in the journal as a note (no key: keys come from the env).
+local function batch_note(s)
+  return { cmd = "transcribe", provider = s.provider, model = s.model, language = s.language,
+           speakers = s.speakers, formats = s.formats, output = s.output, concurrency = s.concurrency,
+           base_url = s.base_url, timeout = s.timeout, hotwords = s.hotwords_file, inputs = s.inputs }
+end
+
+--- Run a batch; returns the exit status (0 all done, 1 some failed; 130 on Ctrl-C exits itself).
+function M.run(s, o)
+  local mode = o.json and "json" or (o.quiet and "quiet") or (util.is_tty(2) and "tty" or "lines")
+  check_key(s.provider)
+  local hw = load_hotwords(s)
+  if not util.is_dir(s.output) and not util.mkdir_p(s.output) then
+    usage_error("cannot create output folder %s", s.output)
+  end
+  local copts = { model = s.model, base_url = s.base_url, journal = s.journal, wait_timeout = s.timeout }
+  local ok, c = pcall(stt.client, s.provider, copts)
+  if not ok then usage_error("%s", tostring(c):gsub("^stt%.client: ", "")) end
+  -- Whatever the provider or model would refuse is found before anything is sent.
+  local good, cerr = c:check(base_job(s, s.inputs[1], hw))
+  if not good then
+    c:close()
+    usage_error("%s", err_text(cerr))
+  end
+  local jr = c.journal
+  local names = util.unique_names(s.inputs)
+  local note = batch_note(s)
+  local last
+  for _, n in ipairs(jr.notes) do if n.cmd == "transcribe" then last = n end end
+  last = last and stt.journal.copy(last)
+  if last then last.t = nil end
+  if not last or stt.json_encode(last) ~= stt.json_encode(stt.journal.copy(note)) then
+    local nok, nerr = jr:note(note)
+    if not nok then usage_error("%s", nerr) end
+  end
+
+  local P = progress.new(mode, #s.inputs, s.concurrency)
+  if s.duplicates > 0 then
+    P:event({ event = "note", message = ("%d duplicate input URL(s) ignored"):format(s.duplicates) })
+  end
+  local function outputs_of(i)
+    local out = {}
+    for k, f in ipairs(s.formats) do out[k] = s.output .. "/" .. names[i] .. "." .. extension(f) end
+    return out
+  end
+  local function fail(i, err)
+    P:finished(i)
+    P.failed = P.failed + 1
+    P:event({ event = "failed", index = i, input = s.inputs[i], reason = err_text(err), error = err_table(err) })
+  end
+
+  local function one(i)
+    local url = s.inputs[i]
+    local job = base_job(s, url, hw)
+    local e = jr:find(stt.journal.key(s.provider, c.model, job))
+    local outs = outputs_of(i)
+    if e and e.state == "succeeded" then
+      local all = true
+      for _, p in ipairs(outs) do if not util.file_exists(p) then all = false end end
+      if all then
+        P.done, P.skipped = P.done + 1, P.skipped + 1
+        P:event({ event = "skipped", index = i, input = url, task_id = e.task and e.task.id, outputs = outs })
+        return
+      end
+    end
+    if o.force and e and (e.state == "unknown" or e.state == "failed" or e.state == "canceled") then
+      job.force = true
+    end
+    P:started(i)
+    P.running = P.running + 1
+    P.submitting = P.submitting + 1
+    local task, err = c:submit(job)
+    P.submitting = P.submitting - 1
+    if not task then P.running = P.running - 1; return fail(i, err) end
+    P:event({ event = "submitted", index = i, input = url, task_id = task.id,
+              journaled = (e and e.task) and true or nil })
+    local res, werr = c:wait(task)
+    P.running = P.running - 1
+    if not res then return fail(i, werr) end
+    for k, f in ipairs(s.formats) do
+      local fok, data = pcall(render, f, res)
+      if not fok or type(data) ~= "string" then
+        return fail(i, ("cannot make %s: %s"):format(f, tostring(data)))
+      end
+      local wok, ferr = util.write_atomic(outs[k], data)
+      if not wok then return fail(i, "cannot write " .. outs[k] .. ": " .. tostring(ferr)) end
+    end
+    P:finished(i)
+    P.done = P.done + 1
+    P:event({ event = "done", index = i, input = url, task_id = task.id, outputs = outs })
+  end
+
+  -- Ctrl-C (SIGINT) or SIGTERM: start nothing new, let submits already on the wire come back so
+  -- their task ids reach the journal (at most INTERRUPT_GRACE seconds), then say what is where
+  -- and exit 130. A rerun of the same command resumes; a second Ctrl-C stops at once.
+  local stopping = false
+  local function interrupted(sig)
+    stopping = true
+    local t0 = stt.now()
+    while P.submitting > 0 and stt.now() - t0 < M.INTERRUPT_GRACE do stt.sleep(0.05) end
+    local waiting = P.running - P.submitting
+    jr:note({ cmd = "interrupted", signal = sig, done = P.done, failed = P.failed, running = waiting,
+              submitting = P.submitting })
+    if mode == "tty" then io.stderr:write("\r\27[K") end
+    if mode == "json" then
+      P:event({ event = "interrupted", signal = sig, done = P.done, failed = P.failed, running = waiting,
+                journal = s.journal })
+    end
+    io.stderr:write(("stt: interrupted: %d done, %d submitted and still running%s; rerun the same command to resume\n")
+      :format(P.done, waiting, P.submitting > 0
+        and (", %d submit(s) without an answer (rerun reports them as unknown)"):format(P.submitting) or ""))
+    io.stderr:flush()
+    io.stdout:flush()
+    os.exit(130)
+  end
+
+  stt.run(function()
+    stt.catch_signal("INT")
+    stt.catch_signal("TERM")
+    local finished = false
+    -- One watcher: the progress bar on a terminal, and the signal flag (a signal interrupts the
+    -- engine's wait, so it is seen within one tick).
+    local ticker = stt.spawn(function()
+      while not finished do
+        local sig = stt.pending_signal()
+        if sig then return interrupted(sig) end
+        if mode == "tty" then P:draw(true) end
+        stt.sleep(0.1)
+      end
+    end)
+    stt.batch.pool(#s.inputs, s.concurrency, one, { stop = function() return stopping end })
+    finished = true
+    ticker:join()
+  end)
+  c:close()
+  jr:close()
+
+  local took = util.fmt_duration(stt.now() - P.t0)
+  if mode == "json" then
+    P:event({ event = "summary", total = #s.inputs, succeeded = P.done, failed = P.failed,
+              skipped = P.skipped, journal = s.journal, seconds = stt.now() - P.t0 })
+  else
+    if mode == "tty" then P:draw(true); io.stderr:write("\n") end
+    if mode ~= "quiet" or P.failed > 0 then
+      io.stderr:write(("stt: %d of %d done (%d from earlier runs), %d failed, in %s; journal %s\n"):format(
+        P.done, #s.inputs, P.skipped, P.failed, took, s.journal))
+    end
+  end
+  return P.failed > 0 and 1 or 0
+end
+
+function M.transcribe(o)
+  return M.run(M.settings(o, o.inputs or {}), o)
+end
+
+--- stt resume JOURNAL: the batch the journal recorded, run again.
+function M.resume(o)
+  local path = util.abspath(o.journal_file)
+  if not util.file_exists(path) then usage_error("cannot read journal %s", path) end
+  local jr, jerr = stt.journal.open(path)
+  if not jr then usage_error("%s", jerr) end
+  local note
+  for _, n in ipairs(jr.notes) do if n.cmd == "transcribe" then note = n end end
+  if not note then usage_error("journal %s holds no batch from `stt transcribe`", path) end
+  local so = { provider = note.provider, model = note.model, language = note.language,
+               speakers = note.speakers and tostring(note.speakers), format = table.concat(note.formats or {}, ","),
+               output = o.output or note.output, concurrency = tostring(o.concurrency or note.concurrency or 8),
+               base_url = o.base_url or note.base_url, timeout = note.timeout and tostring(note.timeout),
+               hotwords = note.hotwords, journal = path }
+  return M.run(M.settings(so, note.inputs or {}), o)
+end
+
+return M
