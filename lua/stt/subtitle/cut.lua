@@ -1,249 +1,39 @@
---- Subtitles from a normalized Result: cues() and the writers srt, vtt, lrc, ass, ttml, json, txt.
+--- stt.subtitle.cut: the cutting layer of subtitles. A Result's words (or, without word timings,
+-- the units of its text) go into a flat token store, block by block (consecutive segments of one
+-- speaker and one profile); each block is cut into events and their lines; then the events are
+-- timed: cues(result, opts).
 --
--- Caption cutting follows shared/reference/subtitles-hotwords.md section A ("ref A4.x" below):
+-- The rules (docs/subtitles.md):
 --   * at most 2 lines; 42 characters per line for Latin scripts, 16 for Chinese, 13 full-width for
---     Japanese, where half-width characters count 0.5 in CJK text (ref A4.1, A4.5);
---   * an event lasts 5/6 s .. 7 s (ref A4.1);
+--     Japanese, where half-width characters count 0.5 in CJK text;
+--   * an event lasts 5/6 s .. 7 s;
 --   * reading speed at most 17 characters/s (Latin), 9 (Chinese), 4 (Japanese), 12 (Korean),
---     spaces and punctuation included (ref A4.1): an event is held on screen longer when it reads
---     too fast, up to half a second past the end of speech, 7 s, and the next event;
+--     spaces and punctuation included: an event is held on screen longer when it reads too fast,
+--     up to half a second past the end of speech, 7 s, and the next event;
 --   * a gap of at least 2 frames between events; a gap of at most half a second is closed to
---     exactly 2 frames ("chaining", ref A4.1, A4.6);
+--     exactly 2 frames ("chaining");
 --   * breaks at punctuation and pauses first, never inside a word (a word of the ASR, or a
 --     Latin/digit run in CJK text) and never across a speaker change; two-line events are split
 --     where the lines come out balanced, preferring punctuation, never after an article or
---     preposition (ref A4.1, A4.5).
--- Every number is an option (see DEFAULTS and PROFILES); the profile is picked per segment from
--- its language (segment, then result) or, without one, from the script of its text.
--- Pure Lua for Lua 5.4 and LuaJIT: no utf8 library (a small UTF-8 iterator below, ref A3.4).
-local M = {}
+--     preposition.
+-- Every number is an option (see DEFAULTS and PROFILES in stt.subtitle.text); the profile is picked
+-- per segment from its language (segment, then result) or, without one, from the script of its text.
+-- Pure: no I/O, no globals.
+local Text = require "stt.subtitle.text"
 
--- Per-script limits (ref A4.1 table, A4.6). `half` is the width of a half-width character.
-local PROFILES = {
-  latin = { line_chars = 42, cps = 17, half = 1 },
-  zh = { line_chars = 16, cps = 9, half = 0.5 },
-  ja = { line_chars = 13, cps = 4, half = 0.5 },     -- 4 cps is [S] in the reference
-  ko = { line_chars = 16, cps = 12, half = 0.5 },    -- [S] in the reference
-}
-M.PROFILES = PROFILES
+local C = {}
 
-local DEFAULTS = {
-  max_lines = 2,
-  min_ms = 834,        -- 5/6 s rounded up to whole ms (ref A4.1)
-  max_ms = 7000,
-  fps = 24,
-  gap_frames = 2,      -- minimum gap between events (ref A4.1)
-  chain_ms = 500,      -- gaps up to this are closed to gap_frames (ref A4.1 "chaining")
-  linger_ms = 500,     -- an event may stay this long past the end of speech (ref A4.1)
-  pause_ms = 1000,     -- a pause this long always ends an event
-  profile = nil,       -- force "latin" | "zh" | "ja" | "ko"; default: per segment
-}
-M.DEFAULTS = DEFAULTS
-
----------------------------------------------------------------------------- UTF-8
-
--- Library functions as upvalues: the loops below call them once or more per word.
+-- Library functions and the text layer as upvalues: the loops below call them once or more per word.
 local tonumber, type, ipairs, tostring = tonumber, type, ipairs, tostring
-local byte, find, sub, concat = string.byte, string.find, string.sub, table.concat
+local byte, find, concat = string.byte, string.find, table.concat
 local mfloor, max, min, ceil = math.floor, math.max, math.min, math.ceil
-
--- find(s, ASCII) is true for a string of ASCII bytes only. (One anchored match runs about twice as
--- fast over a long string as looking for a non-ASCII byte at each position.)
-local ASCII = "^[^\128-\255]*$"
-
-local CHAR = "[%z\1-\127\194-\244][\128-\191]*"
-local FIRST_CHAR = "^" .. CHAR
-
-local function codepoint(ch)
-  local b1 = ch:byte(1)
-  if not b1 then return 0 end
-  if b1 < 0x80 or #ch == 1 then return b1 end
-  local n = #ch
-  local cp = b1 % (n == 2 and 0x20 or n == 3 and 0x10 or 0x08)
-  for i = 2, n do cp = cp * 64 + ch:byte(i) % 64 end
-  return cp
-end
-
--- East Asian wide ranges (ref A4.5, practical subset) plus emoji.
-local WIDE = {
-  { 0x1100, 0x115F }, { 0x2E80, 0x303E }, { 0x3041, 0x33FF }, { 0x3400, 0x4DBF },
-  { 0x4E00, 0x9FFF }, { 0xA000, 0xA4CF }, { 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF },
-  { 0xFE30, 0xFE4F }, { 0xFF00, 0xFF60 }, { 0xFFE0, 0xFFE6 }, { 0x1F300, 0x1FAFF },
-  { 0x20000, 0x2FFFD }, { 0x30000, 0x3FFFD },
-}
-
-local function is_wide(cp)
-  if cp < 0x1100 then return false end
-  for _, r in ipairs(WIDE) do
-    if cp >= r[1] and cp <= r[2] then return true end
-  end
-  return false
-end
-
--- Characters that take no room: combining marks, zero-width space/joiners, variation selectors.
-local function is_zero_width(cp)
-  return (cp >= 0x300 and cp <= 0x36F) or (cp >= 0x200B and cp <= 0x200F) or cp == 0xFEFF
-    or (cp >= 0xFE00 and cp <= 0xFE0F)
-end
-
--- Sums of `half` are exact in doubles when it is a multiple of 1/1024 (1, 0.5, 0.75 ...): then the
--- width of an ASCII string is its length times half, whatever the order of the additions.
-local function exact_half(h)
-  return type(h) == "number" and h >= 0 and h <= 1024 and h * 1024 % 1 == 0
-end
-
---- Width of a string in "characters" of a profile: wide = 1, half-width = prof.half.
-local function width(s, prof)
-  -- Fast path: ASCII text (every byte one half-width character). "" keeps the integer 0.
-  if find(s, ASCII) and exact_half(prof.half) then
-    if s == "" then return 0 end
-    return #s * prof.half
-  end
-  local w = 0
-  for ch in s:gmatch(CHAR) do
-    local cp = codepoint(ch)
-    if not is_zero_width(cp) then w = w + (is_wide(cp) and 1 or prof.half) end
-  end
-  return w
-end
-M.width = function(s, profile) return width(s, PROFILES[profile or "latin"] or PROFILES.latin) end
-
--- The first and last characters as CHAR matches them. Fast paths: an ASCII byte not followed by a
--- continuation byte is a character of its own; a final ASCII byte is the last character.
-local function first_char(s)
-  local b1, b2 = byte(s, 1, 2)
-  if b1 and b1 < 0x80 and (not b2 or b2 < 0x80 or b2 > 0xBF) then return sub(s, 1, 1) end
-  return s:match(FIRST_CHAR) or ""
-end
-local function last_char(s)
-  local b = byte(s, -1)
-  if b and b < 0x80 then return sub(s, -1) end
-  local c = ""
-  for ch in s:gmatch(CHAR) do c = ch end
-  return c
-end
-
----------------------------------------------------------------------------- scripts, profiles
-
--- The script of a character: 1 kana, 2 han, 3 hangul, 4 Latin letter, 0 other.
-local function char_script(ch)
-  local cp = codepoint(ch)
-  if (cp >= 0x3040 and cp <= 0x30FF) or (cp >= 0x31F0 and cp <= 0x31FF) or (cp >= 0xFF66 and cp <= 0xFF9F) then
-    return 1
-  elseif (cp >= 0x4E00 and cp <= 0x9FFF) or (cp >= 0x3400 and cp <= 0x4DBF) or (cp >= 0x20000 and cp <= 0x2FFFD) then
-    return 2
-  elseif cp >= 0xAC00 and cp <= 0xD7A3 then
-    return 3
-  elseif (cp >= 65 and cp <= 90) or (cp >= 97 and cp <= 122) or (cp >= 0xC0 and cp <= 0x24F) then
-    return 4
-  end
-  return 0
-end
-
--- memo (optional): char_script of each character seen, kept by the caller.
-local function script_profile(text, memo)
-  if find(text, ASCII) then return "latin" end               -- fast path: no kana, han or hangul
-  local han, kana, hangul, latin = 0, 0, 0, 0
-  for ch in text:gmatch(CHAR) do
-    local c = memo and memo[ch]
-    if not c then
-      c = char_script(ch)
-      if memo then memo[ch] = c end
-    end
-    if c == 1 then
-      kana = kana + 1
-    elseif c == 2 then
-      han = han + 1
-    elseif c == 3 then
-      hangul = hangul + 1
-    elseif c == 4 then
-      latin = latin + 1
-    end
-  end
-  -- A Latin word counts about as much as one CJK character when judging the script.
-  local latin_words = latin / 5
-  if kana > 0 and kana + han >= latin_words then return "ja" end
-  if hangul > 0 and hangul >= latin_words then return "ko" end
-  if han > 0 and han >= latin_words then return "zh" end
-  return "latin"
-end
-
-local LANG_PROFILE = { zh = "zh", cmn = "zh", yue = "zh", wuu = "zh", cn = "zh", ja = "ja", ko = "ko" }
-
-local function language_profile(lang)
-  if type(lang) ~= "string" then return nil end
-  local base = lang:lower():match("^(%a+)")
-  if not base or base == "auto" or base == "mixed" or base == "multi" then return nil end
-  return LANG_PROFILE[base] or "latin"
-end
-
--- The effective options of one profile: defaults < profile < opts < opts[profile].
-local function profile_options(name, opts)
-  local o = {}
-  for k, v in pairs(DEFAULTS) do o[k] = v end
-  for k, v in pairs(PROFILES[name]) do o[k] = v end
-  for k, v in pairs(opts) do if type(v) ~= "table" then o[k] = v end end
-  if type(opts[name]) == "table" then for k, v in pairs(opts[name]) do o[k] = v end end
-  o.name = name
-  o.cjk = name ~= "latin"
-  o.gap_ms = math.ceil(o.gap_frames * 1000 / o.fps)
-  o.exact = exact_half(o.half)
-  return o
-end
-
----------------------------------------------------------------------------- punctuation
-
-local SENTENCE_END = { ["."] = true, ["!"] = true, ["?"] = true, ["…"] = true, ["。"] = true, ["！"] = true,
-                       ["？"] = true, ["⋯"] = true, ["‼"] = true }
-local CLAUSE_END = { [","] = true, [";"] = true, [":"] = true, ["，"] = true, ["、"] = true, ["；"] = true,
-                     ["："] = true, ["—"] = true, ["–"] = true, [")"] = true, ["）"] = true, ["」"] = true,
-                     ["』"] = true, ["》"] = true, ["\""] = true, ["”"] = true }
--- Never at the start of a line: they stick to the unit before them (kinsoku, ref A4.5).
-local CLOSING = { ["，"] = true, ["。"] = true, ["、"] = true, ["；"] = true, ["："] = true, ["！"] = true,
-                  ["？"] = true, ["）"] = true, ["」"] = true, ["』"] = true, ["】"] = true, ["》"] = true,
-                  ["”"] = true, ["’"] = true, ["!"] = true, ["%"] = true, [")"] = true, [","] = true,
-                  ["."] = true, [":"] = true, [";"] = true, ["?"] = true, ["]"] = true, ["}"] = true,
-                  ["…"] = true, ["⋯"] = true, ["ー"] = true }
-
-local CLOSING_BYTE = {}
-for c in pairs(CLOSING) do if #c == 1 then CLOSING_BYTE[c:byte()] = true end end
-
--- CLOSING[first_char(s)], without making the character string in the ASCII case.
-local function closing_start(s)
-  local b1, b2 = byte(s, 1, 2)
-  if b1 and b1 < 0x80 and (not b2 or b2 < 0x80 or b2 > 0xBF) then return CLOSING_BYTE[b1] end
-  return CLOSING[first_char(s)]
-end
-
-local function punct_rank(text)
-  local c = last_char(text)
-  if SENTENCE_END[c] then return 2 end
-  if CLAUSE_END[c] then return 1 end
-  return 0
-end
-
--- Words a line or an event should not end with (ref A4.1: never separate an article,
--- preposition or conjunction from what follows it). English only; other languages get none.
-local WEAK = {}
-for w in ("a an the of to in on at by for from with into onto and or but nor as if than that "
-  .. "my your his her its our their this these those is are was were be i you he she we they")
-  :gmatch("%S+") do WEAK[w] = true end
-
-local function weak_end(text)
-  local w = text:match("([%a']+)$")
-  return w ~= nil and WEAK[w:lower()] == true
-end
+local ASCII, CHAR, CLOSING = Text.ASCII, Text.CHAR, Text.CLOSING
+local width, first_char, last_char, is_ascii_char = Text.width, Text.first_char, Text.last_char, Text.is_ascii_char
+local clean, closing_start, punct_rank, weak_end = Text.clean, Text.closing_start, Text.punct_rank, Text.weak_end
+local script_profile, language_profile, profile_options =
+  Text.script_profile, Text.language_profile, Text.profile_options
 
 ---------------------------------------------------------------------------- tokens
-
-local function clean(s)
-  if type(s) ~= "string" then s = tostring(s or "") end
-  if not find(s, "[%c%s]") then return s end          -- fast path: nothing to collapse or trim
-  s = s:gsub("[%c%s]+", " ")
-  return (s:gsub("^ ", ""):gsub(" $", ""))
-end
-
-local function is_ascii_char(c) return c ~= "" and c:byte(1) < 0x80 end
 
 -- Units of a text without word timings: Latin words, or in CJK text single characters with
 -- Latin/digit runs kept whole; closing punctuation sticks to the unit before it.
@@ -340,6 +130,7 @@ local function word_text(memo, text, f, punct)
   return text, ascii, closing
 end
 
+-- (start, position): sorts words and segments in time order, stably.
 local function by_start(a, b)
   if a.s ~= b.s then return a.s < b.s end
   return a.i < b.i
@@ -433,6 +224,10 @@ local function segment_tokens(X, at, seg, s0, e0, prof)
     end
     widths[m] = w
     total = total + w
+  end
+  if total == 0 then          -- nothing but zero-width text: share the time by count (not 0/0)
+    for m = 1, #units do widths[m] = 1 end
+    total = #units
   end
   local pos, dur = 0, e0 - s0
   for m, u in ipairs(units) do
@@ -678,7 +473,7 @@ local function cut_block(X, blk, o)
     i = k + 1
   end
   -- An event too short to read (under min_ms of speech) joins its neighbour when the result
-  -- still fits and no long pause separates them (ref A4.1 minimum duration).
+  -- still fits and no long pause separates them (the minimum duration).
   local r = 1
   while r <= nr do
     local a1, a2 = RI[r], RJ[r]
@@ -704,11 +499,6 @@ end
 
 ---------------------------------------------------------------------------- cues
 
-local function by_position(a, b)
-  if a.s ~= b.s then return a.s < b.s end
-  return a.i < b.i
-end
-
 -- The segments (tables only) in time order: arrays of the segments, their starts and ends (ms).
 local function sorted_segments(result)
   local segs, starts, ends, n, in_order = {}, {}, {}, 0, true
@@ -727,11 +517,12 @@ local function sorted_segments(result)
   if not in_order then
     local order = {}
     for k = 1, n do order[k] = { seg = segs[k], s = starts[k], e = ends[k], i = k } end
-    table.sort(order, by_position)
+    table.sort(order, by_start)
     for k, x in ipairs(order) do segs[k], starts[k], ends[k] = x.seg, x.s, x.e end
   end
   return segs, starts, ends
 end
+C.sorted_segments = sorted_segments
 
 -- Blocks { prof, speaker, lo = 2, hi }: tokens of consecutive segments with one speaker and one
 -- profile; each is handed to emit(store, blk, Q) once complete.
@@ -819,7 +610,7 @@ local function emit_block(X, blk, Q)
   end
 end
 
--- Event times: order, no overlap, minimum duration, reading speed, gap and chaining (ref A4.1).
+-- Event times: order, no overlap, minimum duration, reading speed, gap and chaining.
 local function time_cues(Q)
   local cues, speech, profs, chars = Q.cues, Q.speech, Q.prof, Q.chars
   local n = #cues
@@ -871,7 +662,7 @@ end
 --- cues(result, opts) -> { { start_ms, end_ms, lines = { ... }, speaker = "1" or nil }, ... }
 -- in time order, never overlapping. opts: see DEFAULTS and PROFILES (a key set at the top level
 -- applies to every profile; opts.zh = {...} etc. to one).
-function M.cues(result, opts)
+function C.cues(result, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("subtitle: options table expected", 2) end
   local Q = { cues = {}, speech = {}, prof = {}, chars = {} }
@@ -880,229 +671,4 @@ function M.cues(result, opts)
   return Q.cues
 end
 
----------------------------------------------------------------------------- writers
-
--- Hours, minutes, seconds and milliseconds of a time (negative: 0).
-local function hms(ms)
-  ms = max(0, mfloor(ms))             -- (math.max: LuaJIT's and Lua's differ on NaN)
-  return math.floor(ms / 3600000), math.floor(ms / 60000) % 60, math.floor(ms / 1000) % 60, ms % 1000
-end
-
-local function clock(ms, sep, frac_digits)
-  local h, m, s
-  h, m, s, ms = hms(ms)
-  if frac_digits == 2 then
-    return string.format("%d:%02d:%02d%s%02d", h, m, s, sep, math.floor(ms / 10))
-  end
-  return string.format("%02d:%02d:%02d%s%03d", h, m, s, sep, ms)
-end
-
-local function speaker_name(opts, speaker)
-  if speaker == nil then return nil end
-  if type(opts.speaker_name) == "function" then return opts.speaker_name(speaker) end
-  if type(opts.speaker_names) == "table" and opts.speaker_names[speaker] then
-    return tostring(opts.speaker_names[speaker])
-  end
-  return "Speaker " .. speaker
-end
-
--- "-->" must never appear in cue text (SRT and WebVTT, ref A2); "--->" would leave one behind a
--- single pass, so repeat.
-local function no_arrow(s)
-  if not find(s, "-->", 1, true) then return s end
-  local n
-  repeat s, n = s:gsub("%-%->", "->") until n == 0
-  return s
-end
-
--- "%02d" and "%03d" of small numbers, ready made: string.format is the slow part of writing SRT.
-local D2, D3 = {}, {}
-for n = 0, 999 do
-  if n < 100 then D2[n] = ("%02d"):format(n) end
-  D3[n] = ("%03d"):format(n)
-end
-
--- The parts "HH", "MM", "SS", "mmm" of clock(ms), without string.format, for times under 100 hours
--- (the arithmetic is exact there); nothing past them.
-local function clock_parts(ms)
-  ms = max(0, mfloor(ms))             -- (math.max: LuaJIT's and Lua's differ on NaN)
-  local f = ms % 1000
-  local t = (ms - f) / 1000
-  local s = t % 60
-  t = (t - s) / 60
-  local m = t % 60
-  local h = D2[(t - m) / 60]
-  if h then return h, D2[m], D2[s], D3[f] end
-end
-
---- SubRip: LF line ends, no BOM, HH:MM:SS,mmm, trailing blank line (ref A1).
-function M.srt(result, opts)
-  local out = {}
-  for i, c in ipairs(M.cues(result, opts)) do
-    local lines = c.lines
-    local text = #lines == 1 and lines[1] or concat(lines, "\n")
-    if find(text, "-->", 1, true) then text = no_arrow(text) end
-    local h1, m1, s1, f1 = clock_parts(c.start_ms)
-    local h2, m2, s2, f2 = clock_parts(c.end_ms)
-    if h1 and h2 then
-      out[i] = i .. "\n" .. h1 .. ":" .. m1 .. ":" .. s1 .. "," .. f1 .. " --> " .. h2 .. ":" .. m2 .. ":" .. s2 .. ","
-        .. f2 .. "\n" .. text .. "\n\n"
-    else
-      out[i] = ("%d\n%s --> %s\n%s\n\n"):format(i, clock(c.start_ms, ","), clock(c.end_ms, ","), text)
-    end
-  end
-  return table.concat(out)
-end
-
-local function xml_escape(s)
-  return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
-end
-
---- WebVTT: `&`, `<`, `>` escaped (so "-->" cannot survive), speakers as <v Name> voice spans
--- (ref A2). No STYLE/REGION blocks: Debian's ffmpeg reads none of the cues after them (ref A3.3).
-function M.vtt(result, opts)
-  opts = opts or {}
-  local out = { "WEBVTT\n\n" }
-  for _, c in ipairs(M.cues(result, opts)) do
-    local text = xml_escape(table.concat(c.lines, "\n"))
-    local name = speaker_name(opts, c.speaker)
-    if name then text = "<v " .. xml_escape(clean(name)) .. ">" .. text .. "</v>" end
-    out[#out + 1] = ("%s --> %s\n%s\n\n"):format(clock(c.start_ms, "."), clock(c.end_ms, "."), text)
-  end
-  return table.concat(out)
-end
-
-local function lrc_stamp(ms)
-  ms = math.max(0, math.floor(ms))
-  return ("[%02d:%02d.%02d]"):format(math.floor(ms / 60000), math.floor(ms / 1000) % 60,
-    math.floor(ms % 1000 / 10))
-end
-
---- LRC: [mm:ss.xx]text; lines of an event joined with a space (CJK: none). LRC has no end
--- times, so an empty [mm:ss.xx] line clears the event where it ends (ref A3.1).
-function M.lrc(result, opts)
-  opts = opts or {}
-  local out = {}
-  if opts.title then out[#out + 1] = "[ti:" .. clean(opts.title) .. "]\n" end
-  local cues = M.cues(result, opts)
-  for i, c in ipairs(cues) do
-    local sep = " "
-    if script_profile(c.lines[1]) ~= "latin" then sep = "" end
-    out[#out + 1] = lrc_stamp(c.start_ms) .. table.concat(c.lines, sep) .. "\n"
-    local nx = cues[i + 1]
-    if not nx or math.floor(nx.start_ms / 10) > math.floor(c.end_ms / 10) then
-      out[#out + 1] = lrc_stamp(c.end_ms) .. "\n"
-    end
-  end
-  return table.concat(out)
-end
-
-local ASS_HEADER = [[
-[Script Info]
-ScriptType: v4.00+
-PlayResX: 384
-PlayResY: 288
-ScaledBorderAndShadow: yes
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, ]]
-  .. [[Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, ]]
-  .. [[MarginR, MarginV, Encoding
-Style: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,0
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-]]
-
--- ASS has no escape for override braces or backslash sequences (\N, \h): use the full-width
--- forms so the text shows as spoken.
-local function ass_text(s)
-  return (s:gsub("\\", "＼"):gsub("{", "｛"):gsub("}", "｝"))
-end
-
---- Advanced SubStation Alpha, as ffmpeg writes it (ref A3.1); the speaker goes in Name.
-function M.ass(result, opts)
-  opts = opts or {}
-  local out = { ASS_HEADER }
-  for _, c in ipairs(M.cues(result, opts)) do
-    local lines = {}
-    for i, l in ipairs(c.lines) do lines[i] = ass_text(l) end
-    local name = speaker_name(opts, c.speaker)
-    name = name and clean(name):gsub(",", " ") or ""
-    out[#out + 1] = ("Dialogue: 0,%s,%s,Default,%s,0,0,0,,%s\n"):format(clock(c.start_ms, ".", 2),
-      clock(c.end_ms, ".", 2), name, table.concat(lines, "\\N"))
-  end
-  return table.concat(out)
-end
-
--- XML 1.0 allows no C0 controls but tab, LF and CR.
-local function xml_text(s)
-  return (xml_escape(s):gsub("[%z\1-\8\11\12\14-\31]", ""):gsub('"', "&quot;"))
-end
-
---- TTML 1 (ref A3.1): <tt><head> speakers as ttm:agent </head><body><div><p begin end>.
-function M.ttml(result, opts)
-  opts = opts or {}
-  local cues = M.cues(result, opts)
-  local lang = type(result) == "table" and type(result.language) == "string" and result.language or ""
-  local agents, ids, order = {}, {}, {}
-  for _, c in ipairs(cues) do
-    if c.speaker and not ids[c.speaker] then
-      order[#order + 1] = c.speaker
-      ids[c.speaker] = "speaker" .. #order
-    end
-  end
-  for _, sp in ipairs(order) do
-    agents[#agents + 1] = ('      <ttm:agent xml:id="%s" type="person">'
-      .. '<ttm:name type="full">%s</ttm:name></ttm:agent>\n'):format(ids[sp], xml_text(speaker_name(opts, sp)))
-  end
-  local out = {
-    '<?xml version="1.0" encoding="UTF-8"?>\n',
-    ('<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttm="http://www.w3.org/ns/ttml#metadata" xml:lang="%s">\n')
-      :format(xml_text(lang)),
-    "  <head>\n    <metadata>\n", table.concat(agents), "    </metadata>\n  </head>\n",
-    "  <body>\n    <div>\n",
-  }
-  for _, c in ipairs(cues) do
-    local lines = {}
-    for i, l in ipairs(c.lines) do lines[i] = xml_text(l) end
-    local agent = c.speaker and (' ttm:agent="%s"'):format(ids[c.speaker]) or ""
-    out[#out + 1] = ('      <p begin="%s" end="%s"%s>%s</p>\n'):format(clock(c.start_ms, "."),
-      clock(c.end_ms, "."), agent, table.concat(lines, "<br/>"))
-  end
-  out[#out + 1] = "    </div>\n  </body>\n</tt>\n"
-  return table.concat(out)
-end
-
---- JSON: { "cues": [ { start_ms, end_ms, lines, speaker } ], "language": ... } with integer ms
--- (ref A3.1: integers keep locale-dependent decimal commas out).
-function M.json(result, opts)
-  local core = require "stt.core"
-  local parts = {}
-  for i, c in ipairs(M.cues(result, opts)) do parts[i] = core.json_encode(c) end
-  local lang = type(result) == "table" and type(result.language) == "string"
-    and (',"language":' .. core.json_encode({ result.language }):sub(2, -2)) or ""
-  return '{"cues":[' .. table.concat(parts, ",") .. "]" .. lang .. "}\n"
-end
-
---- Plain text: one line per segment, "[HH:MM:SS.mmm] Speaker 1: text", in time order.
-function M.txt(result, opts)
-  opts = opts or {}
-  local out = {}
-  local segs, starts = sorted_segments(result)
-  for n, seg in ipairs(segs) do
-    local text = clean(seg.text)
-    if text ~= "" then
-      local sp = seg.speaker ~= nil and tostring(seg.speaker) or nil
-      local name = speaker_name(opts, sp)
-      out[#out + 1] = ("[%s] %s%s"):format(clock(starts[n], "."), name and (clean(name) .. ": ") or "", text)
-    end
-  end
-  if #out == 0 and type(result) == "table" and type(result.text) == "string" and result.text ~= "" then
-    out[1] = clean(result.text)
-  end
-  if #out == 0 then return "" end
-  return table.concat(out, "\n") .. "\n"
-end
-
-return M
+return C

@@ -1,4 +1,4 @@
--- stt.subtitle: caption cutting rules (shared/reference/subtitles-hotwords.md A) asserted on every
+-- stt.subtitle: caption cutting rules (docs/subtitles.md) asserted on every
 -- cue of long generated English, Mandarin, Japanese and mixed transcripts; widths of mixed-script
 -- lines and reading times checked against the rules; the same cues whatever the order or repetition
 -- of the input; every writer read back by ffmpeg (srt, vtt, ass, lrc) or xmllint (ttml); escaping
@@ -129,7 +129,7 @@ local function all_words(res)
   return list
 end
 
--- Every rule of reference A4 on every cue; returns counts for the aggregate checks.
+-- Every caption rule (docs/subtitles.md) on every cue; returns counts for the aggregate checks.
 local function check_rules(res, cues, label)
   local D = subtitle.DEFAULTS
   local gap = math.ceil(D.gap_frames * 1000 / D.fps)
@@ -315,7 +315,7 @@ describe("subtitle cues", function()
     assert.is_true(cues[1].start_ms == 0 and cues[#cues].end_ms >= 19000)
   end)
 
-  -- Width by the reference's rules (A4.1, A4.5), decoded here on its own: CJK ideographs, kana and
+  -- Width by the rules (docs/subtitles.md), decoded here on its own: CJK ideographs, kana and
   -- full-width forms 1, combining marks 0, anything else `half` (valid UTF-8 of up to 3 bytes).
   local function ref_width(s, half)
     local w = 0
@@ -395,7 +395,7 @@ describe("subtitle cues", function()
           wi = wi + 1
         end
         assert.equal(text, said, where)
-        -- on screen as long as its width takes to read (ref A4.1), as far as the rules let it
+        -- on screen as long as its width takes to read, as far as the rules let it
         local nx = cues[i + 1]
         local limit = nx and nx.start_ms - gap or math.huge
         local need = c.start_ms + math.ceil(reading / cps * 1000)
@@ -509,7 +509,7 @@ describe("subtitle writers", function()
 
   it("write JSON with integer milliseconds and TXT with speaker labels and times", function()
     local res = sets[1].res
-    local j = H.json(subtitle.json(res))
+    local j = H.json(subtitle.cues_json(res))
     local cues = subtitle.cues(res)
     assert.equal(#cues, #j.cues)
     assert.same(cues[3], j.cues[3])
@@ -519,7 +519,7 @@ describe("subtitle writers", function()
     local stamp = ("[%02d:%02d:%02d.%03d] Speaker %s: "):format(math.floor(seg.start_ms / 3600000),
       math.floor(seg.start_ms / 60000) % 60, math.floor(seg.start_ms / 1000) % 60, seg.start_ms % 1000, seg.speaker)
     assert.truthy(txt:find(stamp .. seg.text, 1, true), stamp)
-    assert.equal('{"cues":[]}\n', subtitle.json({ segments = {} }))
+    assert.equal('{"cues":[]}\n', subtitle.cues_json({ segments = {} }))
   end)
 end)
 
@@ -619,5 +619,51 @@ describe("subtitle escaping and odd input", function()
     assert.equal("", subtitle.lrc({ segments = {} }))
     assert.equal("", subtitle.txt({ segments = {} }))
     assert.equal("hello\n", subtitle.txt({ text = "hello" }))
+  end)
+end)
+
+describe("subtitle package", function()
+  it("keeps the public names of stt.subtitle", function()
+    local names = {}
+    for k, v in pairs(subtitle) do names[#names + 1] = k .. ":" .. type(v) end
+    table.sort(names)
+    assert.same({ "DEFAULTS:table", "PROFILES:table", "ass:function", "cues:function", "cues_json:function",
+                  "lrc:function", "srt:function", "ttml:function", "txt:function", "vtt:function", "width:function" },
+      names)
+  end)
+
+  it("shares a segment's time among zero-width units by count (no NaN times)", function()
+    -- Text of zero-width characters only (a zero-width space, combining marks) and no word
+    -- timings: the width-proportional split divided 0 by 0.
+    local res = { segments = { { start_ms = 1000, end_ms = 3000, text = "\226\128\139 \204\129\204\129" } } }
+    for _, c in ipairs(subtitle.cues(res)) do
+      assert.is_true(c.start_ms == c.start_ms and c.end_ms == c.end_ms, "NaN time")
+      assert.is_true(c.start_ms >= 1000 and c.end_ms <= 3000 and c.start_ms <= c.end_ms)
+    end
+    assert.matches("00:00:01,000 %-%->", subtitle.srt(res))
+  end)
+
+  it("writes the times of every format with one formatter", function()
+    local timestamp = require("stt.subtitle.write").timestamp
+    local MS = { 0, 59999, 3600000, 36000123 }
+    local hms = { "00:00:00%s000", "00:00:59%s999", "01:00:00%s000", "10:00:00%s123" }
+    local want = {
+      ass = { "0:00:00.00", "0:00:59.99", "1:00:00.00", "10:00:00.12" },
+      lrc = { "00:00.00", "00:59.99", "60:00.00", "600:00.12" },
+    }
+    for fmt, sep in pairs({ srt = ",", vtt = ".", ttml = ".", txt = "." }) do
+      want[fmt] = {}
+      for i, f in ipairs(hms) do want[fmt][i] = f:format(sep) end
+    end
+    for fmt, list in pairs(want) do
+      for i, ms in ipairs(MS) do assert.equal(list[i], timestamp(ms, fmt), fmt .. " " .. ms) end
+    end
+    -- past 99 hours, negative and fractional times; an unknown format
+    assert.equal("100:00:00,000", timestamp(360000000, "srt"))
+    assert.equal("123:45:06.789", timestamp(((123 * 60 + 45) * 60 + 6) * 1000 + 789, "vtt"))
+    assert.equal("00:00:00.000", timestamp(-5, "ttml"))
+    assert.equal("00:00:01,999", timestamp(1999.9, "srt"))
+    assert.equal("[00:01.99]", "[" .. timestamp(1999, "lrc") .. "]")
+    assert.has_error(function() timestamp(0, "sub") end, "subtitle: unknown time format sub")
   end)
 end)
