@@ -36,6 +36,7 @@ typedef struct xfer {
   char *strs;                   /* one allocation: url \0 method \0 [ca_file \0] */
   const char *url, *method, *ca_file;
   int has_body, insecure, fresh_connect, too_large;
+  size_t header_bytes;           /* of the current response, for the cap in on_header */
   char errbuf[CURL_ERROR_SIZE];  /* libcurl's detail ("no alternative certificate subject name ...") */
   long timeout_ms, connect_timeout_ms;
   size_t max_body;
@@ -122,14 +123,29 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
   return len;
 }
 
+/* libcurl parses and keeps the header fields itself (read at the end with curl_easy_nextheader);
+ * this only caps their size: 1 MiB of headers in one response is an attack. */
 static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
   xfer *x = ud;
   size_t len = sz * n;
-  /* A new status line starts a new response (1xx, proxy CONNECT): keep only the final one. */
-  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) stt_buf_reset(&x->resp->headers);
-  if (x->resp->headers.len + len > 1 << 20) return 0;     /* 1 MiB of headers is an attack */
-  if (stt_buf_put(&x->resp->headers, p, len) != 0) return 0;
-  return len;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) x->header_bytes = 0;   /* a new response (1xx, CONNECT) */
+  x->header_bytes += len;
+  return x->header_bytes > (size_t)1 << 20 ? 0 : len;
+}
+
+/* The final response's fields as libcurl parsed them (curl_easy_nextheader, libcurl 7.83+: status
+ * lines left out, folded lines joined, values trimmed), in order, packed into r->headers as
+ * "name\0value\0" pairs. Reading libcurl's own parse instead of splitting the raw block by hand
+ * keeps one HTTP parser (libcurl's, fuzzed upstream) between the wire and the schemas. */
+static int collect_headers(CURL *easy, stt_http_resp *r) {
+  struct curl_header *h = NULL;
+  stt_buf_reset(&r->headers);
+  while ((h = curl_easy_nextheader(easy, CURLH_HEADER, -1, h)) != NULL) {
+    if (stt_buf_put(&r->headers, h->name, strlen(h->name) + 1) != 0 ||
+        stt_buf_put(&r->headers, h->value, strlen(h->value) + 1) != 0)
+      return -1;
+  }
+  return 0;
 }
 
 void stt_resp_free(stt_http_resp *r) {
@@ -552,6 +568,7 @@ static void finish(stt_engine *e, xfer *x, CURLcode code) {
   curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total);
   r->status = status;
+  if (status > 0 && collect_headers(x->easy, r) != 0 && code == CURLE_OK) code = CURLE_OUT_OF_MEMORY;
   r->http_version = ver == CURL_HTTP_VERSION_1_0 ? 10 : ver == CURL_HTTP_VERSION_1_1 ? 11
                   : ver == CURL_HTTP_VERSION_2_0 ? 20 : ver == CURL_HTTP_VERSION_3 ? 30 : 0;
   r->new_connections = conns;

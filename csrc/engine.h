@@ -48,7 +48,7 @@ typedef enum {
 typedef struct stt_http_resp {
   long long id;
   long status;           /* HTTP status of the final response, 0 when none */
-  stt_buf headers;       /* raw header block of the final response */
+  stt_buf headers;       /* the final response's fields: "name\0value\0" pairs, in order */
   stt_buf body;
   stt_http_fail fail;
   int curl_code;

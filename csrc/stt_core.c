@@ -13,7 +13,6 @@
 #include "json.h"
 #include "provider.h"
 #include "engine.h"
-#include "headers.h"
 #include "signals.h"
 #include <signal.h>
 
@@ -509,22 +508,29 @@ static int l_engine_add(lua_State *L) {
   return 1;
 }
 
-/* The fields of the raw header block (split by csrc/headers.c) -> { lower-case name = value },
+/* The response's fields ("name\0value\0" pairs from the engine) -> { lower-case name = value },
  * repeats joined by ", " */
 static void push_headers(lua_State *L, const stt_buf *h) {
   const char *p = h->data, *end = h->data ? h->data + h->len : NULL;
-  stt_header f;
   lua_newtable(L);
-  while (stt_header_next(&p, end, &f)) {
+  while (p && p < end) {
+    const char *name = p, *value = name + strlen(name) + 1;
+    size_t name_len = strlen(name), value_len;
     luaL_Buffer lb;
     size_t i;
+    if (value >= end) break;
+    value_len = strlen(value);
+    p = value + value_len + 1;
     luaL_buffinit(L, &lb);
-    for (i = 0; i < f.name_len; i++) luaL_addchar(&lb, stt_header_lower(f.name[i]));
+    for (i = 0; i < name_len; i++) {
+      char c = name[i];
+      luaL_addchar(&lb, (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c);
+    }
     luaL_pushresult(&lb);                              /* name */
     lua_pushvalue(L, -1);
     lua_rawget(L, -3);
-    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlstring(L, f.value, f.value_len); }
-    else { lua_pushliteral(L, ", "); lua_pushlstring(L, f.value, f.value_len); lua_concat(L, 3); }
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlstring(L, value, value_len); }
+    else { lua_pushliteral(L, ", "); lua_pushlstring(L, value, value_len); lua_concat(L, 3); }
     lua_rawset(L, -3);
   }
 }
