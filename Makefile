@@ -65,10 +65,16 @@ test: $(CORE)
 	$(MAKE) --no-print-directory BUILD=build/portable CFLAGS=-DSTT_NO_EPOLL all
 	spec/run-suite
 
+# The pure specs (spec/unit/: the C core, every wire schema, subtitles, hot words, option tables,
+# the capability table, docs/api.md): no simulator, no nginx, a few seconds. The rockspec's test
+# (`luarocks test`) runs this tier; `make test` runs it too, with everything else.
+unit: $(CORE)
+	STT_CPATH='$(BUILD)/?.so' $(LUA_BIN) /usr/bin/busted spec/unit
+
 # The engine and client specs on the portable path only.
 portable-test:
 	$(MAKE) --no-print-directory BUILD=build/portable CFLAGS=-DSTT_NO_EPOLL all
-	STT_CPATH='build/portable/?.so' STT_LABEL=portable spec/run-tests spec/engine_spec.lua spec/client_spec.lua
+	STT_CPATH='build/portable/?.so' STT_LABEL=portable spec/run-tests spec/engine_spec.lua spec/dashscope_spec.lua
 
 # Refresh the generated documents that are committed, on purpose (a test run writes build/ only):
 # the fault matrix (docs/fault-matrix.md) and README's provider table.
@@ -157,7 +163,7 @@ soak: $(CORE)
 	BENCH_ONLY=5 spec/bench/run
 
 # Rewrites the provider table in README.md (between the providers:begin/end markers) from the
-# capability table the schemas carry; spec/capabilities_spec.lua fails when the two disagree.
+# capability table the schemas carry; spec/unit/capabilities_spec.lua fails when the two disagree.
 readme: $(CORE)
 	$(LUA_BIN) -e 'package.path = "lua/?.lua;" .. package.path; package.cpath = "$(BUILD)/?.so;" .. package.cpath; assert(require("stt.capabilities").write_readme("README.md"))'
 

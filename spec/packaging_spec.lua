@@ -60,6 +60,18 @@ describe("packaging", function()
     sh("rm -rf " .. H.sh_quote(tree) .. " " .. H.sh_quote(src))
   end)
 
+  it("luarocks test runs the pure tier from a clean tree, with no simulator and no nginx", function()
+    local src = tmpdir()
+    local code, out = sh("git ls-files --cached --others --exclude-standard | grep -v '^build/' "
+      .. "| tar -cf - -T - | tar -xf - -C " .. H.sh_quote(src))
+    assert.equal(0, code, out)
+    code, out = sh("cd " .. H.sh_quote(src) .. " && env -u STT_SIM_URL -u STT_SIM_DIR -u STT_CPATH "
+      .. "luarocks --lua-version=5.4 test lua-stt-scm-1.rockspec")
+    assert.equal(0, code, out)
+    assert.matches("%d+ successes / 0 failures / 0 errors", out)
+    sh("rm -rf " .. H.sh_quote(src))
+  end)
+
   it("make clean removes what an older in-tree luarocks build left beside the sources", function()
     local src = copy_sources()
     sh("cd " .. H.sh_quote(src) .. " && mkdir -p stt && touch stt/core.so csrc/x.o csrc/providers/y.o")
