@@ -45,7 +45,7 @@ INST_LUADIR = $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR = $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR = $(DESTDIR)$(PREFIX)/bin
 
-.PHONY: all test portable-test docs demo sim sim-stop check install install-modules rock rock-install clean deps sanitize-test valgrind-test luajit bench soak readme fuzz
+.PHONY: all test unit portable-test docs demo sim sim-stop check install install-modules rock rock-install clean deps sanitize-test valgrind-test luajit bench soak readme fuzz
 all: $(CORE)
 
 $(BUILD)/obj/%.o: csrc/%.c $(HDRS)

@@ -383,7 +383,6 @@ local function hash36(s, n)
   end
   return table.concat(out)
 end
-M.hash36 = hash36
 
 --- The vocabulary prefix for this list and target model: "h" + 8 base-36 digits of a content hash.
 -- DashScope prefixes are lower-case letters and digits, fewer than 10

@@ -52,7 +52,6 @@ local function hash(s)
   end
   return string.format("%08x%08x", h1, h2)
 end
-M.hash = hash
 
 --- A plain deep copy (what the journal keeps of a task or a job).
 function M.copy(v) return plain(v, 0) end
