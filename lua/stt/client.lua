@@ -420,17 +420,9 @@ function Client:check(job)
   local model = job.model or self.model
   local wire = job
   if job.hotwords ~= nil then
-    local hotwords = require "stt.hotwords"
-    local hw = hotwords.from(job.hotwords)
-    local ok, problems = hw:validate(self.provider, model)
-    if not ok then return nil, hotwords.invalid(self.provider, problems, "submit") end
-    wire = {}
-    for k, v in pairs(job) do wire[k] = v end
-    if hotwords.needs_vocabulary(self.provider, model) then
-      wire.hotwords, wire.vocabulary_id = nil, "vocab-check-0000"
-    else
-      wire.hotwords = hw:wire_list(self.provider, model)
-    end
+    local werr
+    wire, werr = vocabulary.job(self, job, model, true)
+    if not wire then return nil, werr end
   end
   local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = wire,
     request_id = self.client_ids and "00000000-0000-4000-8000-000000000000" or nil }))

@@ -82,17 +82,22 @@ function M.find_or_create(c, hw, model)
   return id
 end
 
+-- What a dry run puts where a vocabulary id will go (c:check sends nothing).
+local DRY_ID = "vocab-check-0000"
+
 --- The job as sent, for a job with hot words (object, list, text or path): validated for the
--- provider and model; DashScope models that take a vocabulary get a vocabulary_id, the others
--- the normalized list in job.hotwords. Returns the new job or nil, err.
-function M.job(c, job, model)
+-- provider and model; DashScope models that take a vocabulary get a vocabulary_id (with `dry`,
+-- a placeholder: nothing is created), the others the normalized list in job.hotwords. Returns the
+-- new job or nil, err.
+function M.job(c, job, model, dry)
   local hw = hotwords.from(job.hotwords)
   local ok, problems = hw:validate(c.provider, model)
   if not ok then return nil, hotwords.invalid(c.provider, problems, "submit") end
   local out = {}
   for k, v in pairs(job) do out[k] = v end
   if hotwords.needs_vocabulary(c.provider, model) then
-    local id, err = M.find_or_create(c, hw, model)
+    local id, err = DRY_ID, nil
+    if not dry then id, err = M.find_or_create(c, hw, model) end
     if not id then return nil, err end
     out.hotwords, out.vocabulary_id = nil, id
   else
