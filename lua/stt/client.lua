@@ -409,25 +409,26 @@ function Client:_wire_job(job, model)
   return vocabulary.job(self, job, model)
 end
 
---- c:check(job) -> true | nil, err: everything a submit would refuse before sending anything
+--- c:check(job) -> true [, warnings] | nil, err: everything a submit would refuse before sending anything
 -- (unknown or misplaced keys, options the model does not take, bad values, hot words that break
 -- the provider's rules, missing credentials), without any request. Hot words that would become
--- a DashScope vocabulary are validated, not created.
+-- a DashScope vocabulary are validated, not created. warnings: the UNCONFIRMED limits the job's
+-- hot words break (sent anyway).
 function Client:check(job)
   if type(job) ~= "table" then error("check: job table expected", 2) end
   local kerr = self:_job_keys(job)
   if kerr then return nil, kerr end
   local model = job.model or self.model
-  local wire = job
+  local wire, warnings = job, nil
   if job.hotwords ~= nil then
     local werr
-    wire, werr = vocabulary.job(self, job, model, true)
+    wire, werr, warnings = vocabulary.job(self, job, model, true)
     if not wire then return nil, werr end
   end
   local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = wire,
     request_id = self.client_ids and "00000000-0000-4000-8000-000000000000" or nil }))
   if not req then return nil, errors.new(berr, self:_ctx("submit")) end
-  return true
+  return true, warnings
 end
 
 --- Unfinished tasks of this client's provider in its journal (empty without one):

@@ -26,6 +26,8 @@ end
 --   weight     {lo, hi, default, integer} or nil (the wire form carries no weight)
 --   length     function(word) -> nil | message
 --   plain      true: no punctuation (letters, digits, spaces only)
+--   unconfirmed { [rule] = true }: no primary source states that limit for this form (or sources
+--              disagree): breaking it is a warning, not a refusal. Only confirmed limits refuse.
 local function dashscope_length(w)
   -- docs/subtitles.md#hotwords-dashscope: any non-ASCII character -> at most 15 characters in all
   -- (ASCII and spaces count); pure ASCII -> at most 7 space-separated segments.
@@ -57,12 +59,16 @@ local RULES = {
                            weight = { 1, 5, 4, true }, length = dashscope_length },
   -- qwen3-asr: free context text (corpus.text), <= 10 000 tokens; no weights
   -- (docs/subtitles.md#hotwords-dashscope).
-  dashscope_context = { label = "Qwen3-ASR context", max_chars = 10000 },
-  volcengine = { label = "Volcengine corpus.context hotwords", max = 5000, length = under10, plain = true },
-  ["volcengine-auc"] = { label = "Volcengine corpus.context hotwords", max = 5000, length = under10, plain = true },
+  dashscope_context = { label = "Qwen3-ASR context", max_chars = 10000, unconfirmed = { max_chars = true } },
+  -- The < 10 characters and no-punctuation rules are documented for console hot-word tables only.
+  volcengine = { label = "Volcengine corpus.context hotwords", max = 5000, length = under10, plain = true,
+                 unconfirmed = { length = true, plain = true } },
+  ["volcengine-auc"] = { label = "Volcengine corpus.context hotwords", max = 5000, length = under10, plain = true,
+                         unconfirmed = { length = true, plain = true } },
   -- Turing wraps Tingwu (INFERENCE); Tingwu vocabulary limits: docs/subtitles.md#hotwords-turing.
+  -- None of them is documented for Turing itself.
   turing = { label = "Turing/Tingwu phrase list", max = 300, weight = { -6, 5, 2, true }, length = upto10,
-             plain = true },
+             plain = true, unconfirmed = { max = true, weight = true, length = true, plain = true } },
 }
 
 -- The rule set for a provider/model, or nil + why hotwords cannot be used there.
@@ -281,18 +287,26 @@ function Hotwords:validate(provider, model)
   local problems, warnings = {}, {}
   local r, how = rules_for(provider, model)
   if not r then return nil, { how } end
+  local soft = r.unconfirmed or {}
+  -- A broken rule: a problem when the limit is confirmed, a warning when it is not.
+  local function broken(rule, msg)
+    if soft[rule] then
+      warnings[#warnings + 1] = msg .. " (an UNCONFIRMED limit: sent anyway)"
+    else
+      problems[#problems + 1] = msg
+    end
+  end
   local where = provider .. (model and (" " .. model) or "")
   if #self.entries == 0 then problems[#problems + 1] = "the hotword list is empty" end
   if r.max and #self.entries > r.max then
-    problems[#problems + 1] = ("count: %d hotwords; %s (%s) allows at most %d")
-      :format(#self.entries, r.label, where, r.max)
+    broken("max", ("count: %d hotwords; %s (%s) allows at most %d"):format(#self.entries, r.label, where, r.max))
   end
   if r.max_chars then
     local n = 0
     for _, e in ipairs(self.entries) do n = n + ulen(e.word) + 1 end
     if n > r.max_chars then
-      problems[#problems + 1] = ("length: the hotwords make %d characters of context; %s allows about %d")
-        :format(n, r.label, r.max_chars)
+      broken("max_chars", ("length: the hotwords make %d characters of context; %s allows about %d")
+        :format(n, r.label, r.max_chars))
     end
   end
   for _, e in ipairs(self.entries) do
@@ -302,11 +316,11 @@ function Hotwords:validate(provider, model)
     end
     if r.length then
       local msg = r.length(w)
-      if msg then problems[#problems + 1] = ("%q: length: %s (%s)"):format(w, msg, r.label) end
+      if msg then broken("length", ("%q: length: %s (%s)"):format(w, msg, r.label)) end
     end
     if r.plain and has_punctuation(w) then
-      problems[#problems + 1] = ("%q: characters: %s allows no punctuation (letters, digits and spaces only)")
-        :format(w, r.label)
+      broken("plain", ("%q: characters: %s allows no punctuation (letters, digits and spaces only)")
+        :format(w, r.label))
     end
     if r.plain and w:find("[\228-\233]") and w:find("%d") then
       warnings[#warnings + 1] = ("%q: digits in a Chinese hotword should be written as Chinese numerals"):format(w)
@@ -315,9 +329,11 @@ function Hotwords:validate(provider, model)
       local wt = r.weight
       if wt then
         local v = e.weight
-        if type(v) ~= "number" or (wt[4] and v ~= math.floor(v)) or v < wt[1] or v > wt[2] then
-          problems[#problems + 1] = ("%q: weight: %s is not an integer in [%d, %d] (%s)")
-            :format(w, tostring(v), wt[1], wt[2], r.label)
+        if type(v) ~= "number" then
+          problems[#problems + 1] = ("%q: weight: %s is not a number"):format(w, tostring(v))
+        elseif (wt[4] and v ~= math.floor(v)) or v < wt[1] or v > wt[2] then
+          broken("weight", ("%q: weight: %s is not an integer in [%d, %d] (%s)")
+            :format(w, tostring(v), wt[1], wt[2], r.label))
         end
       elseif type(e.weight) ~= "number" then
         problems[#problems + 1] = ("%q: weight: %s is not a number"):format(w, tostring(e.weight))
@@ -352,7 +368,7 @@ local function invalid(provider, problems, op)
 end
 M.invalid = invalid
 
---- hw:encode(provider [, model]) -> value, field | nil, err
+--- hw:encode(provider [, model]) -> value, field [, warnings] | nil, err
 -- What goes on the wire, from the provider's schema (core.build(provider, "hotwords", ...)):
 -- Volcengine the corpus.context JSON string, Turing phrase_set, DashScope qwen corpus.text,
 -- DashScope paraformer/fun-asr the vocabulary entries (field "vocabulary").
@@ -361,7 +377,7 @@ function Hotwords:encode(provider, model)
   if not ok then return nil, invalid(provider, problems) end
   local out, err = core.build(provider, "hotwords", { model = model, hotwords = self:wire_list(provider, model) })
   if not out then return nil, errors.new(err, { provider = provider, op = "hotwords" }) end
-  return out.value, out.field
+  return out.value, out.field, problems          -- problems: the warnings of validate, if any
 end
 
 ---------------------------------------------------------------------------- content hash

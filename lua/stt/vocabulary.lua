@@ -88,11 +88,12 @@ local DRY_ID = "vocab-check-0000"
 --- The job as sent, for a job with hot words (object, list, text or path): validated for the
 -- provider and model; DashScope models that take a vocabulary get a vocabulary_id (with `dry`,
 -- a placeholder: nothing is created), the others the normalized list in job.hotwords. Returns the
--- new job or nil, err.
+-- new job, nil and the warnings of the list (UNCONFIRMED limits it breaks), or nil, err.
 function M.job(c, job, model, dry)
   local hw = hotwords.from(job.hotwords)
   local ok, problems = hw:validate(c.provider, model)
   if not ok then return nil, hotwords.invalid(c.provider, problems, "submit") end
+  local warnings = problems                   -- on success: the UNCONFIRMED limits the list breaks
   local out = {}
   for k, v in pairs(job) do out[k] = v end
   if hotwords.needs_vocabulary(c.provider, model) then
@@ -103,7 +104,7 @@ function M.job(c, job, model, dry)
   else
     out.hotwords = hw:wire_list(c.provider, model)
   end
-  return out
+  return out, nil, warnings
 end
 
 return M

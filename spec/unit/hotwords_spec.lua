@@ -83,16 +83,30 @@ describe("hotwords validation", function()
   end)
 
   it("names the word and the rule: Volcengine, Turing, and models without hotwords", function()
-    local hw = hotwords.new({ "火山引擎语音识别大模型", "hello!", "奥迪A4L" })
+    -- Volcengine's < 10 characters and no-punctuation rules are documented for console tables,
+    -- not for the corpus.context form: breaking them warns (and the list is sent), never refuses.
+    local hw = hotwords.new({ "火山引擎语音识别大模型", "hello!", "奥迪A4L", "Doris Jackson" })
     local ok, problems = hw:validate("volcengine")
+    assert.is_true(ok)
+    assert.is_true(has_problem(problems, '"火山引擎语音识别大模型": length: is 11 characters.*UNCONFIRMED'))
+    assert.is_true(has_problem(problems, '"hello!": characters: .*no punctuation.*UNCONFIRMED'))
+    assert.is_true(has_problem(problems, '"Doris Jackson": length: is 13 characters.*UNCONFIRMED'))
+    local value, field, warnings = hw:encode("volcengine")
+    assert.equal("data.request.corpus.context", field)
+    assert.matches("Doris Jackson", value)
+    assert.equal(#problems, #warnings)
+    -- Turing's rules are Tingwu's (an inference): a weight out of Tingwu's range warns too; a
+    -- weight that is no number at all is refused.
+    ok, problems = hotwords.new({ { word = "语音", weight = -7 } }):validate("turing")
+    assert.is_true(ok)
+    assert.is_true(has_problem(problems, '"语音": weight: %-7 is not an integer in %[%-6, 5%].*UNCONFIRMED'))
+    ok, problems = hotwords.new({ { word = "识别", weight = "high" } }):validate("turing")
     assert.is_nil(ok)
-    assert.is_true(has_problem(problems, '"火山引擎语音识别大模型": length: is 11 characters'))
-    assert.is_true(has_problem(problems, '"hello!": characters: .*no punctuation'))
-    ok, problems = hotwords.new({ { word = "语音", weight = -7 }, { word = "识别", weight = "high" } })
-      :validate("turing")
-    assert.is_nil(ok)
-    assert.is_true(has_problem(problems, '"语音": weight: %-7 is not an integer in %[%-6, 5%]'))
     assert.is_true(has_problem(problems, '"识别": weight: high'))
+    -- DashScope's limits are documented: they refuse.
+    ok, problems = hotwords.new({ "一二三四五六七八九十一二三四五六" }):validate("dashscope", "paraformer-v2")
+    assert.is_nil(ok)
+    assert.is_true(has_problem(problems, "at most 15"))
     local warn
     ok, warn = hotwords.new({ "奥迪A4L" }):validate("volcengine")
     assert.is_true(ok)

@@ -185,6 +185,10 @@ function M.run(s, o)
     c:close()
     usage_error("%s", err_text(cerr))
   end
+  -- Hot words that break a limit no source confirms are sent anyway: say so once, up front.
+  for _, w in ipairs(type(cerr) == "table" and cerr or {}) do
+    if mode ~= "json" then io.stderr:write("stt: hotwords: warning: ", w, "\n") end
+  end
   local jr = c.journal
   local names = util.unique_names(s.inputs)
   local note = batch_note(s)
