@@ -56,6 +56,43 @@ describe("rate limit", function()
     assert.is_true(took < 10, "60 submits at 20/s took " .. took .. " s")
   end)
 
+  -- The most arrivals the simulator saw in any sliding second (its clock, at its access phase).
+  local function max_per_second(path)
+    H.config({ record_arrivals = false })
+    local times = H.json(H.control("GET", "/_sim/arrivals"))["POST " .. path] or {}
+    table.sort(times)
+    local most, j = 0, 1
+    for i = 1, #times do
+      while times[i] - times[j] >= 1 do j = j + 1 end
+      if i - j + 1 > most then most = i - j + 1 end
+    end
+    return most, #times
+  end
+
+  it("keeps the documented rate as the server counts it: no sliding second holds more arrivals", function()
+    local url = H.media("rl_arrivals", 1, "Counted at the server.")
+    H.config({ rate_limit = false, record_arrivals = true })  -- the simulator counts, refuses nothing
+    -- Arrivals jitter around starts: here the first request takes 80 ms longer on its way (the
+    -- real libcurl transport, behind a delay), as a slow connection setup would. Starts let
+    -- through in bursts of 20 then put 21 arrivals into one second at the server.
+    local http, n = require("stt.transport.curl").new(), 0
+    local jitter = { request = function(_, req, opts)
+      n = n + 1
+      if n == 1 then stt.sleep(0.08) end
+      return http:request(req, opts)
+    end }
+    submit_many(client({ retries = 0, transport = jitter }), 70, url)
+    local most, count = max_per_second(SUBMIT_PATH)
+    assert.equal(70, count)
+    assert.is_true(most <= 20, most .. " submits arrived within one second at 20/s")
+    -- the control: without the client's limit the same count sees the burst (the check can fail)
+    H.reset()
+    H.config({ rate_limit = false, record_arrivals = true })
+    submit_many(client({ rate_limit = false, retries = 0 }), 70, url)
+    most = max_per_second(SUBMIT_PATH)
+    assert.is_true(most > 20, "without a limit only " .. most .. " arrived in one second")
+  end)
+
   it("queries are limited too: 40 concurrent polls see no 429", function()
     local url = H.media("rl2", 1, "Polled.")
     local c = client({ rate_limit = { submit = false } })
@@ -116,7 +153,8 @@ describe("rate limit", function()
     -- one registry: what stt.providers() shows is what the limiter uses
     assert.same(require("stt").providers().volcengine.rate, ratelimit.defaults_of("volcengine"))
     local lim = ratelimit.new("turing")
-    assert.equal(100, lim.windows.query.size)
+    assert.equal(1, lim.windows.query.size)                -- starts spaced evenly ...
+    assert.is_true(math.abs(lim.windows.query.span - 1.1 / 100) < 1e-12)   -- ... 10 % under 100/s
     assert.is_nil(lim.windows.fetch)
     assert.is_nil(ratelimit.new("dashscope", { submit = false, query = false }))
     assert.has_error(function() ratelimit.new("dashscope", { submit = 0 }) end)

@@ -1,19 +1,21 @@
 --- Per-client request rate limits: one limiter per operation class ("submit", "query").
--- Each class allows at most `rate` requests in any window of one second (burst = rate). It is a
--- sliding window kept as a ring of the last `size` start times rather than a plain token bucket:
--- a bucket with burst = rate lets up to 2 x rate through inside one calendar second, and
--- providers (and the simulator) count requests per second.
+-- A rate of r requests per second is kept as the server counts it: in any sliding second the
+-- server must see at most r arrivals. Starts are spaced evenly, (1 + GUARD) / r apart, rather
+-- than let through in bursts of r: a burst of r starts spreads on its way (connection setup,
+-- scheduling at both ends), and an early arrival of the next burst then lands in the same
+-- server-side second (21-22 arrivals per second were seen at 20/s). Evenly spaced starts only
+-- put r + 1 arrivals in one second when the first of them is delayed GUARD seconds more than
+-- the last; the price is a rate GUARD below the documented one (10 %).
 -- A request reserves its start time at once (FIFO, O(1), no list of waiters): the start time
--- is max(now, the start `size` requests ago + window); then the caller sleeps until it.
--- With `shared` (inside nginx) the ring lives in a lua_shared_dict, so that every worker's
+-- is max(now, the previous start + spacing); then the caller sleeps until it.
+-- With `shared` (inside nginx) the spacing lives in a lua_shared_dict, so that every worker's
 -- clients of one account draw on one budget: see "shared across nginx workers" below.
 local sched = require "stt.sched"
 
 local M = {}
 
--- Arrival times at the server jitter around send times (connection setup, scheduling): keep
--- each window this much longer than one second so that a per-second counter never sees rate + 1.
-local GUARD = 0.05
+-- The margin between the spacing of starts and the documented rate (see above).
+local GUARD = 0.1
 
 -- The defaults are each provider's documented (or assumed) rates, from the registry
 -- (stt.providers()[provider].rate; sources in docs/providers.md).
@@ -25,7 +27,7 @@ M.defaults_of = defaults_of
 
 -- Which class an operation of the client counts against (nil: not limited). Result files come
 -- from the object store, not the provider's API; vocabulary calls have limits of their own.
-local CLASS = { submit = "submit", poll = "query", cancel = "query" }
+local CLASS = { submit = "submit", poll = "query", cancel = "query", list = "query" }
 
 local Window = {}
 Window.__index = Window
@@ -36,11 +38,11 @@ Shared.__index = Shared
 local Limiter = {}
 Limiter.__index = Limiter
 
--- size requests per span seconds. Fractional rates: 0.5/s -> 1 request per 2 s.
+-- `size` starts per `span` seconds: one start per (1 + GUARD) / rate (0.5/s: one per 2.2 s). The
+-- ring keeps the general form (size starts per span), which the shared variant's argument uses.
 local function window_shape(rate)
   if type(rate) ~= "number" or rate <= 0 then error("rate_limit: rates must be positive numbers", 5) end
-  local size = math.max(1, math.floor(rate))
-  return size, size / rate + GUARD
+  return 1, (1 + GUARD) / rate
 end
 
 local function new_window(rate)

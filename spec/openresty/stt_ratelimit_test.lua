@@ -108,12 +108,14 @@ function M.handle()
 end
 
 --- GET /_test/ratelimit_paths: the shared limiter's rarer paths, in this worker, at once:
---   deadline: query = 2/s; two at once, a third with a 0.3 s deadline gives up at once, then a
---     4th and 5th: the 5th's slot predecessor is the ticket that gave up, which passed its own
---     predecessor's start on, so both leave ~1.05 s after the first (not 2.1 s).
+--   deadline: query = 2/s (starts 0.55 s apart); the 1st at once, the 2nd 0.55 s later, a 3rd
+--     with a 0.3 s deadline gives up at once (its start would be 0.55 s away), then a 4th and
+--     5th: the 4th's predecessor is the ticket that gave up, which passed its own predecessor's
+--     start on, so they leave 1.1 s and 1.65 s after the first (not 1.65 s and 2.2 s).
 --   late: ticket 1 taken but written 50 ms later (as by another worker): ticket 2 waits for it
---     and leaves 1.05 s after it.
+--     and leaves 1.1 s after it (rate 1/s).
 --   lost: ticket 1 taken and never written: ticket 2 waits STALL (0.2 s), logs, and leaves.
+-- Every time is measured from its own section's start.
 -- late and lost stand in for the other worker by touching the dict's keys directly.
 function M.paths()
   local sched = require "stt.sched"
@@ -133,24 +135,28 @@ function M.paths()
     end end
     local ok1 = at(5)()
     local ok2 = at(5)()
-    local gave_up, gave_up_after = at(0.3)()
+    local t3 = now() - t0
+    local gave_up, gave_up_at = at(0.3)()
+    local gave_up_after = gave_up_at - t3
     local fourth = stt.spawn(at(5))
     local fifth = stt.spawn(at(5))
 
     local late_prefix = "stt:rl:late" .. tag .. ":query:"
     local late = stt.spawn(function()
+      local t1 = now()
       dict:incr(late_prefix .. "n", 1, 0)                        -- ticket 1, not yet written
       local ok = ngx.timer.at(0.05, function()
         dict:set(late_prefix .. "0", ("1 %.6f"):format(now()))   -- written 50 ms later
       end)
       assert(ok)
       limiter("late", 1):acquire("poll")
-      return now() - t0
+      return now() - t1
     end)
     local lost = stt.spawn(function()
+      local t1 = now()
       dict:incr("stt:rl:lost" .. tag .. ":query:n", 1, 0)      -- ticket 1, never written
       limiter("lost", 1):acquire("poll")
-      return now() - t0
+      return now() - t1
     end)
     local _, t4 = fourth:join()
     local _, t5 = fifth:join()

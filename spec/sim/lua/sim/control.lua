@@ -5,6 +5,7 @@
 --   POST /_sim/faults          queue a fault (object) or several (array); see sim.faults
 --   GET  /_sim/faults          the queued faults;  DELETE /_sim/faults clears them
 --   GET  /_sim/stats           counters (requests, submissions, result fetches, faults, ...)
+--   GET  /_sim/arrivals        { ["METHOD /path"] = { epoch seconds, ... } } (config record_arrivals)
 --   GET  /_sim/tasks/{id}      a task's internal record
 --   POST /_sim/tasks/{id}/advance  move a task's clock forward: {"ms":N}, or {"to":"running"|"done"}
 --                              (tests step states with this instead of racing the wall clock)
@@ -70,6 +71,10 @@ local function stats()
   return util.send_json(200, store.stats())
 end
 
+local function arrivals()
+  return util.send_json(200, store.arrivals())
+end
+
 local function task(id)
   local rec, provider = store.task_find(id)
   if not rec then return util.send_json(404, { error = "no such task", task_id = id }) end
@@ -125,6 +130,7 @@ local ROUTES = {
   { "POST", "^/_sim/faults$", post_faults },
   { "DELETE", "^/_sim/faults$", clear_faults },
   { "GET", "^/_sim/stats$", stats },
+  { "GET", "^/_sim/arrivals$", arrivals },
   { "GET", "^/_sim/tasks/([^/]+)$", task },
   { "POST", "^/_sim/tasks/([^/]+)/advance$", advance },
 }

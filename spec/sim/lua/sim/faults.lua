@@ -174,6 +174,7 @@ end
 function M.access(provider)
   local method, uri = ngx.req.get_method(), ngx.var.uri
   store.count_in("requests", method .. " " .. uri)
+  if store.recording_arrivals() then store.arrival(method .. " " .. uri) end
   if not NOT_PROVIDER[provider] then
     store.stat_set("last_headers", util.request_headers())
   end

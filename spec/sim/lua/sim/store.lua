@@ -47,7 +47,11 @@ end
 
 local function save_config(c)
   assert(dict("sim_config"):set("config", util.json(c)))
+  -- read on every request (faults.access): a plain flag, not the decoded config
+  dict("sim_config"):set("record_arrivals", c.record_arrivals and true or false)
 end
+
+function M.recording_arrivals() return dict("sim_config"):get("record_arrivals") == true end
 
 -- Merge a table into the config; JSON null removes a key (e.g. {"rate_limit": null}).
 function M.merge_config(patch)
@@ -142,6 +146,30 @@ function M.stats()
         name = key:match("^j:(.*)$")
         if name then out[name] = util.decode(v) end
       end
+    end
+  end
+  return out
+end
+
+-- Arrival times of requests (epoch seconds, nginx's clock updated first), per "METHOD /path",
+-- when config.record_arrivals is set: what a server-side sliding window would count
+-- (GET /_sim/arrivals). One numbered key per arrival: O(1) per request.
+function M.arrival(key)
+  ngx.update_time()
+  local d = dict("sim_stats")
+  local n = d:incr("an:" .. key, 1, 0)
+  if n then d:set("a:" .. key .. ":" .. n, ngx.now()) end
+end
+
+function M.arrivals()
+  local d = dict("sim_stats")
+  local out = {}
+  for _, key in ipairs(d:get_keys(0)) do
+    local k = key:match("^an:(.*)$")
+    if k then
+      local list = {}
+      for i = 1, d:get(key) or 0 do list[#list + 1] = d:get("a:" .. k .. ":" .. i) end
+      out[k] = list
     end
   end
   return out
