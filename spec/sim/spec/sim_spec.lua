@@ -5,7 +5,7 @@ local H = require "helper"
 local cjson = require "cjson"
 
 local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".")
-local SIMCTL = HERE .. "/sim/simctl"
+local SIMCTL = HERE .. "/../simctl"
 
 local KEY = "sk-sim-valid-key-0001"
 
