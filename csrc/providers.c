@@ -16,7 +16,7 @@ static const stt_provider *const registry[] = {
 /* Input first, then recognition switches, hot words, Volcengine extras, provider-native last. */
 const char *const stt_option_names[] = {
   "url", "urls", "language", "speakers", "channels", "words", "itn", "punctuation", "disfluency",
-  "vad", "context", "hotwords", "vocabulary_id", "phrase_id", "emotion", "gender", "speech_rate",
+  "audio_events", "vad", "context", "hotwords", "vocabulary_id", "phrase_id", "emotion", "gender", "speech_rate",
   "volume", "detect_language", "sensitive_words_filter", "format", "transcoding", "extra",
 };
 const int stt_option_count = (int)(sizeof stt_option_names / sizeof stt_option_names[0]);
@@ -35,9 +35,10 @@ static const stt_provider_facts facts[] = {
     { {"api_key", NULL} }, 20, 20, 1, 0 },
   { "volcengine", { {"api_key", "LAS_API_KEY"}, {"base_url", "LAS_BASE_URL"}, {NULL, NULL} },
     { {"api_key", NULL} }, 20, 20, 0, 0 },
-  { "volcengine-auc", { {"app_key", "VOLC_APP_KEY"}, {"access_key", "VOLC_ACCESS_KEY"},
+  /* AUC: a new-console account has one X-Api-Key; an older one an app key + access key pair. */
+  { "volcengine-auc", { {"api_key", "VOLC_API_KEY"}, {"app_key", "VOLC_APP_KEY"}, {"access_key", "VOLC_ACCESS_KEY"},
                         {"base_url", "VOLC_AUC_BASE_URL"}, {NULL, NULL} },
-    { {"app_key", "access_key", NULL} }, 20, 20, 0, 1 },
+    { {"api_key", NULL}, {"app_key", "access_key", NULL} }, 20, 20, 0, 1 },
   { "turing", { {"api_key", "TURING_API_KEY"}, {"base_url", "TURING_BASE_URL"}, {NULL, NULL} },
     { {"api_key", NULL} }, 20, 100, 0, 0 },
 };

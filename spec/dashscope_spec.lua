@@ -238,4 +238,186 @@ describe("client (dashscope, against the simulator)", function()
     assert.equal("auth", err.kind)
     assert.matches("DASHSCOPE_API_KEY", err.message)
   end)
+  it("transcribes qwen-audio filetrans and fun-asr-mtl (file_urls family)", function()
+    local url = H.media("qa1", 2, EN)
+    for _, m in ipairs({ "qwen-audio-3.1-asr-flash-filetrans", "fun-asr-mtl", "fun-asr-2025-11-07" }) do
+      local res = assert(client({ model = m }):transcribe({ url = url, language = "en" }))
+      assert.matches("Hello world", res.text)
+      assert.equal(m, res.model)
+      assert.same({ url }, H.sim_task(res.task_id).urls)
+    end
+  end)
+
+  it("refuses a model it does not know before any request, unless the client names its family", function()
+    local before = H.stats().requests or {}
+    local task, err = client({ model = "paraformer-realtime-v2" }):submit({ url = H.media("fam", 1, "x") })
+    assert.is_nil(task)
+    assert.equal("unsupported", err.kind)
+    assert.matches("known families", err.message)
+    assert.same(before, H.stats().requests or {})
+    -- with a family the request goes out; the simulator (like the service) knows no such model
+    task, err = client({ model = "paraformer-v3", family = "paraformer" }):submit({ url = H.media("fam", 1, "x") })
+    assert.is_nil(task)
+    assert.equal("invalid", err.kind)
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("Model not exist", err.message)
+  end)
+
+  it("words = true sends no field for paraformer and the result has words", function()
+    local res = assert(client():transcribe({ url = H.media("w1", 2, EN), words = true }))
+    assert.is_true(#res.segments[1].words >= 1)
+    assert.same({}, H.sim_task(res.task_id).raw_parameters)
+  end)
+
+  it("sensitive_words_filter reaches the service as a JSON string and filters the result", function()
+    local url = H.media("swf", 3, "This is a secret plan. We start it now.")
+    local res = assert(client():transcribe({ url = url, sensitive_words_filter = {
+      filter_with_signed = { "secret" }, filter_with_empty = { "now" }, system_reserved_filter = true } }))
+    assert.matches("This is a %*%*%*%*%*%* plan%.", res.text)
+    assert.is_nil(res.text:find("secret", 1, true))
+    assert.is_nil(res.text:find("now", 1, true))
+    assert.equal('{"filter_with_signed":{"word_list":["secret"]},"filter_with_empty":{"word_list":["now"]},'
+      .. '"system_reserved_filter":true}', H.sim_task(res.task_id).raw_parameters.special_word_filter)
+  end)
+
+  it("audio_events: sensevoice always tags them; paraformer refuses before any request", function()
+    local c = client({ model = "sensevoice-v1" })
+    local res = assert(c:transcribe({ url = H.media("ev", 2, EN), audio_events = true }))
+    assert.matches("Hello world", res.text)
+    local task, err = client():submit({ url = "http://x/a.wav", audio_events = true })
+    assert.is_nil(task)
+    assert.equal("unsupported", err.kind)
+    assert.matches("audio_event_detection_enabled", err.message)
+  end)
+
+  describe("oss:// inputs (temporary storage)", function()
+    -- <media dir>/oss/<key>: where the simulator resolves oss://<key> (its upload endpoint writes there)
+    local function oss_file(key, text)
+      local path = H.sim_dir .. "/media/oss/" .. key
+      assert(os.execute("mkdir -p " .. H.sh_quote(path:match("^(.*)/[^/]*$"))))
+      H.media("oss_src", 2, text)
+      H.write(path, assert(H.read(H.sim_dir .. "/media/oss_src.wav")))
+      H.write((path:gsub("%.wav$", ".txt")), text)
+    end
+
+    it("are resolved: the client sends X-DashScope-OssResourceResolve: enable", function()
+      oss_file("dashscope-instant/acc1/2026-01-01/talk.wav", "Uploaded file works.")
+      for _, m in ipairs({ "paraformer-v2", "qwen3-asr-flash-filetrans" }) do
+        local res = assert(client({ model = m }):transcribe({
+          url = "oss://dashscope-instant/acc1/2026-01-01/talk.wav" }))
+        assert.matches("Uploaded file works", res.text)
+      end
+    end)
+
+    it("a missing oss:// object fails the task like an undownloadable file", function()
+      local res, err = client():transcribe({ url = "oss://dashscope-instant/acc1/none.wav" })
+      assert.is_nil(res)
+      assert.equal("task_failed", err.kind)
+      assert.equal("InvalidFile.DownloadFailed", err.code)
+    end)
+  end)
+
+  describe("workspace", function()
+    it("X-DashScope-WorkSpace rides on submit, poll, cancel, list and vocabulary calls, not on result fetches",
+      function()
+        H.config({ workspaces = { "ws-1" } })
+        local c = client({ workspace = "ws-1" })
+        local res = assert(c:transcribe({ url = H.media("ws", 1, "In a workspace.") }))
+        assert.matches("In a workspace", res.text)
+        assert.is_nil(H.stats().last_headers["x-dashscope-workspace"])   -- the last request: the result fetch
+        H.config({ queue_ms = 60000 })
+        local task = assert(c:submit({ url = H.media("ws2", 1, "Queued.") }))
+        assert.is_true(c:cancel(task))
+        assert(c:list_tasks())
+        assert(c:vocabulary_create({ target_model = "paraformer-v2", prefix = "ws",
+                                     vocabulary = { { text = "Lua" } } }))
+        local seen = H.stats().dashscope_workspace
+        for _, op in ipairs({ "submit", "query", "cancel", "list", "vocabulary" }) do
+          assert.is_true((seen[op .. " ws-1"] or 0) >= 1, op)
+          assert.is_nil(seen[op .. " -"], op)
+        end
+      end)
+
+    it("a workspace the account lacks answers 404 WorkSpaceNotFound", function()
+      H.config({ workspaces = { "ws-1" } })
+      local task, err = client({ workspace = "ws-9" }):submit({ url = H.media("ws3", 1, "x") })
+      assert.is_nil(task)
+      assert.equal("not_found", err.kind)
+      assert.equal("WorkSpaceNotFound", err.code)
+    end)
+  end)
+
+  describe("a SUCCEEDED answer without results", function()
+    it("is retried: the next poll brings the results", function()
+      local events = {}
+      local c = client({ on_event = function(ev) events[#events + 1] = ev end })
+      local task = assert(c:submit({ url = H.media("nr", 1, "Results come later.") }))
+      H.advance(task.id, "done")
+      H.config({ succeeded_without_results = 1 })
+      local res = assert(c:wait(task))
+      assert.matches("Results come later", res.text)
+      local retry
+      for _, ev in ipairs(events) do if ev.type == "retry" then retry = ev end end
+      assert.equal("protocol", retry.error.kind)
+      assert.matches("SUCCEEDED but its answer lists no results", retry.error.message)
+    end)
+
+    it("is a retryable protocol error, never an empty success", function()
+      local c = client({ retries = 0 })
+      local task = assert(c:submit({ url = H.media("nr2", 1, "Never listed.") }))
+      H.advance(task.id, "done")
+      H.config({ succeeded_without_results = 5 })
+      local st, err = c:poll(task)
+      assert.is_nil(st)
+      assert.same({ "protocol", true }, { err.kind, err.retryable })
+      assert.matches("SUCCEEDED but its answer lists no results", err.message)
+    end)
+  end)
+
+  describe("list_tasks", function()
+    it("finds three tasks whose ids were lost, and each can be waited on", function()
+      local c = client()
+      local urls = { H.media("l1", 1, "First listed."), H.media("l2", 1, "Second listed."),
+                     H.media("l3", 1, "Third listed.") }
+      local models = { "paraformer-v2", "fun-asr", "paraformer-v2" }
+      for i = 1, 3 do assert(c:submit({ url = urls[i], model = models[i] })) end   -- ids dropped
+      local out = assert(c:list_tasks())
+      assert.same({ 1, 1, 3 }, { out.page, out.pages, out.total })
+      assert.equal(3, #out.tasks)
+      local texts = {}
+      for _, t in ipairs(out.tasks) do
+        assert.is_string(t.id)
+        assert.equal("dashscope", t.provider)
+        assert.is_true(math.abs(t.submitted_at - os.time()) < 120)
+        local res = assert(c:wait(t))
+        texts[#texts + 1] = res.text
+      end
+      table.sort(texts)
+      assert.same({ "First listed.", "Second listed.", "Third listed." }, texts)
+    end)
+
+    it("filters by status, model and time, and pages", function()
+      H.config({ queue_ms = 60000 })            -- the tasks stay queued; the first is moved on
+      local c = client()
+      local ids = {}
+      for i = 1, 3 do
+        ids[i] = assert(c:submit({ url = H.media("lf" .. i, 1, "Listed " .. i .. "."),
+                                   model = i == 2 and "fun-asr" or "paraformer-v2" })).id
+      end
+      H.advance(ids[1], "done")
+      local done = assert(c:list_tasks({ status = "succeeded" }))
+      assert.equal(ids[1], done.tasks[1].id)
+      assert.equal("succeeded", done.tasks[1].state)
+      local fun = assert(c:list_tasks({ model = "fun-asr" }))
+      assert.same({ 1, ids[2], "fun-asr" }, { fun.total, fun.tasks[1].id, fun.tasks[1].model })
+      local p1 = assert(c:list_tasks({ page_size = 2 }))
+      local p2 = assert(c:list_tasks({ page_size = 2, page = 2 }))
+      assert.same({ 2, 2, 1, 3 }, { #p1.tasks, p1.pages, #p2.tasks, p2.total })
+      assert.equal(0, assert(c:list_tasks({ from = os.time() + 3600 })).total)
+      assert.equal(3, assert(c:list_tasks({ from = os.time() - 3600, to = os.time() + 3600 })).total)
+      local none, err = c:list_tasks({ status = "finished" })
+      assert.is_nil(none)
+      assert.equal("invalid", err.kind)
+    end)
+  end)
 end)

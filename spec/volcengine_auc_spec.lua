@@ -11,8 +11,22 @@ local UUID4 = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%
 
 if H.pending_without(PROVIDER, PROVIDER .. " end to end") then return end
 
+local API_KEY = "sim-auc-api-key-0001"        -- an X-Api-Key the simulator accepts (auc_api_keys)
+local AUC = "/auc/api/v3/auc/bigmodel"
+
 local function client(opts)
   return H.client(PROVIDER, { app_key = APP, access_key = ACCESS, base_url = H.sim_url .. "/auc/api/v3" }, opts)
+end
+
+-- The simulator's request counts on AUC paths ("POST /auc/api/v3/auc/bigmodel/..." -> n), by the
+-- path after .../bigmodel.
+local function auc_requests()
+  local out = {}
+  for k, n in pairs(H.stats().requests or {}) do
+    local path = k:match("^POST " .. AUC:gsub("%p", "%%%0") .. "(/.*)$")
+    if path then out[path] = n end
+  end
+  return out
 end
 
 describe(PROVIDER .. " end to end", function()
@@ -62,11 +76,115 @@ describe(PROVIDER .. " end to end", function()
     end
   end)
 
-  it("answers silent audio (20000003) with an empty Result", function()
-    local res, err = client():transcribe({ url = H.media("a_silent", 1) })
-    assert.is_nil(err)
-    assert.equal("", res.text)
-    assert.equal(0, #res.segments)
+  it("answers silent audio (20000003) with a Result marked silent = true, in every mode", function()
+    for _, mode in ipairs({ "standard", "idle", "flash" }) do
+      local res, err = client({ mode = mode }):transcribe({ url = H.media("a_silent_" .. mode, 1) })
+      assert.is_nil(err, err and tostring(err))
+      assert.is_true(res.silent, mode)
+      assert.equal("", res.text)
+      assert.equal(0, #res.segments)
+    end
+  end)
+
+  it("refuses empty audio (45000002) as invalid, saying so", function()
+    local res, err = client():transcribe({ url = H.media("a_zero", 0, "x.") })
+    assert.is_nil(res)
+    assert.same({ "invalid", "45000002", false }, { err.kind, tostring(err.code), err.retryable })
+    assert.matches("45000002 (empty audio)", err.message, 1, true)
+  end)
+
+  it("transcribes the same in the standard, idle and flash modes", function()
+    local url = H.media("a_modes", 2, EN)
+    local results = {}
+    for _, mode in ipairs({ "standard", "idle", "flash" }) do
+      local res, err = client({ mode = mode }):transcribe({ url = url, speakers = 2 })
+      assert.is_nil(err, err and tostring(err))
+      results[mode] = res
+    end
+    for _, mode in ipairs({ "idle", "flash" }) do
+      local a, b = results.standard, results[mode]
+      assert.same({ a.provider, a.model, a.text, a.duration_ms }, { b.provider, b.model, b.text, b.duration_ms })
+      assert.matches(UUID4, b.task_id)
+      assert.same(a.segments, b.segments)
+      assert.is_nil(b.silent)
+    end
+    assert.equal(3, H.stats().submissions[url])
+  end)
+
+  it("flash: one request, answered with the result; c:wait returns it without a query", function()
+    local url = H.media("a_flash", 2, EN)
+    local c = client({ mode = "flash" })
+    local task = assert(c:submit({ url = url }))
+    assert.matches(UUID4, task.id)
+    assert.equal("succeeded", task.state)
+    local h = H.stats().last_headers
+    assert.equal("volc.bigasr.auc_turbo", h["x-api-resource-id"])
+    assert.equal("-1", h["x-api-sequence"])
+    assert.equal(task.id, h["x-api-request-id"])
+    local res = assert(c:wait(task))
+    assert.equal(EN, res.text)
+    assert.equal(task.id, res.task_id)
+    assert.equal(2000, res.duration_ms)
+    assert.same({ ["/recognize/flash"] = 1 }, auc_requests())
+    -- a flash task without its result (read back from elsewhere) cannot be polled
+    local st, err = c:poll({ id = task.id, provider = PROVIDER, model = "bigasr", state = "queued" })
+    assert.is_nil(st)
+    assert.equal("invalid", err.kind)
+    assert.matches("flash", err.message)
+    assert.same({ ["/recognize/flash"] = 1 }, auc_requests())
+  end)
+
+  it("flash: transcribe sends exactly one request; a callback in extra is refused before sending", function()
+    local c = client({ mode = "flash" })
+    assert.equal("One call.", assert(c:transcribe({ url = H.media("a_flash1", 1, "One call.") })).text)
+    assert.same({ ["/recognize/flash"] = 1 }, auc_requests())
+    local task, err = c:submit({ url = H.media("a_flash2", 1, "x."), extra = { callback = "http://cb.example/" } })
+    assert.is_nil(task)
+    assert.equal("unsupported", err.kind)
+    assert.same({ ["/recognize/flash"] = 1 }, auc_requests())
+  end)
+
+  it("idle: submits and queries on the idle paths with volc.bigasr.auc_idle", function()
+    H.config({ queue_ms = 60000 })                  -- held queued until the test moves it on
+    local c = client({ mode = "idle" })
+    local task = assert(c:submit({ url = H.media("a_idle", 1, "Idle time.") }))
+    assert.equal("volc.bigasr.auc_idle", H.stats().last_headers["x-api-resource-id"])
+    assert.equal("queued", assert(c:poll(task)).state)
+    H.advance(task.id, "running")
+    assert.equal("Idle time.", assert(c:wait(task)).text)
+    local req = auc_requests()
+    assert.equal(1, req["/idle/submit"])
+    assert.is_true(req["/idle/query"] >= 2)
+    assert.is_nil(req["/submit"])
+    assert.is_nil(req["/query"])
+    assert.equal("volc.bigasr.auc_idle", H.stats().last_headers["x-api-resource-id"])
+  end)
+
+  it("an unknown mode is refused before any request", function()
+    local task, err = client({ mode = "turbo" }):submit({ url = H.media("a_mode", 1, "x.") })
+    assert.is_nil(task)
+    assert.equal("invalid", err.kind)
+    assert.matches("turbo", err.message)
+    assert.same({}, auc_requests())
+  end)
+
+  it("authenticates with one X-Api-Key (new console keys) in every mode", function()
+    local url = H.media("a_apikey", 1, "New key.")
+    for _, mode in ipairs({ "standard", "idle", "flash" }) do
+      local c = H.client(PROVIDER, { api_key = API_KEY, base_url = H.sim_url .. "/auc/api/v3", mode = mode })
+      assert.equal("New key.", assert(c:transcribe({ url = url })).text)
+      local h = H.stats().last_headers
+      assert.equal(API_KEY, h["x-api-key"])
+      assert.is_nil(h["x-api-app-key"])
+      assert.is_nil(h["x-api-access-key"])
+    end
+    local secret = "auc-WRONG-api-key-77aa"
+    local seen, on_event = H.event_log()
+    local c = H.client(PROVIDER, { api_key = secret, base_url = H.sim_url .. "/auc/api/v3", on_event = on_event })
+    local task, err = c:submit({ url = url })
+    assert.is_nil(task)
+    assert.equal("auth", err.kind)
+    H.assert_secret_hidden(secret, err, c, seen)
   end)
 
   it("resubmits a submit whose outcome is unknown with the same id, and gets one task", function()

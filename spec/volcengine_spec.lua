@@ -15,6 +15,14 @@ end
 
 local function stereo(name, seconds, text) return H.media(name, seconds, text, nil, 2) end
 
+-- H.media's WAV under another extension (the simulator reads the container, not the name).
+local function media_as(name, ext, seconds, text)
+  H.media(name, seconds, text)
+  local dir = H.sim_dir .. "/media/"
+  H.write(dir .. name .. "." .. ext, assert(H.read(dir .. name .. ".wav")))
+  return H.sim_url .. "/media/" .. name .. "." .. ext
+end
+
 -- The checks every normalized Result passes (DESIGN.md "Normalized Result").
 local function assert_result(res, duration_ms)
   assert.equal(PROVIDER, res.provider)
@@ -111,6 +119,27 @@ describe(PROVIDER .. " end to end", function()
     local res, err = client():transcribe({ url = H.sim_url .. "/media/v_missing.wav" })
     assert.is_nil(res)
     assert.equal("task_failed", err.kind)
+  end)
+
+  it("polls with task_id at the top level and in data (both forms in one body)", function()
+    assert.equal("Both forms.", assert(client():transcribe({ url = H.media("v_poll", 1, "Both forms.") })).text)
+    local forms = H.stats().las_poll_task_id
+    assert.is_true((forms.both or 0) >= 1)
+    assert.is_nil(forms.top)
+    assert.is_nil(forms.data)
+  end)
+
+  it("labels audio.format only when the extension or the format option names a documented one", function()
+    local c = client()
+    local function format_of(job)
+      local task = assert(c:submit(job))
+      assert.equal("M4a file.", assert(c:wait(task)).text)
+      return H.sim_task(task.id).params.format
+    end
+    local m4a = media_as("v_m4a", "m4a", 1, "M4a file.")
+    assert.is_nil(format_of({ url = m4a }))                            -- not "mp3": left out
+    assert.equal("wav", format_of({ url = m4a, format = "wav" }))
+    assert.equal("wav", format_of({ url = media_as("v_m4a", "WAV", 1, "M4a file.") }))
   end)
 
   it("returns an empty Result for silent audio", function()

@@ -1,15 +1,22 @@
 /* dashscope.c - wire schema for DashScope (Alibaba Cloud Model Studio) async file transcription:
- * paraformer-*, fun-asr*, sensevoice-v1 (the `file_urls` family) and qwen3-asr-flash-filetrans.
- * Pure: no I/O, no clock, no env, no globals. Public sources (see also docs/providers.md#dashscope):
+ * the families of dashscope_common.c (paraformer v2 / v1, fun-asr, qwen-audio filetrans and
+ * sensevoice on `input.file_urls`; qwen3-asr-flash-filetrans on `input.file_url`) and the task
+ * API around them. Pure: no I/O, no clock, no env, no globals. Public sources (see also
+ * docs/providers.md#dashscope):
  *   https://help.aliyun.com/zh/model-studio/paraformer-recorded-speech-recognition-restful-api
  *   https://help.aliyun.com/zh/model-studio/sensevoice-recorded-speech-recognition-restful-api
+ *   https://help.aliyun.com/en/model-studio/fun-asr-recorded-speech-recognition-http-api
  *   https://help.aliyun.com/zh/model-studio/qwen-asr-api-reference
- *   https://help.aliyun.com/zh/model-studio/manage-asynchronous-tasks (poll, cancel)
- * The region bases, the bearer header, the model families and the error classification live in
- * dashscope_common.c (shared with the vocabulary API, dashscope_vocabulary.c); result files are
- * normalized in dashscope_result.c.
+ *   https://help.aliyun.com/zh/model-studio/manage-asynchronous-tasks (poll, cancel, list)
+ *   https://help.aliyun.com/zh/model-studio/get-temporary-file-url (oss:// inputs)
+ * The region bases, the bearer and workspace headers, the model families and the error
+ * classification live in dashscope_common.c (shared with the vocabulary API,
+ * dashscope_vocabulary.c); result files are normalized in dashscope_result.c.
  *
- * build(op):  submit | poll | cancel | fetch | hotwords   parse(kind):  submit | poll | cancel | result
+ * build(op):  submit | poll | cancel | fetch | list | hotwords
+ * parse(kind):  submit | poll | cancel | list | result
+ * args.workspace (the client option) becomes X-DashScope-WorkSpace on every request but the
+ * result fetch (a signed OSS URL, no DashScope headers at all).
  *
  * job.extra is merged verbatim and recursively into the submit body AFTER the normalized options:
  * an object merges into an object of the same name (extra = {parameters = {special_word_filter =
@@ -17,12 +24,13 @@
  * extra are body keys; no key is special (extra.headers would just be a body field).
  *
  * Options are mapped or refused from ONE table (`options` below): each entry's how() names the
- * wire field for a model or returns NULL when the model does not honour the option. build()
+ * wire field for a model or returns NULL when the model does not honour it. build()
  * refuses through it and caps() (the capability table, core.capabilities()) reads it. */
 #include "dashscope_common.h"
 #include "dashscope_result.h"
 #include "dashscope_vocabulary.h"   /* ops/kinds "vocabulary_*": the custom-vocabulary API */
 
+#include <stdio.h>
 #include <string.h>
 
 #define P DS_PROVIDER
@@ -44,11 +52,16 @@ static int is_2xx(long long status) { return status >= 200 && status <= 299; }
 /* ========================================================================================== */
 /* models: families and per-model traits come from ds_model_classify (dashscope_common.c) */
 
-static int has_file_urls(const ds_model *m) { return m->fam != DS_QWEN; }
+static int has_file_urls(const ds_model *m) { return m->fam != DS_QWEN3; }
 static long long batch_max(const ds_model *m) { return has_file_urls(m) ? MAX_FILE_URLS : 1; }
-static int diarizes(const ds_model *m) {
-  return m->fam == DS_PARAFORMER || m->fam == DS_FUNASR;
+/* The paraformer / Fun-ASR parameter set: diarization, words always in the result, the
+ * sensitive word filter, hot words (docs/providers.md#dashscope-submit). */
+static int paraformer_like(const ds_model *m) {
+  return m->fam == DS_PARAFORMER || m->fam == DS_PARAFORMER_V1 || m->fam == DS_FUNASR;
 }
+/* qwen-audio filetrans: its C# / Ruby SDK pages list diarization_enabled and speaker_count
+ * ("when the model supports it"); its other paraformer-style flags are UNCONFIRMED and refused. */
+static int diarizes(const ds_model *m) { return paraformer_like(m) || m->fam == DS_QWEN_AUDIO; }
 
 /* ========================================================================================== */
 /* submit: options */
@@ -59,15 +72,25 @@ typedef struct {
   stt_json *body, *input, *params, *resources;
 } sub_ctx;
 
+static int oom(sub_ctx *c) {
+  stt_set_oom(c->o.a, c->o.err, P);
+  return -1;
+}
+
 /* Boolean options all land in "parameters". */
 static int put_bool(sub_ctx *c, const char *opt, const stt_json *v, const char *field) {
   return stt_opt_put_bool(&c->o, c->params, opt, v, field);
 }
 
+/* An option honoured with no wire field: any boolean is fine. */
+static int no_field_bool(sub_ctx *c, const char *opt, const stt_json *v) {
+  return stt_jis(v, STT_JBOOL) ? 0 : stt_opt_invalid(&c->o, opt, "must be a boolean");
+}
+
 static int opt_channels(sub_ctx *c, const stt_json *v) {
   stt_json *ids = stt_jarr(c->o.a), *e;
   long long n;
-  if (!ids) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+  if (!ids) return oom(c);
   if (!stt_jis(v, STT_JARR) || v->count == 0)
     return stt_opt_invalid(&c->o, "channels", "must be a non-empty array of 0-based track indices");
   for (e = v->child; e; e = e->next) {
@@ -80,7 +103,7 @@ static int opt_channels(sub_ctx *c, const stt_json *v) {
 
 static int language_hints(sub_ctx *c, const stt_json *v) {
   stt_json *hints = stt_jarr(c->o.a), *e;
-  if (!hints) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+  if (!hints) return oom(c);
   if (stt_jis(v, STT_JSTR)) {
     stt_jpush(hints, stt_jstrn(c->o.a, v->s, v->slen));
     return stt_opt_put(&c->o, c->params, "language_hints", hints);
@@ -97,7 +120,7 @@ static int language_hints(sub_ctx *c, const stt_json *v) {
 }
 
 static int opt_language(sub_ctx *c, const stt_json *v) {
-  if (c->m.fam == DS_QWEN) {
+  if (c->m.fam == DS_QWEN3) {
     if (!stt_jis(v, STT_JSTR)) return stt_opt_invalid(&c->o, "language", "must be one language code (a string)");
     return stt_opt_put(&c->o, c->params, "language", stt_jstrn(c->o.a, v->s, v->slen));
   }
@@ -118,26 +141,102 @@ static int opt_speakers(sub_ctx *c, const stt_json *v) {
   return stt_opt_put(&c->o, c->params, "speaker_count", stt_jint(c->o.a, n));
 }
 
-/* qwen: the Java SDK names disfluency_removal_enabled, but the model doc does not (UNCONFIRMED),
- * so it is refused rather than sent on a guess. */
+/* qwen3 / qwen-audio: the Java SDK names disfluency_removal_enabled for qwen3, but no model doc
+ * does (UNCONFIRMED), so it is refused rather than sent on a guess. */
 static int opt_disfluency(sub_ctx *c, const stt_json *v) {
   return put_bool(c, "disfluency", v, "disfluency_removal_enabled");
 }
 
-/* paraformer/fun-asr results always carry words; words = true asks for timestamp alignment. */
+/* Word timings. paraformer / fun-asr results ALWAYS carry sentences[].words, with no switch
+ * (every official example; timestamp_alignment_enabled is timestamp calibration, not a words
+ * switch): any boolean is accepted and nothing is sent. qwen3 sends them only with
+ * parameters.enable_words = true. SenseVoice has none (refused through the table). */
 static int opt_words(sub_ctx *c, const stt_json *v) {
-  if (c->m.fam == DS_QWEN) return put_bool(c, "words", v, "enable_words");
-  return put_bool(c, "words", v, "timestamp_alignment_enabled");
+  if (c->m.fam == DS_QWEN3) return put_bool(c, "words", v, "enable_words");
+  return no_field_bool(c, "words", v);
 }
 
 static int opt_itn(sub_ctx *c, const stt_json *v) {
   return put_bool(c, "itn", v, "enable_itn");
 }
 
+/* SenseVoice always writes event tags (<|Applause|>, <|BGM|>, <|Laughter|> ...) into its texts;
+ * dashscope_result.c turns them into segment.events. No other model documents event detection
+ * (audio_event_detection_enabled appears only in SDK docstrings): refused through the table. */
+static int opt_audio_events(sub_ctx *c, const stt_json *v) {
+  return no_field_bool(c, "audio_events", v);
+}
+
 /* Every DashScope file model punctuates and has no switch: true is satisfied as is. */
 static int opt_punctuation(sub_ctx *c, const stt_json *v) {
   if (!stt_jis(v, STT_JBOOL)) return stt_opt_invalid(&c->o, "punctuation", "must be a boolean");
   return v->b ? 0 : stt_opt_unsupported(&c->o, "punctuation", " (it always punctuates; punctuation = false)");
+}
+
+/* One word list of the sensitive word filter: an array of words, or DashScope's own
+ * {word_list = [...]}, -> {"word_list":[...]}; an empty table leaves it out (NULL, 0). */
+static int filter_list(sub_ctx *c, const char *key, const stt_json *v, stt_json **out) {
+  static const char why[] = "must be a table like {system_reserved_filter = true, filter_with_empty = "
+                            "{\"word\", ...}, filter_with_signed = {...}} or its JSON string";
+  const stt_json *list = v, *e;
+  stt_json *words, *obj;
+  *out = NULL;
+  if (stt_jis(v, STT_JOBJ) && v->count == 0) return 0;
+  if (stt_jis(v, STT_JOBJ)) {
+    list = stt_jget(v, "word_list");
+    if (v->count != 1 || !list) return stt_opt_invalid(&c->o, "sensitive_words_filter", why);
+  }
+  if (!stt_jis(list, STT_JARR)) return stt_opt_invalid(&c->o, "sensitive_words_filter", why);
+  if (list->count == 0 && list == v) return 0;
+  if (!(words = stt_jarr(c->o.a)) || !(obj = stt_jobj(c->o.a))) return oom(c);
+  for (e = list->child; e; e = e->next) {
+    if (!stt_jis(e, STT_JSTR) || e->slen == 0)
+      return stt_opt_invalid(&c->o, "sensitive_words_filter", stt_arena_printf(c->o.a,
+                             "%s must hold non-empty strings (the words)", key));
+    if (stt_jpush(words, stt_jstrn(c->o.a, e->s, e->slen))) return oom(c);
+  }
+  if (stt_opt_put(&c->o, obj, "word_list", words)) return -1;
+  *out = obj;
+  return 0;
+}
+
+/* sensitive_words_filter -> parameters.special_word_filter, a JSON STRING (the paraformer SDK doc:
+ * "该参数的值应为一个 JSON 字符串"), members in the doc's order:
+ *   {"filter_with_signed":{"word_list":[...]},"filter_with_empty":{"word_list":[...]},
+ *    "system_reserved_filter":true}
+ * The normalized option is Volcengine's table {system_reserved_filter, filter_with_empty,
+ * filter_with_signed} (word arrays); a string is sent as it is. */
+static int opt_sensitive(sub_ctx *c, const stt_json *v) {
+  static const char *const keys[] = {"filter_with_signed", "filter_with_empty"};
+  const stt_json *m, *sys;
+  stt_json *f, *s, *list;
+  size_t k;
+  if (stt_jis(v, STT_JSTR) && v->slen > 0)
+    return stt_opt_put(&c->o, c->params, "special_word_filter", stt_jstrn(c->o.a, v->s, v->slen));
+  if (stt_jis(v, STT_JARR) && v->count == 0) v = NULL;           /* {}: an empty filter */
+  else if (!stt_jis(v, STT_JOBJ))
+    return stt_opt_invalid(&c->o, "sensitive_words_filter",
+                           "must be a table like {system_reserved_filter = true, filter_with_empty = {...}} "
+                           "or its JSON string");
+  for (m = v ? v->child : NULL; m; m = m->next)
+    if (strcmp(m->key, keys[0]) != 0 && strcmp(m->key, keys[1]) != 0 && strcmp(m->key, "system_reserved_filter") != 0)
+      return stt_opt_invalid(&c->o, "sensitive_words_filter",
+                             "takes system_reserved_filter, filter_with_empty and filter_with_signed only");
+  if (!(f = stt_jobj(c->o.a))) return oom(c);
+  for (k = 0; k < COUNT(keys); k++) {
+    const stt_json *lv = stt_jget(v, keys[k]);
+    if (!lv || stt_jis(lv, STT_JNULL)) continue;
+    if (filter_list(c, keys[k], lv, &list)) return -1;
+    if (list && stt_opt_put(&c->o, f, keys[k], list)) return -1;
+  }
+  sys = stt_jget(v, "system_reserved_filter");
+  if (sys && !stt_jis(sys, STT_JNULL)) {
+    if (!stt_jis(sys, STT_JBOOL))
+      return stt_opt_invalid(&c->o, "sensitive_words_filter", "system_reserved_filter must be a boolean");
+    if (stt_opt_put(&c->o, f, "system_reserved_filter", stt_jbool(c->o.a, sys->b))) return -1;
+  }
+  if (!(s = stt_json_as_string(c->o.a, f))) return oom(c);
+  return stt_opt_put(&c->o, c->params, "special_word_filter", s);
 }
 
 /* qwen hot words as free text: the words joined by ", " (NULL on oom or a bad list, err set). */
@@ -160,7 +259,7 @@ static stt_json *qwen_hotword_text(stt_arena *a, const stt_json *list, stt_json 
   return value;
 }
 
-/* qwen: hot words go into parameters.corpus.text too, after the context when both are given
+/* qwen hot words go into parameters.corpus.text too, after the context when both are given
  * (one line each). That field is UNCONFIRMED (see opt_context). */
 static int opt_hotwords(sub_ctx *c, const stt_json *v) {
   stt_json *text = qwen_hotword_text(c->o.a, v, c->o.err, c), *corpus;
@@ -170,10 +269,10 @@ static int opt_hotwords(sub_ctx *c, const stt_json *v) {
   ctx = stt_jgetstr(corpus, "text");
   if (ctx) {
     char *both = stt_arena_printf(c->o.a, "%s\n%s", ctx, text->s);
-    if (!both) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+    if (!both) return oom(c);
     return stt_opt_put(&c->o, corpus, "text", stt_jstr(c->o.a, both));
   }
-  if (!(corpus = stt_jobj(c->o.a))) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+  if (!(corpus = stt_jobj(c->o.a))) return oom(c);
   if (stt_opt_put(&c->o, corpus, "text", text)) return -1;
   return stt_opt_put(&c->o, c->params, "corpus", corpus);
 }
@@ -184,10 +283,8 @@ static int opt_context(sub_ctx *c, const stt_json *v) {
   stt_json *corpus;
   if (!stt_jis(v, STT_JSTR)) return stt_opt_invalid(&c->o, "context", "must be a string");
   corpus = stt_jobj(c->o.a);
-  if (!corpus || stt_opt_put(&c->o, corpus, "text", stt_jstrn(c->o.a, v->s, v->slen))) {
-    if (!corpus) stt_set_oom(c->o.a, c->o.err, P);
-    return -1;
-  }
+  if (!corpus) return oom(c);
+  if (stt_opt_put(&c->o, corpus, "text", stt_jstrn(c->o.a, v->s, v->slen))) return -1;
   return stt_opt_put(&c->o, c->params, "corpus", corpus);
 }
 
@@ -202,7 +299,7 @@ static int opt_phrase_id(sub_ctx *c, const stt_json *v) {
   if (!stt_jis(v, STT_JSTR) || v->slen == 0) return stt_opt_invalid(&c->o, "phrase_id", "must be a string");
   r = stt_jobj(c->o.a);
   c->resources = stt_jarr(c->o.a);
-  if (!r || !c->resources) { stt_set_oom(c->o.a, c->o.err, P); return -1; }
+  if (!r || !c->resources) return oom(c);
   if (stt_opt_put(&c->o, r, "resource_id", stt_jstrn(c->o.a, v->s, v->slen)) ||
       stt_opt_put(&c->o, r, "resource_type", stt_jstr(c->o.a, "asr_phrase")))
     return -1;
@@ -216,13 +313,13 @@ typedef const char *(*how_fn)(const ds_model *m);
 static const char *how_url(const ds_model *m) {
   return has_file_urls(m) ? "input.file_urls[1]" : "input.file_url";
 }
-/* urls means a batch (2+ files): qwen takes one file per task. */
+/* urls means a batch (2+ files): qwen3 takes one file per task. */
 static const char *how_urls(const ds_model *m) {
   return batch_max(m) > 1 ? "input.file_urls (up to 100)" : NULL;
 }
 static const char *how_channels(const ds_model *m) { (void)m; return "parameters.channel_id"; }
 static const char *how_language(const ds_model *m) {
-  if (m->fam == DS_QWEN) return "parameters.language";
+  if (m->fam == DS_QWEN3) return "parameters.language";
   if (m->hints == 1) return "parameters.language_hints (one)";
   return m->hints ? "parameters.language_hints" : NULL;
 }
@@ -230,30 +327,36 @@ static const char *how_speakers(const ds_model *m) {
   return diarizes(m) ? "parameters.diarization_enabled, speaker_count" : NULL;
 }
 static const char *how_disfluency(const ds_model *m) {
-  return has_file_urls(m) ? "parameters.disfluency_removal_enabled" : NULL;
+  return paraformer_like(m) || m->fam == DS_SENSEVOICE ? "parameters.disfluency_removal_enabled" : NULL;
 }
 static const char *how_words(const ds_model *m) {
-  if (m->fam == DS_QWEN) return "parameters.enable_words";
-  return m->fam == DS_SENSEVOICE ? NULL : "parameters.timestamp_alignment_enabled";
+  if (m->fam == DS_QWEN3) return "parameters.enable_words";
+  return paraformer_like(m) ? "sentences[].words (always returned; no field)" : NULL;
 }
 static const char *how_itn(const ds_model *m) {
-  return m->fam == DS_QWEN ? "parameters.enable_itn" : NULL;
+  return m->fam == DS_QWEN3 ? "parameters.enable_itn" : NULL;
 }
 static const char *how_punctuation(const ds_model *m) {
   (void)m;
   return "always on (no field; false is refused)";
 }
+static const char *how_audio_events(const ds_model *m) {
+  return m->fam == DS_SENSEVOICE ? "event tags in the text -> segment.events (always; no field)" : NULL;
+}
+static const char *how_sensitive(const ds_model *m) {
+  return paraformer_like(m) ? "parameters.special_word_filter (JSON string)" : NULL;
+}
 static const char *how_context(const ds_model *m) {
-  return m->fam == DS_QWEN ? "parameters.corpus.text" : NULL;
+  return m->fam == DS_QWEN3 ? "parameters.corpus.text" : NULL;
 }
 static const char *how_vocabulary_id(const ds_model *m) {
-  return diarizes(m) && !m->v1 ? "parameters.vocabulary_id" : NULL;   /* v2 paraformers, fun-asr */
+  return m->fam == DS_PARAFORMER || m->fam == DS_FUNASR ? "parameters.vocabulary_id" : NULL;
 }
 static const char *how_phrase_id(const ds_model *m) {
-  return m->v1 ? "resources[{resource_id, resource_type = asr_phrase}]" : NULL;
+  return m->fam == DS_PARAFORMER_V1 ? "resources[{resource_id, resource_type = asr_phrase}]" : NULL;
 }
 static const char *how_hotwords(const ds_model *m) {
-  return m->fam == DS_QWEN ? "parameters.corpus.text (words joined by \", \", after context)" : NULL;
+  return m->fam == DS_QWEN3 ? "parameters.corpus.text (words joined by \", \", after context)" : NULL;
 }
 static const char *how_never(const ds_model *m) { (void)m; return NULL; }
 static const char *how_extra(const ds_model *m) {
@@ -261,22 +364,38 @@ static const char *how_extra(const ds_model *m) {
   return "merged into the body root (recursively)";
 }
 
+#define UNCONFIRMED_FOR_IT " (UNCONFIRMED for this model: no doc lists it; extra sends a field anyway)"
+
 /* Why an option is refused, after the standard sentence (NULL: nothing to add). */
 static const char *refusal_hint(const char *opt, const ds_model *m) {
-  if (strcmp(opt, "vocabulary_id") == 0) return m->v1 ? " (v1 models take phrase_id)" : NULL;
-  if (strcmp(opt, "phrase_id") == 0) return diarizes(m) ? " (use vocabulary_id)" : NULL;
+  int qa = m->fam == DS_QWEN_AUDIO;
+  if (strcmp(opt, "vocabulary_id") == 0)
+    return m->fam == DS_PARAFORMER_V1 ? " (v1 models take phrase_id)" : qa ? UNCONFIRMED_FOR_IT : NULL;
+  if (strcmp(opt, "phrase_id") == 0) return how_vocabulary_id(m) ? " (use vocabulary_id)" : NULL;
   if (strcmp(opt, "urls") == 0) return " (one file per task: submit one task per URL)";
   if (strcmp(opt, "hotwords") == 0)
-    return diarizes(m) && !m->v1 ? ": pass vocabulary_id (hotword lists arrive with stt.hotwords)" :
-           m->v1                 ? ": pass phrase_id (hotword lists arrive with stt.hotwords)" :
+    return how_vocabulary_id(m)          ? ": pass vocabulary_id (hotword lists arrive with stt.hotwords)" :
+           m->fam == DS_PARAFORMER_V1    ? ": pass phrase_id (hotword lists arrive with stt.hotwords)" :
            NULL;
+  if (strcmp(opt, "words") == 0)
+    return m->fam == DS_SENSEVOICE ? " (SenseVoice results carry no word timings)" :
+           qa ? " (UNCONFIRMED whether this model returns word timings; leave words out)" : NULL;
+  if (strcmp(opt, "audio_events") == 0)
+    return " (no current model but sensevoice-v1 documents audio events; "
+           "extra = { parameters = { audio_event_detection_enabled = true } } forces the SDK's field)";
+  if (strcmp(opt, "sensitive_words_filter") == 0)
+    return m->fam == DS_SENSEVOICE ? " (SenseVoice has no sensitive word filter)" :
+           " (UNCONFIRMED for this model; extra = { parameters = { special_word_filter = \"<JSON>\" } } "
+           "sends it anyway)";
+  if (strcmp(opt, "disfluency") == 0 || strcmp(opt, "speakers") == 0)
+    return m->fam == DS_QWEN3 || qa ? UNCONFIRMED_FOR_IT : NULL;
   return NULL;
 }
 
 typedef int (*opt_fn)(sub_ctx *c, const stt_json *v);
 
 /* Handlers run in this order, which fixes the order of fields inside "parameters". Entries with
- * no handler are read elsewhere (input, extra) or never honoured (vad). Hot words: qwen takes
+ * no handler are read elsewhere (input, extra) or never honoured (vad). Hot words: qwen3 takes
  * them as text (opt_hotwords); v2 paraformers / fun-asr need a vocabulary_id, which stt.hotwords
  * creates through the vocabulary API first (refusal_hint says so). */
 static const struct { const char *name; how_fn how; opt_fn fn; } options[] = {
@@ -284,7 +403,10 @@ static const struct { const char *name; how_fn how; opt_fn fn; } options[] = {
   {"channels", how_channels, opt_channels}, {"language", how_language, opt_language},
   {"speakers", how_speakers, opt_speakers}, {"disfluency", how_disfluency, opt_disfluency},
   {"words", how_words, opt_words},         {"itn", how_itn, opt_itn},
-  {"punctuation", how_punctuation, opt_punctuation}, {"context", how_context, opt_context},
+  {"audio_events", how_audio_events, opt_audio_events},
+  {"punctuation", how_punctuation, opt_punctuation},
+  {"sensitive_words_filter", how_sensitive, opt_sensitive},
+  {"context", how_context, opt_context},
   {"vocabulary_id", how_vocabulary_id, opt_vocabulary_id},
   {"phrase_id", how_phrase_id, opt_phrase_id},
   {"vad", how_never, NULL},                {"hotwords", how_hotwords, opt_hotwords},
@@ -335,7 +457,7 @@ static int input_file_urls(sub_ctx *c, const stt_json *url, const stt_json *urls
   return stt_opt_put(&c->o, c->input, "file_urls", list);
 }
 
-/* qwen takes exactly one file, as a string. */
+/* qwen3 takes exactly one file, as a string. */
 static int input_file_url(sub_ctx *c, const stt_json *url, const stt_json *urls) {
   const char *opt = "url";
   if (!url) {
@@ -370,12 +492,7 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
   size_t k;
   memset(&c, 0, sizeof c);
   stt_opt_init(&c.o, a, err, P, pick_model(args));
-  if (!ds_model_classify(c.o.model, &c.m)) {
-    stt_set_error(a, err, P, "unsupported", 0,
-                  "model \"%.80s\" is not supported by dashscope (known: paraformer*, fun-asr*, "
-                  "sensevoice*, qwen*)", c.m.name);
-    return NULL;
-  }
+  if ((*err = ds_model_resolve(a, args, c.o.model, &c.m)) != NULL) return NULL;
   if (job && !stt_jis(job, STT_JOBJ)) {
     stt_set_error(a, err, P, "invalid", 0, "dashscope: job must be a table");
     return NULL;
@@ -383,7 +500,7 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
   c.body = stt_jobj(a);
   c.input = stt_jobj(a);
   /* "parameters" is always sent, even empty: the workspace-domain endpoints require it. For
-   * qwen we do NOT add the doc's channel_id [0] unless channels is set: it is the documented
+   * qwen3 we do NOT add the doc's channel_id [0] unless channels is set: it is the documented
    * default, so omitting it asks for the same thing and keeps "send only what was asked". */
   c.params = stt_jobj(a);
   if (!c.body || !c.input || !c.params) { stt_set_oom(a, err, P); return NULL; }
@@ -408,6 +525,23 @@ static stt_json *submit_body(stt_arena *a, const stt_json *args, stt_json **err)
   return c.body;
 }
 
+static int is_oss_url(const stt_json *v) {
+  return stt_jis(v, STT_JSTR) && strncmp(v->s, "oss://", 6) == 0;
+}
+
+/* A file of DashScope's temporary storage ("oss://<key>", uploaded through the getPolicy flow)
+ * is only resolved when the model call carries X-DashScope-OssResourceResolve: enable
+ * (https://help.aliyun.com/zh/model-studio/get-temporary-file-url: "skipping it causes errors";
+ * the official CLI adds it to any body that names an oss:// URL). Looked up in the FINAL body, so
+ * URLs that extra put there count too. */
+static int body_has_oss_url(const stt_json *body) {
+  const stt_json *input = stt_jget(body, "input"), *urls = stt_jget(input, "file_urls"), *e;
+  if (is_oss_url(stt_jget(input, "file_url"))) return 1;
+  for (e = stt_jis(urls, STT_JARR) ? urls->child : NULL; e; e = e->next)
+    if (is_oss_url(e)) return 1;
+  return 0;
+}
+
 /* ========================================================================================== */
 /* build */
 
@@ -419,14 +553,21 @@ static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err
   req = stt_req_new(a, "POST", stt_arena_printf(a, "%s/services/audio/asr/transcription", base));
   if (!req || stt_req_header(a, req, "Authorization", auth) ||
       stt_req_header(a, req, "Content-Type", "application/json") ||
-      stt_req_header(a, req, "X-DashScope-Async", "enable") || stt_req_body_json(a, req, body)) {
+      stt_req_header(a, req, "X-DashScope-Async", "enable")) {
+    stt_set_oom(a, err, P);
+    return NULL;
+  }
+  if (ds_workspace_header(a, req, args, err)) return NULL;
+  if ((body_has_oss_url(body) && stt_req_header(a, req, "X-DashScope-OssResourceResolve", "enable")) ||
+      stt_req_body_json(a, req, body)) {
     stt_set_oom(a, err, P);
     return NULL;
   }
   return req;
 }
 
-/* poll: GET {base}/tasks/{id}; cancel: POST {base}/tasks/{id}/cancel. Authorization only. */
+/* poll: GET {base}/tasks/{id}; cancel: POST {base}/tasks/{id}/cancel. Authorization (and the
+ * workspace) only. */
 static stt_json *build_task(stt_arena *a, const stt_json *args, int cancel, stt_json **err) {
   const char *base, *auth, *id;
   const stt_json *idn = stt_jget(stt_jget(args, "task"), "id");
@@ -444,7 +585,128 @@ static stt_json *build_task(stt_arena *a, const stt_json *args, int cancel, stt_
     stt_set_oom(a, err, P);
     return NULL;
   }
-  return req;
+  return ds_workspace_header(a, req, args, err) ? NULL : req;
+}
+
+/* ---- list: GET {base}/tasks?page_no&page_size[&start_time&end_time&status&model_name]
+ * (docs/providers.md#dashscope-task-list). args.list = {status, from, to, page, page_size, model}:
+ * from / to are epoch seconds, sent as YYYYMMDDhhmmss in Beijing time (UTC+8; the SDK docstring's
+ * example "20230420000000" names no zone: UNCONFIRMED, chosen because every other time this API
+ * shows is Beijing time). */
+
+#define LIST_MAX_EPOCH (253402300799LL - 8 * 3600)    /* 9999-12-31 23:59:59 in Beijing */
+
+/* Epoch seconds -> "YYYYMMDDhhmmss" in UTC+8 (out: 15 bytes). Days to civil date: the
+ * proleptic Gregorian algorithm of H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"
+ * (https://howardhinnant.github.io/date_algorithms.html, days_from_civil's inverse). */
+static void beijing_stamp(long long epoch, char *out, size_t n) {
+  long long t = epoch + 8 * 3600, days = t / 86400, sec = t % 86400;
+  long long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  long long d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+  snprintf(out, n, "%04lld%02lld%02lld%02lld%02lld%02lld", y, m, d, sec / 3600, sec / 60 % 60, sec % 60);
+}
+
+static stt_json *list_invalid(stt_arena *a, stt_json **err, const char *what) {
+  stt_set_error(a, err, P, "invalid", 0, "dashscope: list %s", what ? what : "options are invalid");
+  return NULL;
+}
+
+/* A time bound of args.list (epoch seconds) -> its stamp in buf; 0 when absent, -1 + *err. */
+static int list_time(stt_arena *a, const stt_json *list, const char *key, char *buf, size_t n,
+                     long long *epoch, stt_json **err) {
+  const stt_json *v = stt_jget(list, key);
+  if (!v || stt_jis(v, STT_JNULL)) return 0;
+  if (!stt_jis(v, STT_JNUM) || !(v->n >= 0 && v->n <= (double)(LIST_MAX_EPOCH))) {
+    list_invalid(a, err, stt_arena_printf(a, "%s must be a time in epoch seconds (a number >= 0)", key));
+    return -1;
+  }
+  *epoch = (long long)v->n;                  /* >= 0: truncation is the floor */
+  beijing_stamp(*epoch, buf, n);
+  return 1;
+}
+
+/* The task_status of a list filter: a lua-stt state or DashScope's own name. */
+static const char *list_status(const char *s) {
+  static const char *const map[][2] = {
+    {"queued", "PENDING"}, {"running", "RUNNING"}, {"succeeded", "SUCCEEDED"}, {"failed", "FAILED"},
+    {"canceled", "CANCELED"}, {"PENDING", "PENDING"}, {"RUNNING", "RUNNING"}, {"SUSPENDED", "SUSPENDED"},
+    {"SUCCEEDED", "SUCCEEDED"}, {"FAILED", "FAILED"}, {"CANCELED", "CANCELED"},
+  };
+  size_t k;
+  for (k = 0; s && k < COUNT(map); k++)
+    if (strcmp(s, map[k][0]) == 0) return map[k][1];
+  return NULL;
+}
+
+static int list_int(stt_arena *a, const stt_json *list, const char *key, long long lo, long long hi,
+                    long long *out, stt_json **err) {
+  const stt_json *v = stt_jget(list, key);
+  if (!v || stt_jis(v, STT_JNULL)) return 0;
+  if (!stt_json_int(v, out) || *out < lo || *out > hi) {
+    list_invalid(a, err, stt_arena_printf(a, "%s must be an integer from %lld to %lld", key, lo, hi));
+    return -1;
+  }
+  return 0;
+}
+
+static stt_json *build_list(stt_arena *a, const stt_json *args, stt_json **err) {
+  static const char *const keys[] = {"status", "from", "to", "page", "page_size", "model"};
+  const stt_json *list = stt_jget(args, "list"), *m, *st, *model;
+  const char *base, *auth, *status = NULL, *name;
+  char from[128], to[128], pages[80];   /* stamps: 14 characters, once the range is checked */
+  long long page = 1, size = 10, t0 = 0, t1 = 0;
+  int has_from, has_to;
+  stt_buf b;
+  stt_json *url, *req;
+  size_t k;
+  if (list && stt_jis(list, STT_JARR) && list->count == 0) list = NULL;   /* {} */
+  if (list && !stt_jis(list, STT_JNULL) && !stt_jis(list, STT_JOBJ))
+    return list_invalid(a, err, "options must be a table {status, from, to, page, page_size, model}");
+  for (m = stt_jis(list, STT_JOBJ) ? list->child : NULL; m; m = m->next) {
+    int known = 0;
+    for (k = 0; k < COUNT(keys); k++) known |= strlen(m->key) == m->klen && strcmp(m->key, keys[k]) == 0;
+    if (!known) {
+      const char *bad = stt_sanitize(a, m->key, m->klen, 40);
+      return list_invalid(a, err, stt_arena_printf(a, "option \"%s\" is unknown (expected status, from, to, page, "
+                                                   "page_size or model)", bad ? bad : ""));
+    }
+  }
+  /* page_size: the API's maximum is UNCONFIRMED; 100 is a conservative cap */
+  if (list_int(a, list, "page", 1, 1000000, &page, err) || list_int(a, list, "page_size", 1, 100, &size, err))
+    return NULL;
+  if ((has_from = list_time(a, list, "from", from, sizeof from, &t0, err)) < 0 ||
+      (has_to = list_time(a, list, "to", to, sizeof to, &t1, err)) < 0)
+    return NULL;
+  if (has_from && has_to && t0 > t1) return list_invalid(a, err, "from is after to");
+  st = stt_jget(list, "status");
+  if (st && !stt_jis(st, STT_JNULL) && !(status = list_status(stt_jis(st, STT_JSTR) ? st->s : NULL)))
+    return list_invalid(a, err, "status must be queued, running, succeeded, failed or canceled "
+                                "(or PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, CANCELED)");
+  model = stt_jget(list, "model");
+  if (model && !stt_jis(model, STT_JNULL) && (!stt_jis(model, STT_JSTR) || model->slen == 0))
+    return list_invalid(a, err, "model must be a model name");
+  if (!(base = ds_base_url(a, args, err)) || !(auth = ds_bearer(a, args, err))) return NULL;
+  if (!(name = stt_jis(model, STT_JSTR) ? stt_url_escape(a, model->s, model->slen) : "")) {
+    stt_set_oom(a, err, P);
+    return NULL;
+  }
+  snprintf(pages, sizeof pages, "/tasks?page_no=%lld&page_size=%lld", page, size);
+  stt_buf_init(&b);
+  stt_buf_puts(&b, base);
+  stt_buf_puts(&b, pages);
+  if (has_from) { stt_buf_puts(&b, "&start_time="); stt_buf_puts(&b, from); }
+  if (has_to) { stt_buf_puts(&b, "&end_time="); stt_buf_puts(&b, to); }
+  if (status) { stt_buf_puts(&b, "&status="); stt_buf_puts(&b, status); }
+  if (*name) { stt_buf_puts(&b, "&model_name="); stt_buf_puts(&b, name); }
+  url = stt_buf_take(a, &b);
+  req = url ? stt_req_new(a, "GET", url->s) : NULL;
+  if (!req || stt_req_header(a, req, "Authorization", auth)) {
+    stt_set_oom(a, err, P);
+    return NULL;
+  }
+  return ds_workspace_header(a, req, args, err) ? NULL : req;
 }
 
 /* Result files sit behind signed OSS URLs that reject a foreign Authorization header. */
@@ -464,8 +726,9 @@ static stt_json *build_fetch(stt_arena *a, const stt_json *args, stt_json **err)
  *   paraformer v2 / fun-asr: field "vocabulary", the entries of a create_vocabulary call
  *     ([{text, weight, lang?}], weight 4 when not given: the doc's recommended value); the job
  *     then passes the vocabulary_id that call returns (engine C's Lua does it);
- *   qwen: field "parameters.corpus.text", the words joined by ", " (free-text biasing context);
- *   v1 paraformers, sensevoice: unsupported (phrase tables are managed outside; no hot words). */
+ *   qwen3: field "parameters.corpus.text", the words joined by ", " (free-text biasing context);
+ *   v1 paraformers, sensevoice, qwen-audio filetrans: unsupported (phrase tables are managed
+ *   outside; no hot words; UNCONFIRMED for qwen-audio). */
 static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **err) {
   sub_ctx c;
   stt_hotword *hw = NULL;
@@ -474,15 +737,12 @@ static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **e
   stt_json *out = stt_jobj(a), *value;
   memset(&c, 0, sizeof c);
   stt_opt_init(&c.o, a, err, P, pick_model(args));
-  if (!ds_model_classify(c.o.model, &c.m)) {
-    stt_set_error(a, err, P, "unsupported", 0, "model \"%.80s\" is not supported by dashscope", c.m.name);
-    return NULL;
-  }
+  if ((*err = ds_model_resolve(a, args, c.o.model, &c.m)) != NULL) return NULL;
   if ((n = stt_hotwords_read(a, stt_jget(args, "hotwords"), &hw, &why)) < 0) {
     if (why) stt_opt_invalid(&c.o, "hotwords", why); else stt_set_oom(a, err, P);
     return NULL;
   }
-  if (c.m.fam == DS_QWEN) {
+  if (c.m.fam == DS_QWEN3) {
     if (!(value = qwen_hotword_text(a, stt_jget(args, "hotwords"), err, &c))) return NULL;
     if (!out || stt_opt_put(&c.o, out, "field", stt_jstr(a, "parameters.corpus.text")) ||
         stt_opt_put(&c.o, out, "value", value)) {
@@ -492,7 +752,8 @@ static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **e
     return out;
   }
   if (!how_vocabulary_id(&c.m)) {
-    stt_opt_unsupported(&c.o, "hotwords", c.m.v1 ? " (v1 models take a phrase_id made in the console)" : NULL);
+    stt_opt_unsupported(&c.o, "hotwords", c.m.fam == DS_PARAFORMER_V1 ? " (v1 models take a phrase_id made in the console)"
+                                                                     : refusal_hint("vocabulary_id", &c.m));
     return NULL;
   }
   if (!out || !(value = stt_jarr(a))) { stt_set_oom(a, err, P); return NULL; }
@@ -518,6 +779,7 @@ static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_j
   if (strcmp(op, "poll") == 0) return build_task(a, args, 0, err);
   if (strcmp(op, "cancel") == 0) return build_task(a, args, 1, err);
   if (strcmp(op, "fetch") == 0) return build_fetch(a, args, err);
+  if (strcmp(op, "list") == 0) return build_list(a, args, err);
   stt_set_error(a, err, P, "invalid", 0, "dashscope: unknown build op \"%.40s\"", op);
   return NULL;
 }
@@ -645,6 +907,31 @@ static stt_json *poll_error(stt_arena *a, const char *status, const stt_json *o,
   return NULL;
 }
 
+/* A SUCCEEDED answer must point at something: every file a transcription_url, an error or "no
+ * speech". One that lists no results (no output.results / output.result, or an empty list; the
+ * SDK-style wrapper with usage null, code null, message "") or a result without a
+ * transcription_url would read as a success with nothing in it. The SDKs hand such an answer back
+ * as it is and the official CLI calls it "no transcript" (docs/providers.md#dashscope-poll).
+ * lua-stt's decision: a protocol error, retryable, since polling again may get the results; a
+ * wait keeps polling until its deadline. NULL when the answer is fine. */
+static stt_json *succeeded_without_results(stt_arena *a, const stt_json *out, const stt_json *o,
+                                           const char *rid, const stt_json *resp) {
+  const stt_json *files = stt_jget(out, "files"), *f;
+  const char *id = stt_jgetstr(o, "task_id"), *what = NULL;
+  if (!id) id = stt_jgetstr(stt_jget(resp, "task"), "id");
+  if (!stt_jis(files, STT_JARR) || files->count == 0) {
+    what = "lists no results";
+  } else {
+    for (f = files->child; f && !what; f = f->next)
+      if (!stt_jget(f, "result_url") && !stt_jget(f, "error") && !stt_jget(f, "empty"))
+        what = "lists a result without a transcription_url";
+  }
+  if (!what) return NULL;
+  return stt_make_error(a, P, "protocol", 0, NULL, rid, 1,
+                        "dashscope: task %.80s SUCCEEDED but its answer %s (polling again may get them)",
+                        id ? id : "", what);
+}
+
 static stt_json *parse_poll(stt_arena *a, const stt_json *root, const stt_json *resp, stt_json **err) {
   const stt_json *o = stt_jget(root, "output");
   const char *status = stt_jgetstr(o, "task_status"), *rid = stt_jgetstr(root, "request_id");
@@ -660,6 +947,62 @@ static stt_json *parse_poll(stt_arena *a, const stt_json *root, const stt_json *
   if (!out || ds_set_str(a, out, "state", state) || ds_set_str(a, out, "provider_state", status) ||
       ds_set_str(a, out, "request_id", rid) || poll_files(a, out, root, resp) ||
       poll_usage(a, out, root) || poll_times(a, out, o) || (e && stt_jset(a, out, "error", e))) {
+    stt_set_oom(a, err, P);
+    return NULL;
+  }
+  if (strcmp(status, "SUCCEEDED") == 0 && (*err = succeeded_without_results(a, out, o, rid, resp)) != NULL)
+    return NULL;
+  return out;
+}
+
+/* ---- list: {request_id, data:[{task_id, status, model_name, gmt_create, start_time, end_time
+ * (epoch ms), request_id, api_key_id, region, ...}], total, total_page, page_no, page_size}
+ * (the Java SDK's AsyncTaskListResult / AsyncTaskInfo; docs/providers.md#dashscope-task-list) ->
+ * {tasks = [{id, model, state, provider_state, submitted_at (epoch s), request_id,
+ * provider_times = {gmt_create, start_time, end_time} (ms as sent)}], page, pages, total,
+ * page_size, request_id}. Items without a task_id are skipped (nothing could address them). */
+
+static int copy_int(stt_arena *a, stt_json *dst, const char *key, const stt_json *v) {
+  long long n;
+  return stt_json_int(v, &n) ? stt_jset(a, dst, key, stt_jint(a, n)) : 0;
+}
+
+static stt_json *list_item(stt_arena *a, const stt_json *it) {
+  static const char *const times[] = {"gmt_create", "start_time", "end_time"};
+  const char *id = stt_jgetstr(it, "task_id"), *st = stt_jgetstr(it, "status");
+  const stt_json *created = stt_jget(it, "gmt_create");
+  stt_json *t = stt_jobj(a), *pt = stt_jobj(a);
+  size_t k;
+  if (!t || !pt || ds_set_str(a, t, "id", id) || ds_set_str(a, t, "model", stt_jgetstr(it, "model_name")) ||
+      ds_set_str(a, t, "state", map_state(st)) || ds_set_str(a, t, "provider_state", st) ||
+      ds_set_str(a, t, "request_id", stt_jgetstr(it, "request_id")))
+    return NULL;
+  if (stt_jis(created, STT_JNUM) && created->n >= 0 && created->n < 9e15 &&
+      stt_jset(a, t, "submitted_at", stt_jint(a, (long long)(created->n / 1000))))
+    return NULL;
+  for (k = 0; k < COUNT(times); k++)
+    if (copy_int(a, pt, times[k], stt_jget(it, times[k]))) return NULL;
+  if (pt->count && stt_jset(a, t, "provider_times", pt)) return NULL;
+  return t;
+}
+
+static stt_json *parse_list(stt_arena *a, const stt_json *root, stt_json **err) {
+  const stt_json *data = stt_jget(root, "data"), *it;
+  const char *rid = stt_jgetstr(root, "request_id");
+  stt_json *out = stt_jobj(a), *tasks = stt_jarr(a);
+  if (data && !stt_jis(data, STT_JNULL) && !stt_jis(data, STT_JARR)) {
+    *err = stt_make_error(a, P, "protocol", 0, NULL, rid, 0, "dashscope: task list answer whose data is no array");
+    return NULL;
+  }
+  if (!out || !tasks) { stt_set_oom(a, err, P); return NULL; }
+  for (it = stt_jis(data, STT_JARR) ? data->child : NULL; it; it = it->next) {
+    const char *id = stt_jgetstr(it, "task_id");
+    if (!id || !*id) continue;
+    if (stt_jpush(tasks, list_item(a, it))) { stt_set_oom(a, err, P); return NULL; }
+  }
+  if (stt_jset(a, out, "tasks", tasks) || copy_int(a, out, "page", stt_jget(root, "page_no")) ||
+      copy_int(a, out, "pages", stt_jget(root, "total_page")) || copy_int(a, out, "total", stt_jget(root, "total")) ||
+      copy_int(a, out, "page_size", stt_jget(root, "page_size")) || ds_set_str(a, out, "request_id", rid)) {
     stt_set_oom(a, err, P);
     return NULL;
   }
@@ -704,6 +1047,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   if (strcmp(kind, "submit") == 0) return parse_submit(a, root, err);
   if (strcmp(kind, "poll") == 0) return parse_poll(a, root, resp, err);
   if (strcmp(kind, "cancel") == 0) return parse_cancel(a, root, err);
+  if (strcmp(kind, "list") == 0) return parse_list(a, root, err);
   stt_set_error(a, err, P, "invalid", 0, "dashscope: unknown parse kind \"%.40s\"", kind);
   return NULL;
 }
@@ -711,10 +1055,11 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
 /* ========================================================================================== */
 /* capability table */
 
-/* The models the table lists; names are matched by prefix, so dated snapshots behave as these. */
+/* The models the table lists; dated snapshots (<model>-YYYY-MM-DD) behave as these. */
 static const char *const known_models[] = {
   "paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "paraformer-8k-v1", "paraformer-mtl-v1",
-  "fun-asr", "sensevoice-v1", "qwen3-asr-flash-filetrans",
+  "fun-asr", "fun-asr-mtl", "qwen-audio-3.0-asr-flash-filetrans", "qwen-audio-3.1-asr-flash-filetrans",
+  "sensevoice-v1", "qwen3-asr-flash-filetrans",
 };
 
 static const char *caps_how(stt_arena *a, const char *opt, const void *ctx) {

@@ -18,11 +18,6 @@ static int starts_with(const char *s, const char *prefix) {
   return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /* ========================================================================================== */
 /* base URL, auth */
 
@@ -52,26 +47,158 @@ const char *ds_bearer(stt_arena *a, const stt_json *args, stt_json **err) {
 /* ========================================================================================== */
 /* models */
 
+/* Model names are matched EXACTLY, never by prefix: a name like paraformer-realtime-v2 or
+ * qwen3-asr-flash (streaming / synchronous APIs) must not reach the async file API, and a new
+ * model gets a family only when someone has read its doc (or the caller names one with the
+ * client option `family`). Names and families (docs/providers.md#dashscope-models):
+ *   paraformer-v2, paraformer-8k-v2                    DS_PARAFORMER
+ *     https://help.aliyun.com/zh/model-studio/paraformer-recorded-speech-recognition-restful-api
+ *   paraformer-v1, paraformer-8k-v1, paraformer-mtl-v1  DS_PARAFORMER_V1
+ *     https://help.aliyun.com/zh/model-studio/paraformer-recorded-speech-recognition-python-sdk
+ *   fun-asr, fun-asr-mtl                               DS_FUNASR
+ *     https://help.aliyun.com/en/model-studio/fun-asr-recorded-speech-recognition-http-api
+ *   qwen-audio-<version>-asr-flash-filetrans           DS_QWEN_AUDIO (the Fun-ASR protocol: the
+ *     same HTTP API page is titled "Qwen-Audio-3.0-ASR-Flash-Filetrans/Fun-ASR HTTP API")
+ *   sensevoice-v1                                      DS_SENSEVOICE
+ *     https://help.aliyun.com/zh/model-studio/sensevoice-recorded-speech-recognition-restful-api
+ *   qwen3-asr-flash-filetrans and qwen3-asr-flash-filetrans-<anything>   DS_QWEN3
+ *     https://help.aliyun.com/zh/model-studio/qwen-asr-api-reference ; the official Model Studio
+ *     CLI routes /^qwen3-asr-flash-filetrans(?:-|$)/ to input.file_url
+ *     (https://github.com/modelstudioai/cli, packages/core/src/client/asr-routes.ts)
+ * Every name but qwen3's also matches as a dated snapshot "<name>-YYYY-MM-DD" (fun-asr-2025-11-07,
+ * fun-asr-mtl-2025-08-25: the overview's naming). */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* s (of length n) is "-YYYY-MM-DD". */
+static int date_suffix(const char *s, size_t n) {
+  static const char shape[] = "-dddd-dd-dd";
+  size_t k;
+  if (n != sizeof shape - 1) return 0;
+  for (k = 0; k < n; k++)
+    if (shape[k] == 'd' ? !is_digit(s[k]) : s[k] != shape[k]) return 0;
+  return 1;
+}
+
+/* The length of name without a dated-snapshot suffix. */
+static size_t base_len(const char *name) {
+  size_t n = strlen(name);
+  return n > 11 && date_suffix(name + n - 11, 11) ? n - 11 : n;
+}
+
+static int base_is(const char *name, size_t n, const char *base) {
+  return strlen(base) == n && strncmp(name, base, n) == 0;
+}
+
+/* qwen-audio-<version>-asr-flash-filetrans, <version> not empty. */
+static int qwen_audio_filetrans(const char *name, size_t n) {
+  static const char pre[] = "qwen-audio-", post[] = "-asr-flash-filetrans";
+  size_t lp = sizeof pre - 1, ls = sizeof post - 1;
+  return n > lp + ls && strncmp(name, pre, lp) == 0 && strncmp(name + n - ls, post, ls) == 0;
+}
+
+static const struct { const char *base; ds_family fam; int hints; } known_bases[] = {
+  /* language_hints: paraformer-v2 only among the paraformers (the doc's parameter table) */
+  {"paraformer-v2", DS_PARAFORMER, 2},     {"paraformer-8k-v2", DS_PARAFORMER, 0},
+  {"paraformer-v1", DS_PARAFORMER_V1, 0},  {"paraformer-8k-v1", DS_PARAFORMER_V1, 0},
+  {"paraformer-mtl-v1", DS_PARAFORMER_V1, 0},
+  {"fun-asr", DS_FUNASR, 2},               {"fun-asr-mtl", DS_FUNASR, 2},
+  {"sensevoice-v1", DS_SENSEVOICE, 1},     /* exactly one hint */
+};
+
+/* The hints of a family for a model only the caller's `family` describes: the family's rule
+ * (paraformer: as paraformer-v2, the service refuses what the model does not take). */
+static int family_hints(ds_family f) {
+  switch (f) {
+  case DS_PARAFORMER: case DS_FUNASR: case DS_QWEN_AUDIO: return 2;
+  case DS_SENSEVOICE: return 1;
+  default: return 0;
+  }
+}
+
 int ds_model_classify(const char *name, ds_model *m) {
+  static const char q3[] = "qwen3-asr-flash-filetrans";
+  size_t n, k;
   memset(m, 0, sizeof *m);
   m->name = name;
-  if (starts_with(name, "paraformer")) {
-    m->fam = DS_PARAFORMER;
-    m->v1 = ends_with(name, "-v1");
-    /* The doc lists language_hints for paraformer-v2 only (not 8k-v2, not the v1 models). */
-    m->hints = starts_with(name, "paraformer-v2") ? 2 : 0;
-  } else if (starts_with(name, "fun-asr")) {
-    m->fam = DS_FUNASR;
-    m->hints = 2;
-  } else if (starts_with(name, "sensevoice")) {
-    m->fam = DS_SENSEVOICE;
-    m->hints = 1;
-  } else if (starts_with(name, "qwen")) {
-    m->fam = DS_QWEN;
-  } else {
-    return 0;
+  if (!name) return 0;
+  /* the CLI sends realtime / streaming names nowhere near this API, whatever else they match */
+  if (strstr(name, "realtime") || strstr(name, "streaming")) return 0;
+  if (starts_with(name, q3) && (name[sizeof q3 - 1] == '\0' || name[sizeof q3 - 1] == '-')) {
+    m->fam = DS_QWEN3;
+    return 1;
   }
-  return 1;
+  n = base_len(name);
+  for (k = 0; k < sizeof known_bases / sizeof known_bases[0]; k++) {
+    if (base_is(name, n, known_bases[k].base)) {
+      m->fam = known_bases[k].fam;
+      m->hints = known_bases[k].hints;
+      return 1;
+    }
+  }
+  if (qwen_audio_filetrans(name, n)) {
+    m->fam = DS_QWEN_AUDIO;
+    m->hints = family_hints(DS_QWEN_AUDIO);   /* language_hints: UNCONFIRMED, see the doc */
+    return 1;
+  }
+  return 0;
+}
+
+/* The names of the client option `family`, in ds_family order. */
+static const char *const family_names[] = {
+  "paraformer", "paraformer-v1", "fun-asr", "qwen-audio-filetrans", "sensevoice", "qwen3-filetrans",
+};
+
+#define FAMILIES_TEXT \
+  "paraformer (paraformer-v2, paraformer-8k-v2), paraformer-v1 (paraformer-v1, paraformer-8k-v1, " \
+  "paraformer-mtl-v1), fun-asr (fun-asr, fun-asr-mtl), qwen-audio-filetrans " \
+  "(qwen-audio-<version>-asr-flash-filetrans), sensevoice (sensevoice-v1), qwen3-filetrans " \
+  "(qwen3-asr-flash-filetrans[-...]); dated snapshots <model>-YYYY-MM-DD"
+
+stt_json *ds_model_resolve(stt_arena *a, const stt_json *args, const char *name, ds_model *m) {
+  const stt_json *f = stt_jget(args, "family");
+  int fam = -1;
+  size_t k;
+  if (f && !stt_jis(f, STT_JNULL) && !(stt_jis(f, STT_JSTR) && f->slen == 0)) {
+    for (k = 0; stt_jis(f, STT_JSTR) && k < sizeof family_names / sizeof family_names[0]; k++)
+      if (strlen(family_names[k]) == f->slen && strcmp(f->s, family_names[k]) == 0) fam = (int)k;
+    if (fam < 0) {
+      const char *shown = stt_jis(f, STT_JSTR) ? stt_sanitize(a, f->s, f->slen, 40) : "(not a string)";
+      return stt_make_error(a, P, "invalid", 0, NULL, NULL, 0,
+                            "dashscope: unknown family \"%s\" (expected paraformer, paraformer-v1, fun-asr, "
+                            "qwen-audio-filetrans, sensevoice or qwen3-filetrans)", shown ? shown : "");
+    }
+  }
+  /* A name the library knows keeps its own family; `family` only describes unknown names. */
+  if (ds_model_classify(name, m)) return NULL;
+  if (fam >= 0) {
+    m->fam = (ds_family)fam;
+    m->hints = family_hints(m->fam);
+    return NULL;
+  }
+  return stt_make_error(a, P, "unsupported", 0, NULL, NULL, 0,
+                        "model \"%.80s\" is not supported by dashscope (known families: " FAMILIES_TEXT
+                        "; for another model of one of them, set the client option family)",
+                        name ? name : "");
+}
+
+/* ========================================================================================== */
+/* headers */
+
+/* Official SDKs spell it X-DashScope-WorkSpace (docs/providers.md#dashscope-headers). */
+int ds_workspace_header(stt_arena *a, stt_json *req, const stt_json *args, stt_json **err) {
+  const stt_json *w = stt_jget(args, "workspace");
+  if (!w || stt_jis(w, STT_JNULL) || (stt_jis(w, STT_JSTR) && w->slen == 0)) return 0;
+  if (!stt_jis(w, STT_JSTR) || strlen(w->s) != w->slen || strpbrk(w->s, "\r\n")) {
+    stt_set_error(a, err, P, "invalid", 0,
+                  "dashscope: workspace must be a workspace id (a string without line breaks)");
+    return -1;
+  }
+  if (stt_req_header(a, req, "X-DashScope-WorkSpace", w->s)) {
+    stt_set_oom(a, err, P);
+    return -1;
+  }
+  return 0;
 }
 
 /* ========================================================================================== */

@@ -25,18 +25,39 @@ const char *ds_bearer(stt_arena *a, const stt_json *args, stt_json **err);
 
 /* ---- models ---- */
 
-typedef enum { DS_PARAFORMER, DS_FUNASR, DS_SENSEVOICE, DS_QWEN } ds_family;
+/* The API families of the file-transcription models, by their wire protocol
+ * (docs/providers.md#dashscope-models). The client option `family` names them, for a model the
+ * library does not know: "paraformer", "paraformer-v1", "fun-asr", "qwen-audio-filetrans",
+ * "sensevoice", "qwen3-filetrans" (this order). */
+typedef enum {
+  DS_PARAFORMER,      /* paraformer v2: file_urls, language_hints (paraformer-v2), vocabulary_id */
+  DS_PARAFORMER_V1,   /* paraformer v1: file_urls, hot words as resources[asr_phrase] */
+  DS_FUNASR,          /* fun-asr: file_urls, language_hints, vocabulary_id */
+  DS_QWEN_AUDIO,      /* qwen-audio-*-asr-flash-filetrans: the Fun-ASR protocol */
+  DS_SENSEVOICE,      /* sensevoice-v1: file_urls, one language hint, no words */
+  DS_QWEN3            /* qwen3-asr-flash-filetrans: file_url, language, enable_itn/words */
+} ds_family;
 
 typedef struct {
   const char *name;
   ds_family fam;
-  int v1;          /* paraformer *-v1: hot words as resources[asr_phrase], no language_hints */
   int hints;       /* language_hints: 0 = not accepted, 1 = exactly one, 2 = several */
 } ds_model;
 
-/* Fills *m for a model name (matched by prefix, so dated snapshots work); 0 when the name is
- * no DashScope file-transcription model. */
+/* Fills *m for a model name matched exactly (dated snapshots "<name>-YYYY-MM-DD" too; see
+ * dashscope_common.c); 0 when the name is no DashScope file-transcription model it knows. */
 int ds_model_classify(const char *name, ds_model *m);
+/* ds_model_classify, else (an unknown name) the family args.family names. NULL when the model
+ * is usable, else an error object: args.family that names no family (invalid, checked even for
+ * a known model), or an unknown model without a family (unsupported, naming the model and the
+ * known families). */
+stt_json *ds_model_resolve(stt_arena *a, const stt_json *args, const char *name, ds_model *m);
+
+/* ---- headers every task / vocabulary request carries ---- */
+
+/* Adds "X-DashScope-WorkSpace: <args.workspace>" when args.workspace is a non-empty string (absent,
+ * null or "": nothing). 0, or -1 + *err: invalid (not a string, or CR / LF / NUL inside) or oom. */
+int ds_workspace_header(stt_arena *a, stt_json *req, const stt_json *args, stt_json **err);
 
 /* ---- errors ---- */
 

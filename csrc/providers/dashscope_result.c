@@ -260,7 +260,10 @@ stt_json *ds_result(stt_arena *a, stt_json *root, const stt_json *resp, stt_json
   const stt_json *dur = stt_jpath(root, "properties.original_duration_in_milliseconds");
   stt_json *out = stt_jobj(a), *segs, *text;
   ds_model mi;
-  int id_base = ds_model_classify(model, &mi) && mi.fam == DS_QWEN ? 0 : 1;
+  /* qwen3 numbers sentences from 0; a model only the client option `family` describes is
+   * recognized by the file's shape (qwen3 files carry audio_info) */
+  int qwen3 = ds_model_classify(model, &mi) ? mi.fam == DS_QWEN3 : stt_jget(root, "audio_info") != NULL;
+  int id_base = qwen3 ? 0 : 1;
   if (!stt_jis(tr, STT_JARR)) {
     *err = stt_make_error(a, P, "protocol", 0, NULL, NULL, 0,
                           "dashscope: result file has no transcripts array");

@@ -19,7 +19,7 @@
  * UNCONFIRMED (the SDK reads only status 200 / the members above): parsing accepts any object.
  *
  * build(op): vocabulary_create | vocabulary_list | vocabulary_query | vocabulary_update |
- *            vocabulary_delete; args: api_key, base_url | region, target_model, prefix,
+ *            vocabulary_delete; args: api_key, base_url | region, workspace, target_model, prefix,
  *            vocabulary (array of {text|word, weight?, lang?}), vocabulary_id, page_index, page_size
  * parse(kind), same names: create -> {vocabulary_id, request_id}; list -> {vocabularies = [...],
  *   request_id}; query -> {vocabulary_id?, status, target_model, vocabulary = [{text, weight, lang}],
@@ -143,8 +143,12 @@ stt_json *stt_dashscope_vocabulary_build(stt_arena *a, const char *op, const stt
     return oom(a, err);
   req = stt_req_new(a, "POST", stt_arena_printf(a, "%s/services/audio/asr/customization", base));
   if (!req || stt_req_header(a, req, "Authorization", auth) ||
-      stt_req_header(a, req, "Content-Type", "application/json") || stt_req_body_json(a, req, body))
+      stt_req_header(a, req, "Content-Type", "application/json"))
     return oom(a, err);
+  /* X-DashScope-WorkSpace when the client has a workspace (the doc says custom vocabularies live
+   * in the primary workspace only: a sub-workspace's answer is the service's to give) */
+  if (ds_workspace_header(a, req, args, err)) return NULL;
+  if (stt_req_body_json(a, req, body)) return oom(a, err);
   return req;
 }
 

@@ -18,7 +18,7 @@
 #define BASE_AP "https://operator.las.ap-southeast-1.bytepluses.com/api/v1"
 
 static const vc_schema schema = {P, "data.", "data", "volcengine (LAS las_asr)",
-                                 "results arrive inline in poll"};
+                                 "results arrive inline in poll", NULL};
 
 static void set_err(stt_arena *a, stt_json **err, const char *kind, const char *msg) {
   stt_set_error(a, err, P, kind, 0, "%s", msg);
@@ -72,11 +72,14 @@ static stt_json *request(stt_arena *a, const stt_json *args, const char *path, c
   return req;
 }
 
-static stt_json *operator_body(stt_arena *a, stt_json **data) {
+/* {"operator_id":"las_asr","operator_version":"v2"[,"task_id":id],"data":{}}: *data is the
+ * (empty) data object. */
+static stt_json *operator_body(stt_arena *a, const stt_json *task_id, stt_json **data) {
   stt_json *body = stt_jobj(a);
   *data = stt_jobj(a);
   if (!body || !*data || stt_jset(a, body, "operator_id", stt_jstr(a, "las_asr")) ||
-      stt_jset(a, body, "operator_version", stt_jstr(a, "v2")) || stt_jset(a, body, "data", *data))
+      stt_jset(a, body, "operator_version", stt_jstr(a, "v2")) ||
+      (task_id && stt_jset(a, body, "task_id", stt_jclone(a, task_id))) || stt_jset(a, body, "data", *data))
     return NULL;
   return body;
 }
@@ -89,18 +92,19 @@ static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err
   const char *model = vc_model(a, &schema, args, err);
   stt_json *data, *body;
   if (!model) return NULL;
-  if (!(body = operator_body(a, &data))) { set_oom(a, err); return NULL; }
+  if (!(body = operator_body(a, NULL, &data))) { set_oom(a, err); return NULL; }
   if (vc_request_objects(a, &schema, model, job, model, data, err) ||
       vc_apply_extra(a, &schema, model, job, data, err))
     return NULL;
   return request(a, args, "/submit", body, err);
 }
 
-/* The poll id goes in `data`: the doc's parameter table lists task_id next to operator_id, but
- * its 2026-01-15 curl example sends {"operator_id","operator_version","data":{"task_id"}}. We SEND
- * the example's form; Volcengine's own client and other doc revisions put task_id at the top
- * level (UNCONFIRMED which one the gateway needs: docs/providers.md#volcengine-las-poll; the
- * simulator accepts both). */
+/* The task id goes BOTH at the top level and in `data`
+ * (docs/providers.md#volcengine-las-poll): Volcengine's own client, the BytePlus doc and the
+ * doc's parameter table put task_id next to operator_id; the 2026-01-15 volcengine.com curl nests
+ * it as data.task_id. Which one the gateway reads is UNCONFIRMED; a field it does not read is
+ * harmless, so the body satisfies both:
+ * {"operator_id":"las_asr","operator_version":"v2","task_id":ID,"data":{"task_id":ID}}. */
 static stt_json *build_poll(stt_arena *a, const stt_json *args, stt_json **err) {
   const stt_json *id = stt_jget(stt_jget(args, "task"), "id");
   stt_json *data, *body;
@@ -108,7 +112,7 @@ static stt_json *build_poll(stt_arena *a, const stt_json *args, stt_json **err) 
     set_err(a, err, "invalid", "volcengine: task.id is missing (a task returned by submit)");
     return NULL;
   }
-  if (!(body = operator_body(a, &data)) || stt_jset(a, data, "task_id", stt_jclone(a, id))) {
+  if (!(body = operator_body(a, id, &data)) || stt_jset(a, data, "task_id", stt_jclone(a, id))) {
     set_oom(a, err);
     return NULL;
   }

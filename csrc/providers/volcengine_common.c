@@ -3,7 +3,7 @@
  * Pure: no I/O, no globals.
  *
  * Options -> fields (paths relative to the user/audio/request objects):
- *   url -> audio.url; format -> audio.format (else from the URL's extension, else "mp3");
+ *   url -> audio.url; format -> audio.format (else from the URL's extension, else left out);
  *   language -> audio.language; channels {0,1} | 2 -> request.enable_channel_split + audio.channel 2;
  *   itn -> request.enable_itn (ALWAYS sent, default true: the doc default flipped between
  *   versions); punctuation -> enable_punc; disfluency -> enable_ddc; speakers ->
@@ -177,7 +177,8 @@ typedef int (*opt_fn)(vc_ctx *c, const stt_json *v);
 static const struct { const char *name; const char *how; opt_fn fn; } options[] = {
   {"url", "@audio.url", NULL},
   {"urls", NULL, NULL},                                /* one file per task */
-  {"format", "@audio.format (default: from the URL extension, else mp3)", opt_format},
+  {"format", "@audio.format (wav, mp3, ogg (opus), raw (pcm); default: from the URL extension, else left out)",
+   opt_format},
   {"language", "@audio.language (en -> en-US ...; zh/auto: left out)", opt_language},
   {"itn", "@request.enable_itn (always sent, default true)", opt_itn},
   {"punctuation", "@request.enable_punc", opt_punc},
@@ -223,17 +224,30 @@ static const char *expand(stt_arena *a, const char *how, const char *prefix) {
 
 static const char *how_of(stt_arena *a, const vc_schema *s, const char *opt) {
   int k = find_option(opt);
-  if (strcmp(opt, "extra") == 0) return stt_arena_printf(a, "merged into %s (recursively)", s->extra_at);
+  if (strcmp(opt, "extra") == 0)
+    return stt_arena_printf(a, "merged into %s (recursively%s%s)", s->extra_at, s->extra_note ? "; " : "",
+                            s->extra_note ? s->extra_note : "");
   return k >= 0 && options[k].how ? expand(a, options[k].how, s->prefix) : NULL;
 }
 
 /* ---- input */
 
+/* The doc's container labels (raw / wav / mp3 / ogg) and the names that say one of them: a URL
+ * extension or the format option. Nothing else maps: an m4a, aac or flac file is not "mp3". */
+static const char *const format_names[][2] = {
+  {"wav", "wav"}, {"mp3", "mp3"}, {"ogg", "ogg"}, {"opus", "ogg"}, {"oga", "ogg"},
+  {"raw", "raw"}, {"pcm", "raw"},
+};
+
+static const char *format_label(const char *name) {
+  size_t k;
+  for (k = 0; k < COUNT(format_names); k++)
+    if (strcmp(name, format_names[k][0]) == 0) return format_names[k][1];
+  return NULL;
+}
+
+/* The label the URL's extension (case-insensitive, before any query or fragment) says, or NULL. */
 static const char *format_from_url(const char *url) {
-  static const char *const map[][2] = {
-    {"wav", "wav"}, {"mp3", "mp3"}, {"ogg", "ogg"}, {"opus", "ogg"}, {"oga", "ogg"},
-    {"raw", "raw"}, {"pcm", "raw"},
-  };
   const char *end = url + strcspn(url, "?#"), *dot = NULL, *p;
   char ext[8];
   size_t n, k;
@@ -244,31 +258,31 @@ static const char *format_from_url(const char *url) {
   if (!dot || (n = (size_t)(end - dot - 1)) == 0 || n >= sizeof ext) return NULL;
   for (k = 0; k < n; k++) ext[k] = (char)(dot[1 + k] >= 'A' && dot[1 + k] <= 'Z' ? dot[1 + k] + 32 : dot[1 + k]);
   ext[n] = '\0';
-  for (k = 0; k < COUNT(map); k++)
-    if (strcmp(ext, map[k][0]) == 0) return map[k][1];
-  return NULL;
+  return format_label(ext);
 }
 
-/* audio.url, then audio.format: job.format (wav | mp3 | ogg | raw, the doc's containers), else
- * the URL's extension, else "mp3" (the doc's own example sends mp3 for a .wav URL, so the
- * service sniffs the container; the field is required). */
+/* audio.url, then audio.format only when something says what the container is: job.format (a doc
+ * label, or opus / pcm for ogg / raw), else the URL's extension. Otherwise the field is left out
+ * and the service detects the container (UNCONFIRMED that it may be omitted, though Volcengine's
+ * own clients do: docs/providers.md#volcengine-request-fields); a guess could only be a wrong
+ * label. */
 static int set_input(vc_ctx *c, const stt_json *job) {
-  static const char *const formats[] = {"wav", "mp3", "ogg", "raw"};
   const stt_json *url, *fmt = stt_opt_get(job, "format");
   const char *f = NULL, *opt;
-  size_t k;
   if (!(url = stt_opt_one_url(&c->o, job, &opt))) return -1;
   if (!stt_jis(url, STT_JSTR) || url->slen == 0 || strlen(url->s) != url->slen)
     return stt_opt_invalid(&c->o, opt, "must be a non-empty URL string");
   if (fmt) {
-    for (k = 0; k < COUNT(formats) && !f; k++)
-      if (stt_jis(fmt, STT_JSTR) && strcmp(fmt->s, formats[k]) == 0) f = formats[k];
-    if (!f) return stt_opt_invalid(&c->o, "format", "must be one of wav, mp3, ogg, raw");
+    if (stt_jis(fmt, STT_JSTR) && strlen(fmt->s) == fmt->slen) f = format_label(fmt->s);
+    if (!f)
+      return stt_opt_invalid(&c->o, "format",
+                             "must be one of wav, mp3, ogg (or opus), raw (or pcm); leave it out to let the "
+                             "service detect the container");
   } else {
     f = format_from_url(url->s);
   }
   if (stt_opt_put(&c->o, c->audio, "url", stt_jstrn(c->o.a, url->s, url->slen))) return -1;
-  return stt_opt_put(&c->o, c->audio, "format", stt_jstr(c->o.a, f ? f : "mp3"));
+  return f ? stt_opt_put(&c->o, c->audio, "format", stt_jstr(c->o.a, f)) : 0;
 }
 
 /* ---- corpus.context */
@@ -552,11 +566,15 @@ stt_json *vc_result(stt_arena *a, const char *provider, const char *model, const
   return out;
 }
 
-stt_json *vc_empty_result(stt_arena *a, const char *provider, const char *model,
-                          const char *task_id, stt_json *raw) {
+stt_json *vc_silent_result(stt_arena *a, const char *provider, const char *model,
+                           const char *task_id, stt_json *raw) {
   stt_json *out = result_frame(a, provider, model, task_id);
-  if (!out || stt_jset(a, out, "text", stt_jstr(a, "")) || stt_jset(a, out, "segments", stt_jarr(a)) ||
-      (raw && stt_jset(a, out, "raw", raw)))
+  const stt_json *result = stt_jget(raw, "result");
+  long long dur;
+  if (stt_jis(result, STT_JARR)) result = result->child;
+  if (!out || stt_jset(a, out, "text", stt_jstr(a, "")) || stt_jset(a, out, "silent", stt_jbool(a, 1)) ||
+      (duration_ms(result, stt_jget(raw, "audio_info"), 0, &dur) && stt_jset(a, out, "duration_ms", stt_jint(a, dur))) ||
+      stt_jset(a, out, "segments", stt_jarr(a)) || (raw && stt_jset(a, out, "raw", raw)))
     return NULL;
   return out;
 }

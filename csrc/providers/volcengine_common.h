@@ -12,9 +12,10 @@
 typedef struct {
   const char *provider;   /* "volcengine" | "volcengine-auc": names the provider in messages */
   const char *prefix;     /* where user/audio/request sit: "data." (LAS) or "" (AUC body root) */
-  const char *extra_at;   /* where job.extra merges, for the capability table */
+  const char *extra_at;   /* where job.extra merges, for the capability table (and any caveat) */
   const char *title;      /* names the API in "has no cancel operation" */
   const char *results_in; /* where results arrive instead of a fetch */
+  const char *extra_note; /* appended to extra's capability entry, or NULL */
 } vc_schema;
 
 typedef stt_json *(*vc_build_fn)(stt_arena *a, const stt_json *args, stt_json **err);
@@ -48,9 +49,10 @@ stt_json *vc_caps(stt_arena *a, const vc_schema *s);
 /* `result` (+ audio_info) -> normalized Result; raw is stored as is. NULL on oom. */
 stt_json *vc_result(stt_arena *a, const char *provider, const char *model, const char *task_id,
                     const stt_json *result, const stt_json *audio_info, stt_json *raw);
-/* An empty Result (silent audio). */
-stt_json *vc_empty_result(stt_arena *a, const char *provider, const char *model,
-                          const char *task_id, stt_json *raw);
+/* The Result of silent audio (AUC 20000003): silent = true, text "", no segments; duration_ms
+ * when raw (the answer's JSON body, or NULL) carries one; raw stored as is. NULL on oom. */
+stt_json *vc_silent_result(stt_arena *a, const char *provider, const char *model,
+                           const char *task_id, stt_json *raw);
 /* { audio_ms } from a normalized Result's duration_ms; 0 (nothing added) when unknown. */
 int vc_set_usage(stt_arena *a, stt_json *out, const stt_json *result);
 #endif

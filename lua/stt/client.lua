@@ -63,7 +63,9 @@ function M.new(provider, opts)
     model = opts.model or facts.default_model,
     region = opts.region,
     base_url = opts.base_url or os.getenv(facts.env.base_url or ""),
-    timeout = opts.timeout or 30,
+    -- a synchronous mode (volcengine-auc flash) answers the submit only once the audio is
+    -- recognized: its requests get minutes, not seconds
+    timeout = opts.timeout or (opts.mode == "flash" and 600 or 30),
     connect_timeout = opts.connect_timeout or 10,
     retries = opts.retries or 4,
     -- A Retry-After longer than this is not slept through: the error goes back to the caller
@@ -80,8 +82,16 @@ function M.new(provider, opts)
     on_event = opts.on_event,
     -- HTTP transfers at once per host (the libcurl engine's default is 64; the rest wait in turn)
     max_host_connections = opts.max_host_connections,
-    -- the provider chooses the task id, or the client does (then a resubmit with it is safe)
+    -- the provider chooses the task id, or the client does (then a resubmit with it is safe:
+    -- the provider refuses a duplicate id; not in volcengine-auc's flash mode, which keeps no
+    -- task and would recognize, and bill, the audio again)
     client_ids = facts.client_ids,
+    resubmit_same_id = facts.client_ids and opts.mode ~= "flash",
+    -- provider-specific settings the schemas read (volcengine-auc: mode; dashscope: workspace,
+    -- family for a model the schema does not know)
+    mode = opts.mode,
+    workspace = opts.workspace,
+    family = opts.family,
   }, Client)
   if opts.journal ~= nil then
     -- A journal that cannot be read is a setup mistake: refuse to run without it.
@@ -138,7 +148,7 @@ end
 
 function Client:_args(extra)
   local args = { auth_prefix = self.auth_prefix, base_url = self.base_url, region = self.region,
-                 model = self.model }
+                 model = self.model, mode = self.mode, workspace = self.workspace, family = self.family }
   for k, v in pairs(secrets[self]) do if k ~= "list" then args[k] = v end end
   for k, v in pairs(extra) do args[k] = v end
   return args
@@ -186,7 +196,7 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
   -- A submit that carries a client-chosen task id (volcengine-auc) is idempotent: an unknown
   -- outcome is retried with the same id; a "duplicate" answer then means the task exists.
   local idempotent = op == "submit" and parse_extra and parse_extra.request_id ~= nil
-    and self.client_ids
+    and self.resubmit_same_id
   local unknown_before = false
   while true do
     if self.limiter and not self.limiter:acquire(op, deadline) then
@@ -250,7 +260,9 @@ function Client:_journaled(key, canon, job, model)
                  journaled = true })
     return task
   end
-  if e.planned_id then return self:_resume_planned(e, job, model) end
+  -- (a synchronous mode keeps no task to poll: its planned id is as unknown as a server's)
+  local synchronous = self.client_ids and not self.resubmit_same_id
+  if e.planned_id and not synchronous then return self:_resume_planned(e, job, model) end
   -- Server-chosen ids (DashScope, LAS, Turing): the process stopped between sending the submit and
   -- recording its answer, and the task cannot be looked up by its input. Never resubmit blindly.
   local err = errors.new({ kind = "invalid", code = "JournalUnknown", ambiguous = true, retryable = false,
@@ -320,6 +332,12 @@ function Client:_submit(job, model, key, planned_id, orig)
   local task = { id = t.id or planned_id, provider = self.provider, model = model, state = t.state or "queued",
                  submitted_at = os.time(), request_id = t.request_id or planned_id,
                  input = job.url or job.urls }
+  -- A synchronous mode (volcengine-auc flash) answers the submit with the result itself: it rides
+  -- on the task in memory for c:wait (the journal keeps only the task's plain fields).
+  if t.result then
+    t.result.task_id = task.id
+    task.result = t.result
+  end
   if jr then
     local ok, jerr = jr:submitted(key, task)
     if not ok then return nil, self:_journal_error(jerr, task) end
@@ -407,6 +425,14 @@ end
 function Client:_wire_job(job, model)
   if job.hotwords == nil then return job end
   return vocabulary.job(self, job, model)
+end
+
+--- One schema operation through the client's exchange (retries, rate limits, errors):
+-- build(op, args) -> HTTP -> parse(op). For the provider's side calls (vocabularies, uploads).
+function Client:_call(op, args)
+  local req, berr = core.build(self.provider, op, self:_args(args))
+  if not req then return nil, errors.new(berr, self:_ctx(op)) end
+  return self:_exchange(op, req, op)
 end
 
 --- c:check(job) -> true [, warnings] | nil, err: everything a submit would refuse before sending anything
@@ -546,6 +572,11 @@ end
 function Client:wait(task, opts)
   options.check("wait", opts, "wait", capabilities.job_options())
   opts = opts or {}
+  if task.result and task.state == "succeeded" then     -- answered by the submit (a synchronous mode)
+    self:_journal_state(task, "succeeded")
+    self:_emit({ type = "done", task_id = task.id, state = task.state })
+    return task.result
+  end
   local deadline = sched.now() + (opts.timeout or self.wait_timeout)
   local since = math.max(0, os.time() - (task.submitted_at or os.time()))
   local t0 = sched.now() - since
@@ -600,6 +631,20 @@ function Client:transcribe_all(jobs, opts)
   if type(jobs) ~= "table" then error("transcribe_all: array of jobs expected", 2) end
   options.check("batch", opts, "transcribe_all", capabilities.job_options())
   return batch.transcribe_all(self, jobs, opts)
+end
+
+--- c:list_tasks{ status =, from =, to =, page =, page_size =, model = } -> { tasks = { task, ... },
+-- page =, pages =, total = } | nil, err: the provider's own list of recent tasks (DashScope: the
+-- last 24 h), so that tasks whose ids were lost can be found and waited on. Each task is a plain
+-- task table (id, provider, model, state, submitted_at, ...) that c:wait accepts.
+function Client:list_tasks(opts)
+  if opts ~= nil and type(opts) ~= "table" then error("list_tasks: options table expected", 2) end
+  local req, berr = core.build(self.provider, "list", self:_args({ list = opts or {} }))
+  if not req then return nil, errors.new(berr, self:_ctx("list")) end
+  local out, err = self:_exchange("list", req, "list", {})
+  if not out then return nil, err end
+  for _, t in ipairs(out.tasks or {}) do t.provider = self.provider end
+  return out
 end
 
 --- Cancel a task (DashScope: only while it is still queued). Returns true or nil, err.

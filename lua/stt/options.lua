@@ -14,6 +14,12 @@ M.CLIENT = {
   { "auth_prefix", "\"\"", "", "volcengine (LAS): the Authorization scheme: \"\" (raw key), \"Bearer\" or \"ApiKey\"" },
   { "base_url", "env or the provider's", "", "the API base up to and including its version segment" },
   { "region", "\"cn\"", "", "dashscope: \"cn\" (Beijing) or \"intl\" (Singapore), when base_url is not given" },
+  { "workspace", "none", "", "dashscope: a workspace id, sent as X-DashScope-WorkSpace" },
+  { "family", "by model name", "", "dashscope: the API family of a model the library does not know "
+    .. "(\"paraformer\", \"paraformer-v1\", \"fun-asr\", \"sensevoice\", \"qwen-audio-filetrans\", "
+    .. "\"qwen3-filetrans\")" },
+  { "mode", "\"standard\"", "", "volcengine-auc: \"standard\", \"idle\" (cheaper, done within 24 h) or "
+    .. "\"flash\" (synchronous, small files)" },
   { "model", "the provider's default", "", "the model of every job that names none" },
   { "timeout", "30", "s", "per HTTP request" },
   { "connect_timeout", "10", "s", "per connection attempt" },

@@ -3,17 +3,11 @@
 -- created once and found again by its prefix), and the submit step that turns a job's hot words
 -- into what the provider takes. client.lua defines those methods by calling these functions;
 -- the requests go through the client's own exchange (retries, rate limits, errors).
-local core = require "stt.core"
-local errors = require "stt.errors"
 local hotwords = require "stt.hotwords"
 
 local M = {}
 
-local function call(c, op, args)
-  local req, berr = core.build(c.provider, op, c:_args(args))
-  if not req then return nil, errors.new(berr, c:_ctx(op)) end
-  return c:_exchange(op, req, op)
-end
+local function call(c, op, args) return c:_call(op, args) end
 
 -- A vocabulary given as an stt.hotwords object becomes the API's entries for `model`.
 local function entries(voc, model)

@@ -13,7 +13,7 @@
 
 static const char *const ops[] = {"submit", "poll", "cancel", "fetch", "hotwords", "vocabulary_create",
                                   "vocabulary_list", "vocabulary_query", "vocabulary_update",
-                                  "vocabulary_delete", "bogus"};
+                                  "vocabulary_delete", "bogus", "list"};
 #define NOPS (sizeof ops / sizeof ops[0])
 
 static void check_request(const stt_json *req, int check_key) {

@@ -12,7 +12,8 @@ local B = "https://example.com/audio/b.wav"
 -- One sample per option, valid for every model that honours it.
 local SAMPLES = {
   url = B, urls = { A, B }, language = "en", speakers = 2, channels = { 0, 1 }, words = true,
-  itn = false, punctuation = true, disfluency = true, vad = { segment = true, end_window_ms = 800 },
+  itn = false, punctuation = true, disfluency = true, audio_events = true,
+  vad = { segment = true, end_window_ms = 800 },
   context = "names: Lua, LuaJIT", hotwords = { { word = "Lua" } }, vocabulary_id = "vocab-1",
   phrase_id = "phrase-1", emotion = true, gender = true, speech_rate = true, volume = true,
   detect_language = true, sensitive_words_filter = { system_reserved_filter = true }, format = "wav",

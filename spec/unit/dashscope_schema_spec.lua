@@ -48,12 +48,18 @@ describe("dashscope build", function()
     end)
 
     it("paraformer-v2 maps every option it supports, in a fixed order", function()
+      -- words = true sends nothing: paraformer results always carry words (timestamp_alignment_enabled
+      -- is timestamp calibration, not a words switch)
       assert.equal('{"model":"paraformer-v2","input":{"file_urls":["' .. A .. '"]},"parameters":{'
         .. '"channel_id":[0],"language_hints":["zh","en"],"diarization_enabled":true,"speaker_count":3,'
-        .. '"disfluency_removal_enabled":false,"timestamp_alignment_enabled":true,"vocabulary_id":"vocab-1"}}',
+        .. '"disfluency_removal_enabled":false,'
+        .. [["special_word_filter":"{\"filter_with_signed\":{\"word_list\":[\"secret\"]},]]
+        .. [[\"system_reserved_filter\":true}",]]
+        .. '"vocabulary_id":"vocab-1"}}',
         body_of("paraformer-v2", {
           url = A, language = { "zh", "en" }, speakers = 3, disfluency = false, words = true,
           channels = { 0 }, vocabulary_id = "vocab-1", punctuation = true, force = true, id = "job-7",
+          sensitive_words_filter = { system_reserved_filter = true, filter_with_signed = { "secret" } },
         }))
     end)
 
@@ -257,7 +263,7 @@ describe("dashscope build", function()
     end)
 
     it("an unknown op is invalid", function()
-      local _, err = build("list", {})
+      local _, err = build("bogus", {})
       assert.equal("invalid", err.kind)
     end)
   end)
@@ -658,6 +664,353 @@ describe("dashscope parse", function()
       _, err = parse("result", 403, [[<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>]])
       assert.equal(403, err.status)
     end)
+  end)
+end)
+
+describe("dashscope model families (exact names, docs/providers.md#dashscope-models)", function()
+  local QA30, QA31 = "qwen-audio-3.0-asr-flash-filetrans", "qwen-audio-3.1-asr-flash-filetrans"
+
+  local function input_of(model, job, args)
+    args = args or {}
+    args.model = model
+    local body = core.json_decode(assert(S.body_of(job, args)))
+    return body
+  end
+
+  it("file_urls models, dated snapshots included, keep their family's fields", function()
+    for _, m in ipairs({ "paraformer-v2", "fun-asr", "fun-asr-mtl", "fun-asr-2025-11-07", "fun-asr-mtl-2025-08-25",
+                         QA30, QA31, "qwen-audio-3.1-asr-flash-filetrans-2026-01-01" }) do
+      local body = input_of(m, { url = A, language = "en" })
+      assert.same({ file_urls = { A } }, body.input, m)
+      assert.same({ language_hints = { "en" } }, body.parameters, m)
+    end
+    assert.equal('{"model":"' .. QA31 .. '","input":{"file_urls":["' .. A .. '"]},'
+      .. '"parameters":{"channel_id":[0],"language_hints":["zh","en"],"diarization_enabled":true}}',
+      body_of(QA31, { url = A, channels = { 0 }, language = { "zh", "en" }, speakers = true }))
+  end)
+
+  it("qwen3-asr-flash-filetrans and its snapshots take input.file_url (the CLI's regex)", function()
+    for _, m in ipairs({ QWEN, "qwen3-asr-flash-filetrans-2025-11-17", "qwen3-asr-flash-filetrans-next" }) do
+      local body = input_of(m, { url = A, language = "zh", words = true })
+      assert.same({ file_url = A }, body.input, m)
+      assert.same({ language = "zh", enable_words = true }, body.parameters, m)
+    end
+  end)
+
+  it("names that only share a prefix are refused, naming the model and the known families", function()
+    for _, m in ipairs({ "paraformer-realtime-v2", "paraformer-v2-beta", "fun-asr-realtime", "fun-asr-flash-2026-06-15",
+                         "qwen3-asr-flash", "qwen3-asr-flash-realtime", "qwen-audio-asr", "qwen-audio-3.0-asr-flash",
+                         "sensevoice-v2", "paraformer-v2-2025-1-1", "qwen-audio--asr-flash-filetrans",
+                         "qwen3-asr-flash-filetrans-realtime" }) do
+      local err = refused("unsupported", m, { url = A })
+      assert.matches('model "' .. m:gsub("%p", "%%%0") .. '" is not supported by dashscope', err.message)
+      for _, fam in ipairs({ "paraformer", "paraformer-v1", "fun-asr", "qwen-audio-filetrans", "sensevoice",
+                             "qwen3-filetrans" }) do
+        assert.truthy(err.message:find(fam .. " (", 1, true), m .. ": " .. fam)
+      end
+      assert.matches("family", err.message)
+      assert.equal("unsupported", select(2, core.build("dashscope", "hotwords",
+        { model = m, hotwords = { "Lua" } })).kind, m)
+    end
+  end)
+
+  it("the client option family gives an unknown model a family", function()
+    local body = input_of("paraformer-v3", { url = A, language = "de", vocabulary_id = "v" }, { family = "paraformer" })
+    assert.same({ model = "paraformer-v3", input = { file_urls = { A } },
+                  parameters = { language_hints = { "de" }, vocabulary_id = "v" } }, body)
+    body = input_of("paraformer-v9", { url = A, phrase_id = "p" }, { family = "paraformer-v1" })
+    assert.same({ { resource_id = "p", resource_type = "asr_phrase" } }, body.resources)
+    body = input_of("fun-asr-next", { url = A, language = { "zh", "ja" } }, { family = "fun-asr" })
+    assert.same({ "zh", "ja" }, body.parameters.language_hints)
+    body = input_of("qwen-audio-4.0-asr-turbo-filetrans", { url = A, language = "en" },
+                    { family = "qwen-audio-filetrans" })
+    assert.same({ file_urls = { A } }, body.input)
+    body = input_of("sensevoice-v2", { url = A, language = "en" }, { family = "sensevoice" })
+    assert.same({ "en" }, body.parameters.language_hints)
+    local err = S.refused("unsupported", { url = A, words = true }, { model = "sensevoice-v2", family = "sensevoice" })
+    assert.matches('option "words" is not supported by dashscope model "sensevoice%-v2"', err.message)
+    body = input_of("qwen4-asr-filetrans", { url = A, itn = true }, { family = "qwen3-filetrans" })
+    assert.same({ model = "qwen4-asr-filetrans", input = { file_url = A }, parameters = { enable_itn = true } }, body)
+    local enc = assert(core.build("dashscope", "hotwords", { model = "qwen4-asr-filetrans", family = "qwen3-filetrans",
+                                                            hotwords = { "Lua" } }))
+    assert.equal("parameters.corpus.text", enc.field)
+    -- a known name keeps its own family; core.null and "" mean no family
+    assert.same({ file_urls = { A } }, input_of("paraformer-v2", { url = A }, { family = "qwen3-filetrans" }).input)
+    assert.same({ file_urls = { A } }, input_of("paraformer-v2", { url = A }, { family = "" }).input)
+    assert.same({ file_urls = { A } }, input_of("paraformer-v2", { url = A }, { family = core.null }).input)
+  end)
+
+  it("an unknown family is invalid, even for a known model", function()
+    for _, f in ipairs({ "whisper", "Paraformer", 3 }) do
+      local err = S.refused("invalid", { url = A }, { model = "paraformer-v2", family = f })
+      assert.matches("unknown family", err.message)
+      assert.matches("qwen3%-filetrans", err.message)
+    end
+    local _, err = core.build("dashscope", "hotwords", { model = "x-1", family = "nope", hotwords = { "a" } })
+    assert.equal("invalid", err.kind)
+  end)
+
+  it("qwen-audio filetrans: the Fun-ASR protocol; options no doc confirms for it are refused", function()
+    for _, c in ipairs({ { "words", true }, { "disfluency", true }, { "vocabulary_id", "v" },
+                         { "sensitive_words_filter", { system_reserved_filter = true } }, { "audio_events", true },
+                         { "itn", true }, { "context", "x" }, { "hotwords", { "x" } }, { "phrase_id", "p" } }) do
+      local err = refused("unsupported", QA30, { url = A, [c[1]] = c[2] })
+      assert.matches('option "' .. c[1]:gsub("%p", "%%%0") .. '"', err.message)
+    end
+    assert.matches("UNCONFIRMED", refused("unsupported", QA30, { url = A, words = true }).message)
+    assert.matches("UNCONFIRMED", refused("unsupported", QA30, { url = A, vocabulary_id = "v" }).message)
+    assert.is_table((submit(QA30, { urls = { A, A } })))        -- a batch, like fun-asr
+  end)
+
+  it("the capability table lists the families' models", function()
+    local caps = core.capabilities().dashscope
+    for _, m in ipairs({ "paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "paraformer-8k-v1", "paraformer-mtl-v1",
+                         "fun-asr", "fun-asr-mtl", QA30, QA31, "sensevoice-v1", QWEN }) do
+      assert.is_table(caps.models[m], m)
+    end
+    assert.equal("sentences[].words (always returned; no field)", caps.models["fun-asr"].options.words)
+    assert.equal("parameters.enable_words", caps.models[QWEN].options.words)
+    assert.is_false(caps.models["sensevoice-v1"].options.words)
+    assert.is_false(caps.models[QA31].options.words)
+    assert.equal("parameters.special_word_filter (JSON string)",
+                 caps.models["paraformer-v1"].options.sensitive_words_filter)
+    assert.is_string(caps.models["sensevoice-v1"].options.audio_events)
+    assert.is_false(caps.models["paraformer-v2"].options.audio_events)
+  end)
+end)
+
+describe("dashscope words, audio events, sensitive word filter", function()
+  it("words: paraformer / fun-asr accept any boolean and send nothing; sensevoice refuses", function()
+    for _, m in ipairs({ "paraformer-v2", "paraformer-8k-v2", "paraformer-v1", "fun-asr" }) do
+      for _, w in ipairs({ true, false }) do
+        assert.equal('{"model":"' .. m .. '","input":{"file_urls":["' .. A .. '"]},"parameters":{}}',
+          body_of(m, { url = A, words = w }))
+      end
+      refused("invalid", m, { url = A, words = 1 })
+    end
+    assert.matches("no word timings", refused("unsupported", "sensevoice-v1", { url = A, words = true }).message)
+    assert.equal('{"model":"' .. QWEN .. '","input":{"file_url":"' .. A .. '"},"parameters":{"enable_words":false}}',
+      body_of(QWEN, { url = A, words = false }))
+  end)
+
+  it("audio_events: sensevoice always tags events (no field); the others point at extra", function()
+    assert.equal('{"model":"sensevoice-v1","input":{"file_urls":["' .. A .. '"]},"parameters":{}}',
+      body_of("sensevoice-v1", { url = A, audio_events = true }))
+    refused("invalid", "sensevoice-v1", { url = A, audio_events = "yes" })
+    for _, m in ipairs({ "paraformer-v2", "paraformer-v1", "fun-asr", QWEN }) do
+      local err = refused("unsupported", m, { url = A, audio_events = true })
+      assert.truthy(err.message:find("extra = { parameters = { audio_event_detection_enabled = true } }", 1, true),
+        err.message)
+    end
+    -- and extra does force it
+    assert.matches('"audio_event_detection_enabled":true', body_of("paraformer-v2",
+      { url = A, extra = { parameters = { audio_event_detection_enabled = true } } }))
+  end)
+
+  it("sensitive_words_filter -> parameters.special_word_filter, a JSON string in the doc's order", function()
+    local function filter_of(model, f)
+      return core.json_decode(body_of(model, { url = A, sensitive_words_filter = f })).parameters.special_word_filter
+    end
+    assert.equal('{"filter_with_signed":{"word_list":["测试"]},"filter_with_empty":{"word_list":["开始","发生"]},'
+      .. '"system_reserved_filter":true}', filter_of("paraformer-v2", {
+        system_reserved_filter = true, filter_with_empty = { "开始", "发生" }, filter_with_signed = { "测试" } }))
+    -- DashScope's own {word_list = ...} shape, an empty list and an empty table
+    assert.equal('{"filter_with_empty":{"word_list":["x"]},"system_reserved_filter":false}', filter_of("fun-asr", {
+      filter_with_empty = { word_list = { "x" } }, filter_with_signed = {}, system_reserved_filter = false }))
+    assert.equal("{}", filter_of("paraformer-v1", {}))
+    -- a string goes as it is
+    assert.equal('{"system_reserved_filter":false}', filter_of("paraformer-8k-v2", '{"system_reserved_filter":false}'))
+    for _, bad in ipairs({ 5, { system_reserved_filter = "yes" }, { filter_with_empty = { 1 } },
+                           { filter_with_empty = "x" }, { word_list = { "x" } },
+                           { filter_with_signed = { word_list = { "x" }, other = 1 } } }) do
+      refused("invalid", "paraformer-v2", { url = A, sensitive_words_filter = bad })
+    end
+    assert.matches("no sensitive word filter",
+      refused("unsupported", "sensevoice-v1", { url = A, sensitive_words_filter = {} }).message)
+    local err = refused("unsupported", QWEN, { url = A, sensitive_words_filter = { system_reserved_filter = true } })
+    assert.truthy(err.message:find('special_word_filter = "<JSON>"', 1, true), err.message)
+  end)
+end)
+
+describe("dashscope headers: workspace and oss://", function()
+  local function header(req, name)
+    local found
+    for _, h in ipairs(req.headers) do
+      if h[1] == name then
+        assert.is_nil(found, "two " .. name .. " headers")
+        found = h[2]
+      end
+    end
+    return found
+  end
+
+  it("args.workspace is X-DashScope-WorkSpace on every request but the result fetch", function()
+    local W = "llm-abc123"
+    local reqs = {
+      submit = assert(build("submit", { workspace = W, job = { url = A } })),
+      poll = assert(build("poll", { workspace = W, task = { id = "t1" } })),
+      cancel = assert(build("cancel", { workspace = W, task = { id = "t1" } })),
+      list = assert(build("list", { workspace = W })),
+    }
+    for _, op in ipairs({ "vocabulary_create", "vocabulary_list", "vocabulary_query", "vocabulary_update",
+                          "vocabulary_delete" }) do
+      reqs[op] = assert(build(op, { workspace = W, target_model = "paraformer-v2", prefix = "p", vocabulary_id = "v",
+                                    vocabulary = { { text = "Lua", weight = 4 } } }))
+    end
+    for op, req in pairs(reqs) do
+      assert.equal(W, header(req, "X-DashScope-WorkSpace"), op)
+      assert.equal("X-DashScope-WorkSpace", req.headers[#req.headers][1], op)   -- after the others
+    end
+    assert.same({ { "Authorization", "Bearer " .. KEY }, { "X-DashScope-WorkSpace", W } }, reqs.poll.headers)
+    local fetch = assert(build("fetch", { workspace = W, url = "https://oss.example/r.json?Signature=x" }))
+    assert.same({}, fetch.headers)
+  end)
+
+  it("no workspace, or an empty one, sends no header; a bad one is invalid", function()
+    for _, w in ipairs({ "", core.null }) do
+      assert.is_nil(header(assert(build("poll", { workspace = w, task = { id = "t" } })), "X-DashScope-WorkSpace"))
+    end
+    for _, w in ipairs({ "ws\r\nX-Evil: 1", 42, { "a" } }) do
+      local _, err = build("submit", { workspace = w, job = { url = A } })
+      assert.equal("invalid", err.kind)
+      assert.matches("workspace", err.message)
+      _, err = build("vocabulary_list", { workspace = w })
+      assert.equal("invalid", err.kind)
+    end
+  end)
+
+  it("an oss:// input adds X-DashScope-OssResourceResolve: enable to the submit", function()
+    local OSS = "oss://dashscope-instant/abc123/2026-01-01/talk.wav"
+    local cases = {
+      { "paraformer-v2", { url = OSS } },
+      { "sensevoice-v1", { urls = { A, OSS } } },
+      { QWEN, { url = OSS } },
+      { "fun-asr", { url = A, extra = { input = { file_urls = { OSS } } } } },   -- put there by extra
+    }
+    for _, c in ipairs(cases) do
+      local req = assert(submit(c[1], c[2]))
+      assert.equal("enable", header(req, "X-DashScope-OssResourceResolve"), c[1])
+      assert.same({ "X-DashScope-OssResourceResolve", "enable" }, req.headers[#req.headers])
+      assert.truthy(req.body:find(OSS, 1, true))
+    end
+    local req = assert(build("submit", { workspace = "ws", job = { url = OSS } }))
+    assert.same({ "Authorization", "Content-Type", "X-DashScope-Async", "X-DashScope-WorkSpace",
+                  "X-DashScope-OssResourceResolve" },
+      { req.headers[1][1], req.headers[2][1], req.headers[3][1], req.headers[4][1], req.headers[5][1] })
+    for _, u in ipairs({ A, "https://bucket.oss-cn-beijing.aliyuncs.com/a.wav?oss://x", "OSS://x/y.wav" }) do
+      assert.is_nil(header(assert(submit("paraformer-v2", { url = u })), "X-DashScope-OssResourceResolve"), u)
+    end
+    assert.is_nil(header(assert(build("poll", { task = { id = "t", input = OSS } })), "X-DashScope-OssResourceResolve"))
+  end)
+end)
+
+describe("dashscope task list", function()
+  it("build: GET tasks with page_no and page_size by default", function()
+    local req = assert(build("list", {}))
+    assert.equal("GET", req.method)
+    assert.equal(CN .. "/tasks?page_no=1&page_size=10", req.url)
+    assert.same({ { "Authorization", "Bearer " .. KEY } }, req.headers)
+    assert.is_nil(req.body)
+    assert.equal(CN .. "/tasks?page_no=1&page_size=10", build("list", { list = {} }).url)
+    assert.equal(CN .. "/tasks?page_no=1&page_size=10", build("list", { list = core.null }).url)
+  end)
+
+  it("build: every filter; from / to as YYYYMMDDhhmmss in Beijing time", function()
+    local req = assert(build("list", { region = "intl", list = { page = 3, page_size = 100, from = 1681920000,
+      to = 1681948799.9, status = "succeeded", model = "fun-asr mtl/x" } }))
+    -- 1681920000 = 2023-04-19 16:00:00 UTC = 2023-04-20 00:00:00 in Beijing
+    assert.equal(INTL .. "/tasks?page_no=3&page_size=100&start_time=20230420000000&end_time=20230420075959"
+      .. "&status=SUCCEEDED&model_name=fun-asr%20mtl%2Fx", req.url)
+    assert.equal(CN .. "/tasks?page_no=1&page_size=10&start_time=19700101080000&status=PENDING",
+      build("list", { list = { from = 0, status = "queued" } }).url)
+    assert.equal(CN .. "/tasks?page_no=1&page_size=10&end_time=20240229235959&status=CANCELED",
+      build("list", { list = { to = 1709222399, status = "CANCELED" } }).url)   -- a leap day
+    for st, want in pairs({ running = "RUNNING", failed = "FAILED", canceled = "CANCELED", SUSPENDED = "SUSPENDED" }) do
+      assert.matches("&status=" .. want .. "$", build("list", { list = { status = st } }).url)
+    end
+  end)
+
+  it("build: bad list options are invalid", function()
+    for _, l in ipairs({ { page = 0 }, { page = 1.5 }, { page_size = 0 }, { page_size = 101 }, { from = -1 },
+                         { from = "yesterday" }, { to = 1e300 }, { from = 20, to = 10 }, { status = "done" },
+                         { status = 1 }, { model = "" }, { model = 5 }, { pagesize = 10 }, "all" }) do
+      local _, err = build("list", { list = l })
+      assert.equal("invalid", err.kind)
+      assert.matches("^dashscope: list ", err.message)
+    end
+    local _, err = build("list", { api_key = false })
+    assert.equal("auth", err.kind)
+  end)
+
+  local LIST = [[{"request_id":"31a80745-0001","data":[
+    {"api_key_id":"1","caller_parent_id":"2","caller_uid":"3","end_time":1691561396394,"gmt_create":1691561394828,
+     "model_name":"paraformer-v2","region":"cn-beijing","request_id":"5ddcdba0-0001","start_time":1691561395295,
+     "status":"SUCCEEDED","task_id":"bb7c1bdb-0001","user_api_unique_key":"apikey:v1:x"},
+    {"gmt_create":1691561390000,"model_name":"qwen3-asr-flash-filetrans","request_id":"r2","status":"PENDING",
+     "task_id":"t2"},
+    {"gmt_create":1691561380000,"status":"RUNNING"},
+    {"task_id":"t4","status":"EXPLODED","model_name":"fun-asr"}],
+   "total":4,"total_page":2,"page_no":1,"page_size":4}]]
+
+  it("parse: tasks (id, model, state, submitted_at in s, provider times in ms), page, pages, total", function()
+    local out = assert(parse("list", 200, LIST))
+    assert.same({
+      { id = "bb7c1bdb-0001", model = "paraformer-v2", state = "succeeded", provider_state = "SUCCEEDED",
+        submitted_at = 1691561394, request_id = "5ddcdba0-0001",
+        provider_times = { gmt_create = 1691561394828, start_time = 1691561395295, end_time = 1691561396394 } },
+      { id = "t2", model = "qwen3-asr-flash-filetrans", state = "queued", provider_state = "PENDING",
+        submitted_at = 1691561390, request_id = "r2", provider_times = { gmt_create = 1691561390000 } },
+      { id = "t4", model = "fun-asr", provider_state = "EXPLODED" },          -- an unknown status: no state
+    }, out.tasks)
+    assert.same({ 1, 2, 4, 4, "31a80745-0001" }, { out.page, out.pages, out.total, out.page_size, out.request_id })
+  end)
+
+  it("parse: an empty page, data null; data of another type is a protocol error; errors as ever", function()
+    local out = assert(parse("list", 200, [[{"request_id":"r","data":[],"total":0,"total_page":0,"page_no":1}]]))
+    assert.same({}, out.tasks)
+    assert.equal(0, out.total)
+    assert.same({}, assert(parse("list", 200, [[{"request_id":"r","data":null}]])).tasks)
+    local _, err = parse("list", 200, [[{"request_id":"r","data":{"task_id":"x"}}]])
+    assert.same({ "protocol", false }, { err.kind, err.retryable })
+    _, err = parse("list", 401, [[{"code":"InvalidApiKey","message":"Invalid API-key provided."}]])
+    assert.equal("auth", err.kind)
+    _, err = parse("list", 200, [[{"request_id":"r","code":"Throttling.RateQuota","message":"slow down"}]])
+    assert.same({ "throttled", true }, { err.kind, err.retryable })
+  end)
+end)
+
+describe("dashscope SUCCEEDED without results", function()
+  local function poll(body) return parse("poll", 200, body, { task = { id = "t-9" } }) end
+
+  it("is a retryable protocol error saying the task SUCCEEDED but listed no results", function()
+    -- the SDK-style wrapper the docs print: status_code, code null, message "", usage null
+    for _, body in ipairs({
+      [[{"status_code":200,"request_id":"r-1","code":null,"message":"",
+         "output":{"task_id":"t-9","task_status":"SUCCEEDED","submit_time":"2024-09-12 15:11:40.041",
+         "end_time":"2024-09-12 15:11:42.500"},"usage":null}]],
+      [[{"request_id":"r-1","output":{"task_id":"t-9","task_status":"SUCCEEDED","results":[]},"usage":{"duration":3}}]],
+      [[{"request_id":"r-1","output":{"task_status":"SUCCEEDED","results":null}}]],
+    }) do
+      local out, err = poll(body)
+      assert.is_nil(out)
+      assert.same({ "protocol", true, "r-1" }, { err.kind, err.retryable, err.request_id })
+      assert.matches("task t%-9 SUCCEEDED but its answer lists no results", err.message)
+    end
+  end)
+
+  it("a result without a transcription_url is the same error; failed and no-speech files are fine", function()
+    local _, err = poll([[{"request_id":"r","output":{"task_id":"t-9","task_status":"SUCCEEDED",
+      "results":[{"file_url":"https://e.com/a.wav","subtask_status":"SUCCEEDED"}]}}]])
+    assert.same({ "protocol", true }, { err.kind, err.retryable })
+    assert.matches("without a transcription_url", err.message)
+    _, err = parse("poll", 200, [[{"request_id":"r","output":{"task_id":"q","task_status":"SUCCEEDED","result":{}}}]],
+      { model = QWEN, task = { id = "q", url = A } })
+    assert.matches("without a transcription_url", err.message)
+    local st = assert(poll([[{"request_id":"r","output":{"task_id":"t-9","task_status":"SUCCEEDED","results":[
+      {"file_url":"https://e.com/a.wav","code":"InvalidFile.DownloadFailed","message":"x","subtask_status":"FAILED"},
+      {"file_url":"https://e.com/b.wav","code":"SUCCESS_WITH_NO_VALID_FRAGMENT","subtask_status":"FAILED"}]}}]]))
+    assert.equal("succeeded", st.state)
+    assert.equal(2, #st.files)
   end)
 end)
 

@@ -180,10 +180,36 @@ describe("volcengine-auc schema", function()
       assert.equal("running", parse("poll", 200, code("20000001"), "").state)
     end)
 
-    it("query: 20000003 silent audio is a success with an empty Result", function()
+    it("query: 20000003 silent audio is a success whose Result says silent = true", function()
       local st = assert(parse("poll", 200, code("20000003", "silence"), "", { task = { id = RID, model = "seedasr" } }))
       assert.equal("succeeded", st.state)
-      assert.same({ provider = P, model = "seedasr", task_id = RID, text = "", segments = {} }, st.result)
+      assert.equal("20000003", st.provider_state)
+      assert.same({ provider = P, model = "seedasr", task_id = RID, text = "", silent = true, segments = {} },
+        st.result)
+      -- a JSON body beside the code (UNCONFIRMED) is kept as raw, its duration read; text stays empty
+      st = assert(parse("poll", 200, code("20000003", "silence"),
+        '{"audio_info":{"duration":3000},"result":{"text":"","additions":{"duration":"3000"}}}',
+        { task = { id = RID } }))
+      local r = st.result
+      assert.same({ true, "", 3000, 0 }, { r.silent, r.text, r.duration_ms, #r.segments })
+      assert.same({ audio_ms = 3000 }, st.usage)
+      assert.equal(3000, st.result.raw.audio_info.duration)
+      -- an unreadable body changes nothing
+      assert.is_true(assert(parse("poll", 200, code("20000003"), "{oops", { task = { id = RID } })).result.silent)
+      -- a finished task with speech is not marked
+      assert.is_nil(assert(parse("result", 200, {}, '{"result":{"text":"x"}}')).silent)
+    end)
+
+    it("45000002 empty audio is invalid and says so, with or without X-Api-Message", function()
+      local _, err = parse("poll", 400, code("45000002", nil), "", { task = { id = RID } })
+      assert.same({ "invalid", "45000002", false }, { err.kind, err.code, err.retryable })
+      assert.equal("volcengine-auc 45000002 (empty audio): (no X-Api-Message)", err.message)
+      _, err = parse("submit", 400, code("45000002", "audio is empty"), "", { request_id = RID })
+      assert.equal("volcengine-auc 45000002 (empty audio): audio is empty", err.message)
+      _, err = parse("poll", 400, code("45000151", "bad"))
+      assert.matches("bad audio format", err.message)
+      _, err = parse("poll", 500, code("55000007"))
+      assert.matches("internal error", err.message)
     end)
 
     -- the doc's example repeats the top-level key audio_info (docs/providers.md#auc-submit-and-query):
@@ -228,8 +254,161 @@ describe("volcengine-auc schema", function()
       assert.equal("你好。", r.text)
       r = assert(parse("result", 200, code("20000003"), ""))
       assert.same({}, r.segments)
+      assert.is_true(r.silent)
       local _, err = parse("result", 200, {}, '{"x":1}')
       assert.equal("protocol", err.kind)
+    end)
+  end)
+
+  describe("modes", function()
+    it("idle: /idle/submit and /idle/query, X-Api-Resource-Id volc.bigasr.auc_idle (model 1.0 only)", function()
+      local req = assert(submit({ url = A }, { mode = "idle" }))
+      assert.equal(BASE .. "/auc/bigmodel/idle/submit", req.url)
+      assert.same({
+        { "X-Api-App-Key", APP }, { "X-Api-Access-Key", ACCESS }, { "X-Api-Resource-Id", "volc.bigasr.auc_idle" },
+        { "X-Api-Request-Id", RID }, { "X-Api-Sequence", "-1" }, { "Content-Type", "application/json" },
+      }, req.headers)
+      assert.equal(assert(submit({ url = A })).body, req.body)      -- the standard request fields
+      -- idle and flash have one documented resource each, of model 1.0: seedasr there would run
+      -- on bigasr without saying so, so it is refused
+      for _, mode in ipairs({ "idle", "flash" }) do
+        local none, err = submit({ url = A, model = "seedasr" }, { mode = mode })
+        assert.is_nil(none)
+        assert.equal("unsupported", err.kind)
+        assert.matches('"seedasr" has no documented resource in mode "' .. mode .. '"', err.message)
+      end
+      local q = assert(build("poll", { mode = "idle", task = { id = RID, model = "seedasr" } }))
+      assert.equal(BASE .. "/auc/bigmodel/idle/query", q.url)
+      assert.equal("volc.bigasr.auc_idle", q.headers[3][2])
+      assert.equal("{}", q.body)
+    end)
+
+    it("standard is the default; an unknown mode is invalid for submit, poll and cancel", function()
+      assert.equal(BASE .. "/auc/bigmodel/submit", submit({ url = A }, { mode = "standard" }).url)
+      assert.equal(BASE .. "/auc/bigmodel/query", build("poll", { mode = "standard", task = { id = RID } }).url)
+      for _, m in ipairs({ "turbo", "", "Flash", 1, true }) do
+        local _, err = submit({ url = A }, { mode = m })
+        assert.equal("invalid", err.kind)
+        assert.matches('"standard", "idle" or "flash"', err.message, 1, true)
+        _, err = build("poll", { mode = m, task = { id = RID } })
+        assert.equal("invalid", err.kind)
+        _, err = build("cancel", { mode = m, task = { id = RID } })
+        assert.equal("invalid", err.kind)
+      end
+    end)
+
+    it("flash: one POST to /recognize/flash, volc.bigasr.auc_turbo, sequence -1, the standard body", function()
+      local req = assert(submit({ url = A, speakers = 2 }, { mode = "flash" }))
+      assert.equal("POST", req.method)
+      assert.equal(BASE .. "/auc/bigmodel/recognize/flash", req.url)
+      assert.same({
+        { "X-Api-App-Key", APP }, { "X-Api-Access-Key", ACCESS }, { "X-Api-Resource-Id", "volc.bigasr.auc_turbo" },
+        { "X-Api-Request-Id", RID }, { "X-Api-Sequence", "-1" }, { "Content-Type", "application/json" },
+      }, req.headers)
+      assert.equal('{"audio":{"url":"' .. A .. '","format":"mp3"},"request":{"model_name":"bigmodel",'
+        .. '"enable_itn":true,"show_utterances":true,"enable_speaker_info":true}}', req.body)
+      -- user and other request fields still merge from extra
+      assert.matches('"user":{"uid":"u1"}',
+        submit({ url = A, extra = { user = { uid = "u1" } } }, { mode = "flash" }).body)
+    end)
+
+    it("flash: a local file goes inline, streamed as base64 between the two halves of the body", function()
+      local req = assert(submit({ file = "/data/talk one.mp3", language = "en" }, { mode = "flash" }))
+      assert.equal("/data/talk one.mp3", req.body_file)
+      assert.is_true(req.body_file_base64)
+      -- the engine sends body .. base64(file) .. body_suffix: together, the documented body
+      local doc = core.json_decode(req.body .. "QUJD" .. req.body_suffix)
+      assert.same({ data = "QUJD", format = "mp3", language = "en-US" }, doc.audio)
+      assert.equal("bigmodel", doc.request.model_name)
+      assert.is_nil(req.body:find("talk one", 1, true))            -- the path never goes on the wire
+      -- only flash takes inline data; a job holds a url or a file
+      local none, err = submit({ file = "/data/a.wav" })
+      assert.is_nil(none)
+      assert.equal("unsupported", err.kind)
+      assert.matches("only in mode \"flash\"", err.message)
+      none, err = submit({ file = "/data/a.wav", url = A }, { mode = "flash" })
+      assert.is_nil(none)
+      assert.equal("invalid", err.kind)
+    end)
+
+    it("flash: no callback fields; no query and no cancel (invalid, explained)", function()
+      for _, f in ipairs({ "callback", "callback_data" }) do
+        local _, err = submit({ url = A, extra = { [f] = "https://cb.example/x" } }, { mode = "flash" })
+        assert.equal("unsupported", err.kind)
+        assert.matches(f, err.message, 1, true)
+        assert.matches('mode "flash"', err.message, 1, true)
+      end
+      assert(submit({ url = A, extra = { callback = "https://cb.example/x" } }, { mode = "idle" }))
+      local _, err = build("poll", { mode = "flash", task = { id = RID } })
+      assert.equal("invalid", err.kind)
+      assert.matches("flash task has no query", err.message, 1, true)
+      _, err = build("cancel", { mode = "flash", task = { id = RID } })
+      assert.equal("invalid", err.kind)
+      assert.matches("flash task has no cancel", err.message, 1, true)
+      -- the other modes keep cancel unsupported, fetch stays unsupported
+      assert.equal("unsupported", select(2, build("cancel", { mode = "idle", task = { id = RID } })).kind)
+      assert.equal("unsupported", select(2, build("fetch", { mode = "flash", url = "https://x" })).kind)
+    end)
+
+    local FLASH = [[{"audio_info":{"duration":2499},"result":{"additions":{"duration":"2499"},"text":"关闭透传。",
+      "utterances":[{"end_time":1530,"start_time":450,"text":"关闭透传。","words":[{"confidence":0,
+        "end_time":770,"start_time":450,"text":"关"}]}]}}]]
+
+    it("parse submit: a flash answer (20000000 + {audio_info, result}) is a task already succeeded", function()
+      local t = assert(parse("submit", 200, code("20000000", "OK"), FLASH, { request_id = RID, model = "seedasr" }))
+      assert.equal(RID, t.id)
+      assert.equal("succeeded", t.state)
+      assert.equal("20000000", t.provider_state)
+      assert.equal(LOGID, t.request_id)
+      assert.same({ audio_ms = 2499 }, t.usage)
+      local r = t.result
+      assert.same({ P, "seedasr", RID, "关闭透传。", 2499, 1 },
+        { r.provider, r.model, r.task_id, r.text, r.duration_ms, #r.segments })
+      assert.same({ start_ms = 450, end_ms = 1530, text = "关闭透传。",
+        words = { { start_ms = 450, end_ms = 770, text = "关", confidence = 0 } } }, r.segments[1])
+      -- silent audio in a submit answer: final too
+      t = assert(parse("submit", 200, code("20000003", "silent"), "", { request_id = RID }))
+      assert.same({ "succeeded", true, "" }, { t.state, t.result.silent, t.result.text })
+      -- the standard answer (empty body, or a body without result) stays queued
+      assert.equal("queued", parse("submit", 200, code("20000000", "OK"), "", { request_id = RID }).state)
+      assert.equal("queued", parse("submit", 200, code("20000000", "OK"), "{}", { request_id = RID }).state)
+      assert.equal("queued", parse("submit", 200, code("20000000", "OK"), "{oops", { request_id = RID }).state)
+    end)
+  end)
+
+  describe("X-Api-Key (new console keys)", function()
+    local KEY = "auc-NEWKEY-0099-SECRET"
+    local K = require("schema_helper").new {
+      provider = P, secrets = { api_key = KEY }, secret_headers = { ["X-Api-Key"] = true },
+      submit_defaults = { request_id = RID },
+    }
+
+    it("api_key replaces App-Key/Access-Key; Resource-Id, Request-Id, Sequence stay", function()
+      local req = assert(K.submit({ url = A }))
+      assert.same({
+        { "X-Api-Key", KEY }, { "X-Api-Resource-Id", "volc.bigasr.auc" }, { "X-Api-Request-Id", RID },
+        { "X-Api-Sequence", "-1" }, { "Content-Type", "application/json" },
+      }, req.headers)
+      assert.same({
+        { "X-Api-Key", KEY }, { "X-Api-Resource-Id", "volc.bigasr.auc_idle" }, { "X-Api-Request-Id", RID },
+        { "Content-Type", "application/json" },
+      }, assert(K.build("poll", { mode = "idle", task = { id = RID } })).headers)
+      assert.equal("X-Api-Key", K.submit({ url = A }, { mode = "flash" }).headers[1][1])
+      -- it wins over an app key pair given as well
+      req = assert(K.submit({ url = A }, { app_key = APP, access_key = ACCESS }))
+      assert.equal(5, #req.headers)
+      assert.equal("X-Api-Key", req.headers[1][1])
+    end)
+
+    it("no credentials at all: auth, naming both alternatives; a bad api_key: auth, not echoed", function()
+      local _, err = K.submit({ url = A }, { api_key = false })
+      assert.equal("auth", err.kind)
+      assert.matches("api_key", err.message, 1, true)
+      assert.matches("VOLC_API_KEY", err.message, 1, true)
+      assert.matches("app_key and access_key", err.message, 1, true)
+      _, err = K.submit({ url = A }, { api_key = KEY .. "\r\nX: 1" })
+      assert.equal("auth", err.kind)
+      K.assert_no_secret(err)
     end)
   end)
 end)

@@ -54,14 +54,29 @@ describe("volcengine (LAS) schema", function()
       assert.matches('"show_utterances":true', body_of({ url = A, words = false }))
     end)
 
-    it("format: explicit, else from the URL extension, else mp3", function()
+    it("format: explicit, else from the URL extension, else left out (never a guessed label)", function()
       local function fmt(job) return body_of(job):match('"format":"(%w+)"') end
       assert.equal("wav", fmt({ url = "https://h/x.WAV?sig=a.mp3" }))
       assert.equal("ogg", fmt({ url = "https://h/x.opus" }))
+      assert.equal("ogg", fmt({ url = "https://h/x.ogg" }))
       assert.equal("raw", fmt({ url = "https://h/x.pcm#t" }))
-      assert.equal("mp3", fmt({ url = "https://h/x.m4a" }))
-      assert.equal("mp3", fmt({ url = "https://h.example/dir.wav/file" }))
+      assert.equal("mp3", fmt({ url = "https://h/x.Mp3" }))
+      -- containers the doc does not list are not mislabelled "mp3": the service detects them
+      for _, u in ipairs({ "https://h/x.m4a", "https://h/x.aac", "https://h/x.flac", "https://h/x.mp4",
+                           "https://h.example/dir.wav/file", "https://h/noext", "https://h/x.", "https://h/x.wavv" }) do
+        assert.is_nil(fmt({ url = u }), u)
+      end
+      assert.equal(HEAD .. '"audio":{"url":"https://h/x.m4a"},"resource":"bigasr",' .. REQ0 .. '}}}',
+        body_of({ url = "https://h/x.m4a" }))
+      -- the option wins over the extension; opus / pcm name the doc's ogg / raw
       assert.equal("raw", fmt({ url = A, format = "raw" }))
+      assert.equal("mp3", fmt({ url = "https://h/x.m4a", format = "mp3" }))
+      assert.equal("ogg", fmt({ url = "https://h/x", format = "opus" }))
+      assert.equal("raw", fmt({ url = "https://h/x", format = "pcm" }))
+      for _, f in ipairs({ "flac", "m4a", "aac", "WAV", "", 3 }) do
+        local err = refused("invalid", { url = A, format = f })
+        assert.matches("leave it out", err.message)
+      end
     end)
 
     it("language: zh/auto leave the field out; locales pass through", function()
@@ -188,12 +203,12 @@ describe("volcengine (LAS) schema", function()
       assert.equal("invalid", err.kind)
     end)
 
-    it("poll: POST {base}/poll with the id in data, as the LAS doc's curl example sends it", function()
+    it("poll: POST {base}/poll with the id at the top level (vendor client) AND in data (doc curl)", function()
       local req = assert(build("poll", { auth_prefix = "Bearer", task = { id = "xxxxx123ef24ea40546c-las-asr" } }))
       assert.equal("POST", req.method)
       assert.equal(BASE .. "/poll", req.url)
       assert.same({ { "Authorization", "Bearer " .. KEY }, { "Content-Type", "application/json" } }, req.headers)
-      assert.equal('{"operator_id":"las_asr","operator_version":"v2",'
+      assert.equal('{"operator_id":"las_asr","operator_version":"v2","task_id":"xxxxx123ef24ea40546c-las-asr",'
         .. '"data":{"task_id":"xxxxx123ef24ea40546c-las-asr"}}',
         req.body)
       local _, err = build("poll", { task = {} })

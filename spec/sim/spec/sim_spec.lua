@@ -636,6 +636,170 @@ describe("provider simulator", function()
     end)
   end)
 
+  describe("DashScope model families, oss://, filters, workspaces", function()
+    it("knows models by exact name: dated snapshots and qwen-audio filetrans (file_urls) too", function()
+      local u = wav("fam", 1, "Families.")
+      for _, m in ipairs({ "fun-asr-mtl", "fun-asr-2025-11-07", "qwen-audio-3.0-asr-flash-filetrans",
+                           "qwen-audio-3.1-asr-flash-filetrans", "paraformer-mtl-v1" }) do
+        local j = wait_done(submit_ok({ model = m, input = { file_urls = { u } } }))
+        assert.are.equal("SUCCEEDED", j.output.task_status, m)
+      end
+      local j = wait_done(submit_ok({ model = "qwen3-asr-flash-filetrans-2025-11-17", input = { file_url = u } }))
+      assert.are.equal("SUCCEEDED", j.output.task_status)
+      for _, c in ipairs({ { "paraformer-realtime-v2", "Model not exist" }, { "qwen3-asr-flash", "Model not exist" },
+                           { "fun-asr-flash-2026-06-15", "Model not exist" },
+                           { "qwen-audio-3.0-asr-flash-filetrans", "file_urls", true } }) do
+        local input = c[3] and { file_url = u } or { file_urls = { u } }
+        local jj, r = submit({ model = c[1], input = input })
+        assert.are.equal(400, r.status, c[1])
+        assert.truthy(jj.message:find(c[2], 1, true), jj.message)
+      end
+    end)
+
+    it("resolves oss://<key> to <media dir>/oss/<key> only with X-DashScope-OssResourceResolve: enable", function()
+      os.execute("mkdir -p " .. q(dir .. "/media/oss/dashscope-instant/k1"))
+      local src = wav("oss_src", 2, "From temporary storage.")
+      assert(src)
+      spit(dir .. "/media/oss/dashscope-instant/k1/a.wav", slurp(dir .. "/media/oss_src.wav"))
+      spit(dir .. "/media/oss/dashscope-instant/k1/a.txt", "From temporary storage.")
+      local OSS = "oss://dashscope-instant/k1/a.wav"
+      local RESOLVE = "X-DashScope-OssResourceResolve: enable"
+      local j, r = submit({ model = "paraformer-v2", input = { file_urls = { OSS } } }, { AUTH, ASYNC, RESOLVE })
+      assert.are.equal(200, r.status)
+      local done = wait_done(j.output.task_id)
+      assert.are.equal("SUCCEEDED", done.output.task_status)
+      assert.are.equal(OSS, done.output.results[1].file_url)
+      local doc = fetch_result(done.output.results[1].transcription_url)
+      assert.are.equal("From temporary storage.", doc.transcripts[1].text)
+      -- without the header: the file fails like an undownloadable one (the real answer is UNCONFIRMED)
+      done = wait_done(submit_ok({ model = "paraformer-v2", input = { file_urls = { OSS } } }))
+      assert.are.equal("FAILED", done.output.task_status)
+      assert.are.equal("InvalidFile.DownloadFailed", done.output.results[1].code)
+      done = wait_done(submit_ok({ model = "qwen3-asr-flash-filetrans", input = { file_url = OSS } }))
+      assert.are.same({ "FAILED", "FILE_DOWNLOAD_FAILED" }, { done.output.task_status, done.output.code })
+      -- a key that climbs out of oss/ resolves to nothing
+      j = submit({ model = "paraformer-v2", input = { file_urls = { "oss://../oss_src.wav" } } },
+        { AUTH, ASYNC, RESOLVE })
+      done = wait_done(j.output.task_id)
+      assert.are.equal("InvalidFile.DownloadFailed", done.output.results[1].code)
+    end)
+
+    it("applies parameters.special_word_filter, which must be a JSON string", function()
+      local u = wav("swf", 3, "The secret word is here. Remove this now.")
+      local filter = '{"filter_with_signed":{"word_list":["secret"]},"filter_with_empty":{"word_list":[" now"]}}'
+      local done = wait_done(submit_ok({ model = "fun-asr", input = { file_urls = { u } },
+        parameters = { special_word_filter = filter } }))
+      local doc = fetch_result(done.output.results[1].transcription_url)
+      local t = doc.transcripts[1]
+      assert.are.equal("The ****** word is here. Remove this.", t.text)
+      assert.are.equal("****** ", t.sentences[1].words[2].text)      -- a word keeps its trailing space
+      for _, bad in ipairs({ { system_reserved_filter = true }, "not json", 5 }) do
+        local j, r = submit({ model = "paraformer-v2", input = { file_urls = { u } },
+          parameters = { special_word_filter = bad } })
+        assert.are.equal(400, r.status)
+        assert.truthy(j.message:find("special_word_filter", 1, true))
+      end
+    end)
+
+    it("counts X-DashScope-WorkSpace per operation; config.workspaces refuses others with 404", function()
+      local u = wav("ws", 1, "Workspace.")
+      local id = submit_ok({ model = "paraformer-v2", input = { file_urls = { u } } })
+      query(id)
+      config({ workspaces = { "ws-1" } })
+      local WS = "X-DashScope-WorkSpace: ws-1"
+      local j, r = submit({ model = "paraformer-v2", input = { file_urls = { u } } }, { AUTH, ASYNC, WS })
+      assert.are.equal(200, r.status)
+      query(j.output.task_id, { AUTH, WS })
+      r = http(ds .. "/tasks", { headers = { AUTH, WS } })
+      assert.are.equal(200, r.status)
+      local s = stats().dashscope_workspace
+      assert.are.same({ 1, 1, 1, 1, 1 },
+        { s["submit -"], s["query -"], s["submit ws-1"], s["query ws-1"], s["list ws-1"] })
+      j, r = submit({ model = "paraformer-v2", input = { file_urls = { u } } },
+        { AUTH, ASYNC, "X-DashScope-WorkSpace: ws-2" })
+      assert.are.equal(404, r.status)
+      assert.are.same({ "WorkSpaceNotFound", "WorkSpace can not be found." }, { j.code, j.message })
+      j, r = query(id, { AUTH, "X-DashScope-WorkSpace: ws-2" })
+      assert.are.same({ 404, "WorkSpaceNotFound" }, { r.status, j.code })
+    end)
+
+    it("config.succeeded_without_results: SUCCEEDED with no results in the SDK's wrapper, N times", function()
+      local id = submit_ok({ model = "paraformer-v2", input = { file_urls = { wav("nores", 1, "No results yet.") } } })
+      advance(id, "done")
+      config({ succeeded_without_results = 1 })
+      local r = http(ds .. "/tasks/" .. id, { headers = { AUTH } })
+      local j = decode(r.body)
+      assert.are.equal(200, r.status)
+      assert.are.same({ 200, cjson.null, "", cjson.null, "SUCCEEDED" },
+        { j.status_code, j.code, j.message, j.usage, j.output.task_status })
+      assert.is_nil(j.output.results)
+      j = query(id)
+      assert.are.equal("SUCCEEDED", j.output.task_status)
+      assert.are.equal(1, #j.output.results)
+    end)
+  end)
+
+  describe("DashScope task list", function()
+    local function list(qs, headers)
+      local r = http(ds .. "/tasks" .. (qs or ""), { headers = headers or { AUTH } })
+      return decode(r.body), r
+    end
+
+    it("lists the key's tasks newest first, shaped like the SDK's AsyncTaskInfo", function()
+      config({ queue_ms = 60000 })
+      local u = wav("lst", 1, "Listed.")
+      local j1 = submit({ model = "paraformer-v2", input = { file_urls = { u } } })
+      sleep(0.01)
+      local j2 = submit({ model = "fun-asr", input = { file_urls = { u } } })
+      advance(j1.output.task_id, "done")
+      local j, r = list()
+      assert.are.equal(200, r.status)
+      assert.truthy(j.request_id)
+      assert.are.same({ 2, 1, 1, 10 }, { j.total, j.total_page, j.page_no, j.page_size })
+      local a, b = j.data[1], j.data[2]
+      assert.are.same({ j2.output.task_id, "PENDING", "fun-asr", j2.request_id },
+        { a.task_id, a.status, a.model_name, a.request_id })
+      assert.is_nil(a.start_time)
+      assert.is_nil(a.end_time)
+      assert.are.same({ j1.output.task_id, "SUCCEEDED", "paraformer-v2" }, { b.task_id, b.status, b.model_name })
+      for _, it in ipairs({ a, b }) do
+        assert.are.equal(math.floor(it.gmt_create), it.gmt_create)
+        assert.is_true(math.abs(it.gmt_create / 1000 - now()) < 120)
+        assert.are.equal("cn-beijing", it.region)
+      end
+      assert.is_true(b.start_time >= b.gmt_create and b.end_time >= b.start_time)
+      -- another key (another account) sees none of them
+      config({ keys = { KEY, "sk-other" } })
+      j = list(nil, { "Authorization: Bearer sk-other" })
+      assert.are.same({ 0, 0 }, { j.total, #j.data })
+      assert.truthy(r.body:find('"data":[', 1, true))
+    end)
+
+    it("filters by status, model_name and start/end time (Beijing), pages, refuses bad parameters", function()
+      config({ queue_ms = 60000 })
+      local u = wav("lst2", 1, "Listed.")
+      local ids = {}
+      for i = 1, 3 do ids[i] = submit_ok({ model = i == 3 and "sensevoice-v1" or "paraformer-v2",
+                                           input = { file_urls = { u } } }) end
+      assert.are.equal(2, list("?status=PENDING&model_name=paraformer-v2").total)
+      assert.are.equal(0, list("?status=SUCCEEDED").total)
+      assert.are.equal(ids[3], list("?model_name=sensevoice-v1").data[1].task_id)
+      local p = list("?page_no=2&page_size=2")
+      assert.are.same({ 3, 2, 2, 1 }, { p.total, p.total_page, p.page_no, #p.data })
+      local function bj(t) return os.date("!%Y%m%d%H%M%S", math.floor(t) + 8 * 3600) end
+      local t = now()
+      assert.are.equal(3, list("?start_time=" .. bj(t - 600) .. "&end_time=" .. bj(t + 600)).total)
+      assert.are.equal(0, list("?start_time=" .. bj(t + 600)).total)
+      assert.are.equal(0, list("?end_time=" .. bj(t - 600)).total)
+      for _, qs in ipairs({ "?page_no=0", "?page_size=101", "?page_size=x", "?start_time=2024-01-01",
+                            "?end_time=20241301000000", "?status=DONE" }) do
+        local j, r = list(qs)
+        assert.are.equal(400, r.status, qs)
+        assert.are.equal("InvalidParameter", j.code)
+      end
+    end)
+  end)
+
   describe("throttling", function()
     it("limits queries per key per second with 429 Throttling.RateQuota", function()
       config({ rate_limit = { submit = 2, query = 3 } })

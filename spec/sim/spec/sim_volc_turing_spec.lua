@@ -124,14 +124,29 @@ describe("simulator: Volcengine LAS las_asr v2", function()
     assert.equal(4, H.stats().submissions[url])
   end)
 
-  it("takes the poll id at the top level or inside data (the doc curl's form)", function()
+  it("takes the poll id at the top level, inside data (the doc curl's form), or both when equal", function()
     local id = submit(data_for(H.media("las_id", 1, "Where is the id."))).json.metadata.task_id
     assert.equal(id, poll(id, true).json.metadata.task_id)
     assert.equal(id, poll(id, false).json.metadata.task_id)
     local r = http("POST", base .. "/poll", { "Authorization: " .. KEY },
+      { operator_id = "las_asr", operator_version = "v2", task_id = id, data = { task_id = id } })
+    assert.equal(200, r.status, r.body)
+    assert.equal(id, r.json.metadata.task_id)
+    r = http("POST", base .. "/poll", { "Authorization: " .. KEY },
+      { operator_id = "las_asr", operator_version = "v2", task_id = id, data = { task_id = id .. "x" } })
+    assert.equal(400, r.status)
+    assert.equal("Parameter.Invalid", r.json.metadata.business_code)
+    r = http("POST", base .. "/poll", { "Authorization: " .. KEY },
       { operator_id = "las_asr", operator_version = "v2" })
     assert.equal(400, r.status)
     assert.equal("Parameter.Invalid", r.json.metadata.business_code)
+  end)
+
+  it("takes a submit without audio.format (the service detects the container)", function()
+    local url = H.media("las_nofmt", 1, "No label.")
+    local r = submit({ audio = { url = url }, request = { model_name = "bigmodel" } })
+    assert.equal(200, r.status, r.body)
+    assert.equal("No label.", finished(r.json.metadata.task_id).json.data.result.text)
   end)
 
   it("leaves utterances out unless show_utterances, and adds only the additions asked for", function()
@@ -172,7 +187,7 @@ describe("simulator: Volcengine LAS las_asr v2", function()
     r = submit(data_for(url), "Authorization: Basic " .. KEY)
     assert.equal(401, r.status)
     for _, bad in ipairs({
-      { audio = { url = url }, request = { model_name = "bigmodel" } },                      -- no format
+      { audio = { url = url, format = "flac" }, request = { model_name = "bigmodel" } },     -- not a doc label
       { audio = { url = url, format = "wav" }, request = {} },                                -- no model_name
       { audio = { url = url, format = "wav" }, request = { model_name = "bigmodel",
         corpus = { context = { hotwords = { { word = "x" } } } } } },                       -- object, not string
@@ -349,6 +364,90 @@ describe("simulator: Volcengine AUC big-model file API", function()
     assert.equal("45000151", code(finished(uuid(7))))
     submit(uuid(8), H.media("auc_empty", 1, "x.", '{"fail":45000002}'))
     assert.equal("45000002", code(finished(uuid(8))))
+  end)
+
+  it("takes a submit without audio.format; refuses a label the doc does not list", function()
+    local url = H.media("auc_nofmt", 1, "No label.")
+    local r = http("POST", base .. "/submit", headers(uuid(20)),
+      { audio = { url = url }, request = { model_name = "bigmodel" } })
+    assert.equal("20000000", code(r))
+    assert.equal("No label.", finished(uuid(20)).json.result.text)
+    r = http("POST", base .. "/submit", headers(uuid(21)),
+      { audio = { url = url, format = "m4a" }, request = { model_name = "bigmodel" } })
+    assert.equal("45000001", code(r))
+  end)
+
+  it("fails audio with no samples as 45000002 empty audio", function()
+    submit(uuid(22), H.media("auc_zero", 0, "x."))
+    local r = finished(uuid(22))
+    assert.equal("45000002", code(r))
+    assert.equal(400, r.status)
+    assert.matches("empty audio", r.headers["x-api-message"])
+  end)
+
+  it("accepts X-Api-Key (config auc_api_keys) instead of the app key pair; refuses a wrong one", function()
+    local url = H.media("auc_apikey", 1, "Key.")
+    local key = { ["X-Api-App-Key"] = false, ["X-Api-Access-Key"] = false, ["X-Api-Key"] = "sim-auc-api-key-0001" }
+    assert.equal("20000000", code(submit(uuid(23), url, nil, key)))
+    local r = until_done(function() return query(uuid(23), key) end, function(x) return code(x) == "20000000" end)
+    assert.equal("Key.", r.json.result.text)
+    r = submit(uuid(24), url, nil, { ["X-Api-App-Key"] = false, ["X-Api-Access-Key"] = false, ["X-Api-Key"] = "nope" })
+    assert.equal(401, r.status)
+    assert.equal("45000010", code(r))
+    H.config({ auc_api_keys = { "other-key" } })
+    assert.equal("45000010", code(submit(uuid(25), url, nil, key)))
+    assert.equal("20000000", code(submit(uuid(26), url, nil, { ["X-Api-App-Key"] = false,
+      ["X-Api-Access-Key"] = false, ["X-Api-Key"] = "other-key" })))
+  end)
+
+  it("idle: /idle/submit and /idle/query with volc.bigasr.auc_idle, the same clock", function()
+    H.config({ queue_ms = 60000 })
+    local url = H.media("auc_idle", 1, "Idle.")
+    local idle = { ["X-Api-Resource-Id"] = "volc.bigasr.auc_idle" }
+    local body = { audio = { url = url }, request = { model_name = "bigmodel" } }
+    -- each API takes its own resource
+    assert.equal("45000001", code(http("POST", base .. "/idle/submit", headers(uuid(30)), body)))
+    assert.equal("45000001", code(http("POST", base .. "/submit", headers(uuid(30), idle), body)))
+    local r = http("POST", base .. "/idle/submit", headers(uuid(30), idle), body)
+    assert.equal("20000000", code(r))
+    assert.equal("", r.body)
+    local function iquery() return http("POST", base .. "/idle/query", headers(uuid(30), idle), "{}") end
+    assert.equal("20000002", code(iquery()))
+    assert.equal("idle", H.sim_task(uuid(30)).mode)
+    H.advance(uuid(30), "running")
+    r = until_done(iquery, function(x) return code(x) == "20000000" end)
+    assert.equal("Idle.", r.json.result.text)
+    -- an idle task is not found by the standard query
+    assert.equal(404, query(uuid(30)).status)
+  end)
+
+  it("flash: one synchronous call answers {audio_info, result}; nothing to query", function()
+    local url = H.media("auc_flash", 2, EN)
+    local turbo = { ["X-Api-Resource-Id"] = "volc.bigasr.auc_turbo" }
+    local body = { user = { uid = "spec" }, audio = { url = url, format = "wav" },
+                   request = { model_name = "bigmodel", show_utterances = true } }
+    assert.equal("45000001", code(http("POST", base .. "/recognize/flash", headers(uuid(40)), body)))
+    assert.equal("45000001", code(http("POST", base .. "/recognize/flash",
+      headers(uuid(40), { ["X-Api-Resource-Id"] = "volc.bigasr.auc_turbo", ["X-Api-Sequence"] = false }), body)))
+    local r = http("POST", base .. "/recognize/flash", headers(uuid(40), turbo), body)
+    assert.equal(200, r.status)
+    assert.equal("20000000", code(r))
+    assert.equal(uuid(40), r.headers["x-api-request-id"])
+    assert.equal(2000, r.json.audio_info.duration)
+    assert.equal(EN, r.json.result.text)
+    assert.equal(3, #r.json.result.utterances)
+    assert.equal(404, query(uuid(40)).status)                  -- no task was kept
+    -- no callback fields; silent audio and failures answer at once
+    body.callback = "http://cb.example/x"
+    assert.equal("45000001", code(http("POST", base .. "/recognize/flash", headers(uuid(41), turbo), body)))
+    body.callback = nil
+    body.audio.url = H.media("auc_flash_silent", 1)
+    assert.equal("20000003", code(http("POST", base .. "/recognize/flash", headers(uuid(42), turbo), body)))
+    body.audio.url = H.media("auc_flash_bad", 1, "x.", '{"fail":45000151}')
+    assert.equal("45000151", code(http("POST", base .. "/recognize/flash", headers(uuid(43), turbo), body)))
+    local st = H.stats()
+    assert.equal(1, st.submissions[url])
+    assert.is_nil(st.requests["POST /auc/api/v3/auc/bigmodel/submit"])
   end)
 
   it("shapes faults and rate limits like AUC: status header, empty body", function()

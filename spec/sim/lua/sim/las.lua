@@ -2,7 +2,7 @@
 -- Base URL for clients: ${STT_SIM_URL}/las/api/v1
 --   POST /submit   {"operator_id":"las_asr","operator_version":"v2","data":{user,audio,resource,request}}
 --   POST /poll     {"operator_id":"las_asr","operator_version":"v2","task_id":id}  (vendor client)
---                  or ... "data":{"task_id":id}                                    (the doc's curl)
+--                  or ... "data":{"task_id":id} (the doc's curl), or both (the same id)
 -- States ACCEPTED (submit) -> PENDING -> RUNNING -> COMPLETED | FAILED | TIMEOUT; results inline.
 -- Facts: docs/providers.md#volcengine-las (doc: https://www.volcengine.com/docs/6492/2172368).
 -- luacheck: globals ngx
@@ -181,10 +181,17 @@ local function poll()
   if not key or throttled(cfg, "query", key) then return end
   local req = operator_body()
   if not req then return end
-  -- Vendor code puts task_id at the top level, the doc's curl inside "data": accept both
-  -- (docs/providers.md#volcengine-las-poll).
+  -- Vendor code puts task_id at the top level, the doc's curl inside "data": accept either, or
+  -- both when they agree (docs/providers.md#volcengine-las-poll).
   local id = req.task_id
-  if id == nil and type(req.data) == "table" then id = req.data.task_id end
+  local nested = type(req.data) == "table" and req.data.task_id or nil
+  if id ~= nil and nested ~= nil and id ~= nested then
+    return invalid("task_id and data.task_id differ.")
+  end
+  -- /_sim/stats las_poll_task_id counts the forms clients use: top, data, both
+  store.count_in("las_poll_task_id", id ~= nil and nested ~= nil and "both" or id ~= nil and "top"
+    or nested ~= nil and "data" or "none")
+  if id == nil then id = nested end
   if type(id) ~= "string" or id == "" then return invalid("task_id is required.") end
   local rec = store.task_get(PROVIDER, id)
   local now = ngx.now()

@@ -4,9 +4,12 @@
 -- (docs/providers.md#volcengine-request-and-result).
 --   validate(body)                -> params or nil, message
 --   process(provider, id)         download + probe + recognize in a timer; sets rec.outcome
+--   recognize(rec, cfg)           the same on a record in hand (AUC flash answers inline)
 --   result(rec)                   the `result` object of a finished task
 -- rec.outcome: { kind = "ok" | "silent" | "failed" | "timeout", reason = "download"|"decode"|
---   "injected", detail, code = <AUC status code> }
+--   "empty"|"injected", detail, code = <AUC status code> }
+-- A media file with no audio in it (0 ms) fails with 45000002 "empty audio"; one without a
+-- reference text is silent audio (20000003).
 -- Failure injection: a `.json` beside the media with {"fail": "FAILED"} or {"fail": "TIMEOUT"},
 -- or {"fail": <AUC status code, e.g. 45000151>} (both providers), {"fail_message": "..."}.
 -- luacheck: globals ngx
@@ -36,9 +39,11 @@ function M.validate(body)
   local audio, req = body.audio, body.request
   if type(audio) ~= "table" then return nil, "audio is required" end
   if type(audio.url) ~= "string" or audio.url == "" then return nil, "audio.url is required" end
-  -- The docs mark audio.format required; the LAS doc example sends "mp3" for a .wav URL, so
-  -- only the value set is checked, never that it matches the file.
-  if type(audio.format) ~= "string" or not FORMATS[audio.format] then
+  -- The docs mark audio.format required, but Volcengine's own clients leave it out and the LAS
+  -- doc example sends "mp3" for a .wav URL: the service detects the container
+  -- (docs/providers.md#volcengine-request-fields, UNCONFIRMED). So it may be absent; a value
+  -- must be one of the documented labels, and is never checked against the file.
+  if audio.format ~= nil and (type(audio.format) ~= "string" or not FORMATS[audio.format]) then
     return nil, "audio.format must be one of raw, wav, mp3, ogg"
   end
   if audio.language ~= nil and type(audio.language) ~= "string" then
@@ -64,7 +69,7 @@ function M.validate(body)
       return nil, "request.corpus.context must be a JSON string"
     end
   end
-  local params = { url = audio.url, language = audio.language }
+  local params = { url = audio.url, language = audio.language, format = audio.format }
   for _, name in ipairs(BOOLS) do params[name] = req[name] end
   return params
 end
@@ -165,24 +170,35 @@ local function outcome_of(p, override)
   end
   local inj = injected(override)
   if inj then return inj end
+  if p.info and p.info.duration_ms == 0 then
+    return { kind = "failed", reason = "empty", code = 45000002, detail = "empty audio: the file holds no samples" }
+  end
   if p.failure == "nospeech" then
     return { kind = "silent", code = 20000003, detail = "silent audio" }
   end
   return { kind = "ok", code = 20000000 }
 end
 
-function M.process(provider, id)
-  local rec = store.task_get(provider, id)
-  if not rec then return end
-  local cfg = store.config()
+-- Download, probe and "recognize" rec.params.url into rec (outcome, override, tr, duration_ms,
+-- channels); the clock is not touched. Returns rec.
+function M.recognize(rec, cfg)
   local p = job.safe_probe(rec.params.url, cfg)
-  rec = store.task_get(provider, id)
-  if not rec then return end
   rec.outcome = outcome_of(p, p.override)
   rec.override = p.override
   rec.tr = p.tr
   rec.duration_ms = p.info and p.info.duration_ms or 0
   rec.channels = p.info and p.info.channels or 1
+  return rec
+end
+
+function M.process(provider, id)
+  local rec = store.task_get(provider, id)
+  if not rec then return end
+  local cfg = store.config()
+  local done = M.recognize({ params = rec.params }, cfg)
+  rec = store.task_get(provider, id)
+  if not rec then return end
+  for _, k in ipairs({ "outcome", "override", "tr", "duration_ms", "channels" }) do rec[k] = done[k] end
   job.finish(rec, rec.outcome.kind == "ok" and rec.duration_ms or 0)
   store.task_put(provider, rec)
 end
