@@ -69,7 +69,46 @@ local function task_status(id, o)
   return 0
 end
 
+-- The provider's own list of recent tasks (c:list_tasks): for finding tasks whose ids were lost.
+local function list_status(o)
+  local provider = o.provider or "dashscope"
+  if not stt.providers()[provider] then usage_error("unknown provider %q", provider) end
+  local since = tonumber(o.since or "24")
+  if not since or since <= 0 then usage_error("--since must be a positive number of hours") end
+  local c = stt.client(provider, { base_url = o.base_url, model = o.model })
+  local now, page, shown = os.time(), 1, 0
+  while true do
+    local out, err = c:list_tasks({ status = o.state, from = now - math.floor(since * 3600), to = now, page = page,
+                                    page_size = 100 })
+    if not out then
+      c:close()
+      io.stderr:write("stt: cannot list tasks: ", err_text(err), "\n")
+      return 1
+    end
+    for _, t in ipairs(out.tasks or {}) do
+      shown = shown + 1
+      if o.json then
+        io.stdout:write(stt.json_encode({ event = "task", task_id = t.id, state = t.state, model = t.model,
+                                          submitted_at = t.submitted_at }), "\n")
+      else
+        io.stdout:write(("%-10s %-38s %-28s %s\n"):format(t.state or "?", t.id or "-", t.model or "-",
+          t.submitted_at and os.date("!%Y-%m-%d %H:%M:%SZ", t.submitted_at) or "-"))
+      end
+    end
+    if not out.pages or page >= out.pages then break end
+    page = page + 1
+  end
+  c:close()
+  if not o.json then
+    io.stdout:write(("%s: %d task(s) in the last %g h; `stt status TASK_ID` shows one\n")
+      :format(provider, shown, since))
+  end
+  return 0
+end
+
 function M.status(o)
+  if o.list then return list_status(o) end
+  if not o.target then usage_error("status needs a TASK_ID, a JOURNAL file or --list") end
   if util.file_exists(o.target) then return journal_status(o.target, o) end
   return task_status(o.target, o)
 end
