@@ -9,7 +9,7 @@ SANITIZE  ?=
 DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check \
                libcurl4-openssl-dev nginx libnginx-mod-http-lua libluajit2-5.1-dev luajit2 \
                ffmpeg espeak-ng luarocks openssl curl valgrind libxml2-utils bsdutils \
-               clang libclang-rt-14-dev wrk lua-dkjson lua-argparse
+               clang libclang-rt-14-dev wrk lua-dkjson lua-argparse libssl-dev
 
 ifeq ($(LUA),luajit)
   LUA_INC     ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
@@ -25,6 +25,8 @@ endif
 
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+# OpenSSL's libcrypto: SHA-256 and HMAC (digests of uploads, AWS SigV4 signing)
+CRYPTO_LIBS ?= $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 WARN        = -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(SANITIZE),1)
   OPT       = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
@@ -54,7 +56,7 @@ $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(CURL_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
 # The whole test suite: builds the core for Lua 5.4, LuaJIT and the engine's portable path
 # (curl_multi_perform + curl_multi_poll, used where there is no epoll; built on Linux with
@@ -110,7 +112,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 16384
 FUZZ_FLAGS    = $(WARN) -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all -D_POSIX_C_SOURCE=200809L -Icsrc
-FUZZ_SRCS     = csrc/buf.c csrc/json.c csrc/providers.c $(wildcard csrc/providers/*.c)
+FUZZ_SRCS     = csrc/buf.c csrc/json.c csrc/providers.c csrc/digest.c csrc/sigv4.c $(wildcard csrc/providers/*.c)
 FUZZ_OBJS     = $(patsubst csrc/%.c,build/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS  = $(patsubst spec/fuzz/%.c,%,$(wildcard spec/fuzz/*.c))
 FUZZ_BINS     = $(patsubst %,build/fuzz/bin/%,$(FUZZ_TARGETS))
@@ -121,7 +123,7 @@ build/fuzz/obj/%.o: csrc/%.c $(HDRS)
 
 $(FUZZ_BINS): build/fuzz/bin/%: spec/fuzz/%.c spec/fuzz/fuzz.h $(FUZZ_OBJS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(CRYPTO_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@mkdir -p build/fuzz/artifacts; \

@@ -9,6 +9,7 @@
  * epoll and driven by curl_multi_socket_action: each turn costs O(ready sockets), not a scan of
  * every connection as curl_multi_perform + curl_multi_poll do (those remain the portable path). */
 #include "engine.h"
+#include "bodysrc.h"
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,15 @@ typedef struct xfer {
   host *host;
   stt_http_resp *resp;
   struct xfer *prev, *next;     /* in e->live (running) or in host->q (waiting) */
+  /* a body streamed from disk (opened when the transfer starts), or a multipart form */
+  char *body_file, *body_suffix;
+  size_t body_suffix_len;
+  int body_file_base64;
+  stt_bodysrc *src;
+  char **form;                  /* name, value, name, value, ...; then field, file name, type */
+  size_t nform;
+  curl_mime *mime;
+  long long up_sent, up_total;  /* progress of the request body */
 } xfer;
 
 struct host {
@@ -157,12 +167,72 @@ void stt_resp_free(stt_http_resp *r) {
 
 /* Frees the request copy and response; the easy handle must already be detached. */
 static void xfer_free(xfer *x) {
+  size_t i;
   if (!x) return;
   curl_slist_free_all(x->hdrs);
   free(x->body);
   free(x->strs);
   stt_resp_free(x->resp);
+  stt_bodysrc_free(x->src);
+  curl_mime_free(x->mime);       /* the easy handle has let go of it (reset or cleaned up) */
+  free(x->body_file);
+  free(x->body_suffix);
+  for (i = 0; i < x->nform; i++) free(x->form[i]);
+  free(x->form);
   free(x);
+}
+
+/* ---------------------------------------------------------------- bodies streamed from disk */
+static size_t on_read(char *buf, size_t sz, size_t n, void *ud) {
+  xfer *x = ud;
+  size_t got = stt_bodysrc_read(x->src, buf, sz * n);
+  return got == (size_t)-1 ? CURL_READFUNC_ABORT : got;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  xfer *x = ud;
+  if (offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  return stt_bodysrc_rewind(x->src) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+  xfer *x = ud;
+  (void)dltotal; (void)dlnow;
+  x->up_sent = (long long)ulnow;
+  if (ultotal > 0) x->up_total = (long long)ultotal;
+  return 0;
+}
+
+/* The multipart form of x on h: its fields in order, then the file part (streamed by libcurl from
+ * disk). 0, or -1 with msg set. */
+static int build_form(xfer *x, CURL *h, char *msg, size_t msglen) {
+  size_t i, nfields = x->nform - 3;
+  curl_mimepart *part;
+  x->mime = curl_mime_init(h);
+  if (!x->mime) { snprintf(msg, msglen, "out of memory (curl_mime_init)"); return -1; }
+  for (i = 0; i < nfields; i += 2) {
+    part = curl_mime_addpart(x->mime);
+    if (!part || curl_mime_name(part, x->form[i]) != CURLE_OK ||
+        curl_mime_data(part, x->form[i + 1], CURL_ZERO_TERMINATED) != CURLE_OK) {
+      snprintf(msg, msglen, "out of memory (form field)");
+      return -1;
+    }
+  }
+  part = curl_mime_addpart(x->mime);
+  if (!part || curl_mime_name(part, x->form[nfields]) != CURLE_OK) {
+    snprintf(msg, msglen, "out of memory (form file part)");
+    return -1;
+  }
+  if (curl_mime_filedata(part, x->body_file) != CURLE_OK) {
+    snprintf(msg, msglen, "cannot read %s", x->body_file);
+    return -1;
+  }
+  if (curl_mime_filename(part, x->form[nfields + 1]) != CURLE_OK ||
+      (x->form[nfields + 2][0] && curl_mime_type(part, x->form[nfields + 2]) != CURLE_OK)) {
+    snprintf(msg, msglen, "out of memory (form file part)");
+    return -1;
+  }
+  return 0;
 }
 
 /* ---------------------------------------------------------------- sockets and timers (epoll) */
@@ -373,6 +443,19 @@ static void fail_queue_timeout(stt_engine *e, xfer *x) {
   fail_unsent(e, x, STT_HTTP_TIMEOUT, msg);
 }
 
+/* A transfer that got its easy handle but cannot go (its body file cannot be read): the handle
+ * goes back to the spares, the transfer fails unsent. */
+static void fail_started(stt_engine *e, xfer *x, const char *msg) {
+  if (e->nspare < MAX_SPARE_HANDLES) {
+    curl_easy_reset(x->easy);
+    e->spare[e->nspare++] = x->easy;
+  } else {
+    curl_easy_cleanup(x->easy);
+  }
+  x->easy = NULL;
+  fail_unsent(e, x, STT_HTTP_PROTOCOL, msg);
+}
+
 /* Give a waiting transfer an easy handle and hand it to libcurl. Returns 0, or -1 when it was
  * failed instead (then it is already in the done queue). */
 static int start(stt_engine *e, xfer *x) {
@@ -419,7 +502,34 @@ static int start(stt_engine *e, xfer *x) {
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, x->insecure ? 0L : 2L);
   if (x->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, x->ca_file);
   if (x->fresh_connect) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-  if (x->has_body || is_method(x->method, "POST") || is_method(x->method, "PUT")) {
+  if (x->body_file) {
+    char msg[300];
+    long long total = 0;
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)x);
+    if (x->form) {
+      if (build_form(x, h, msg, sizeof msg) != 0) { fail_started(e, x, msg); return -1; }
+      curl_easy_setopt(h, CURLOPT_MIMEPOST, x->mime);
+    } else {
+      x->src = stt_bodysrc_open(x->body ? x->body : "", x->body_len, x->body_file, x->body_file_base64,
+                                x->body_suffix ? x->body_suffix : "", x->body_suffix_len, &total, msg, sizeof msg);
+      if (!x->src) { fail_started(e, x, msg); return -1; }
+      x->up_total = total;
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(h, CURLOPT_READDATA, (void *)x);
+      curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+      curl_easy_setopt(h, CURLOPT_SEEKDATA, (void *)x);
+      if (is_method(x->method, "POST")) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)total);
+      } else {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)total);
+        if (!is_method(x->method, "PUT")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
+      }
+    }
+  } else if (x->has_body || is_method(x->method, "POST") || is_method(x->method, "PUT")) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body);
     if (!is_method(x->method, "POST")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
@@ -488,7 +598,32 @@ long long stt_engine_add(stt_engine *e, const stt_http_req *r, char *err, size_t
     x->hdrs = nl;
   }
   x->has_body = r->has_body;
-  if (r->has_body || is_method(r->method, "POST") || is_method(r->method, "PUT")) {
+  if (r->body_file) {
+    x->body_file = strdup(r->body_file);
+    if (!x->body_file) goto oom;
+    x->body_file_base64 = r->body_file_base64;
+    if (r->body_suffix_len) {
+      x->body_suffix = malloc(r->body_suffix_len);
+      if (!x->body_suffix) goto oom;
+      memcpy(x->body_suffix, r->body_suffix, r->body_suffix_len);
+      x->body_suffix_len = r->body_suffix_len;
+    }
+    if (r->form_file_field) {            /* multipart: fields, then field / file name / type */
+      size_t k;
+      x->form = calloc(2 * r->nform + 3, sizeof *x->form);
+      if (!x->form) goto oom;
+      x->nform = 2 * r->nform + 3;
+      for (k = 0; k < r->nform; k++) {
+        if (!(x->form[2 * k] = strdup(r->form_names[k])) || !(x->form[2 * k + 1] = strdup(r->form_values[k])))
+          goto oom;
+      }
+      if (!(x->form[2 * r->nform] = strdup(r->form_file_field)) ||
+          !(x->form[2 * r->nform + 1] = strdup(r->form_file_name ? r->form_file_name : "file")) ||
+          !(x->form[2 * r->nform + 2] = strdup(r->form_file_type ? r->form_file_type : "")))
+        goto oom;
+    }
+  }
+  if (r->has_body || r->body_file || is_method(r->method, "POST") || is_method(r->method, "PUT")) {
     x->body = malloc(r->body_len ? r->body_len : 1);
     if (!x->body) goto oom;
     if (r->body_len) memcpy(x->body, r->body, r->body_len);
@@ -720,6 +855,18 @@ long stt_engine_timeout(stt_engine *e) {
     if (ms < 0 || q < ms) ms = q;
   }
   return ms;
+}
+
+int stt_engine_progress(const stt_engine *e, long long id, long long *sent, long long *total) {
+  const xfer *x;
+  const host *h;
+  for (x = e->live; x; x = x->next) {
+    if (x->id == id) { *sent = x->up_sent; *total = x->up_total; return 1; }
+  }
+  for (h = e->hosts; h; h = h->next)
+    for (x = h->qhead; x; x = x->next)
+      if (x->id == id) { *sent = 0; *total = 0; return 1; }
+  return 0;
 }
 
 int stt_engine_cancel(stt_engine *e, long long id) {

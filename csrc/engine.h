@@ -33,6 +33,19 @@ typedef struct stt_http_req {
   const char *ca_file;              /* extra CA bundle, or NULL */
   long host_limit;                  /* transfers at once to this request's host; 0 = the engine's
                                        max_host_connections (the latest non-zero value wins) */
+  /* A body streamed from disk as it is sent (never whole in memory): `body` (when given) is its
+   * prefix, then the file at body_file (base64-encoded when body_file_base64), then body_suffix.
+   * With form_* set, the request is multipart/form-data instead: the fields form_names[i] =
+   * form_values[i] in order, then body_file as the part named form_file_field (file name
+   * form_file_name, Content-Type form_file_type), last. Paths and strings are copied by add(). */
+  const char *body_file;
+  int body_file_base64;
+  const char *body_suffix;
+  size_t body_suffix_len;
+  const char *const *form_names;
+  const char *const *form_values;
+  size_t nform;
+  const char *form_file_field, *form_file_name, *form_file_type;
 } stt_http_req;
 
 /* Failure classes of a transfer (no HTTP status involved). */
@@ -74,6 +87,9 @@ void        stt_resp_free(stt_http_resp *r);
 int         stt_engine_wait(stt_engine *e, int timeout_ms);
 /* Milliseconds until libcurl wants perform() again; -1 = no timer set. */
 long        stt_engine_timeout(stt_engine *e);
+/* Bytes of the request body sent so far and its total (0 when it has none) of a running or
+ * waiting transfer: 1, or 0 when the id is not in flight. */
+int         stt_engine_progress(const stt_engine *e, long long id, long long *sent, long long *total);
 /* Abort one transfer; 1 if it was in flight (or finished but not yet collected), 0 otherwise. */
 int         stt_engine_cancel(stt_engine *e, long long id);
 size_t      stt_engine_inflight(const stt_engine *e);   /* running + waiting for a slot */

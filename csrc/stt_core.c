@@ -14,6 +14,8 @@
 #include "provider.h"
 #include "engine.h"
 #include "signals.h"
+#include "digest.h"
+#include "sigv4.h"
 #include <signal.h>
 
 #define STT_VERSION "0.1.0"
@@ -298,6 +300,166 @@ static int l_version(lua_State *L) {
   return 1;
 }
 
+/* ---------------------------------------------------------------- digests and AWS SigV4 */
+/* core.sha256(data) -> lower-case hex */
+static int l_sha256(lua_State *L) {
+  size_t n;
+  const char *d = luaL_checklstring(L, 1, &n);
+  unsigned char md[STT_SHA256_LEN];
+  char hex[2 * STT_SHA256_LEN + 1];
+  if (stt_sha256(d, n, md)) return luaL_error(L, "sha256 failed");
+  stt_hex(md, STT_SHA256_LEN, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+/* core.hmac_sha256(key, data) -> lower-case hex */
+static int l_hmac_sha256(lua_State *L) {
+  size_t kn, n;
+  const char *k = luaL_checklstring(L, 1, &kn), *d = luaL_checklstring(L, 2, &n);
+  unsigned char md[STT_SHA256_LEN];
+  char hex[2 * STT_SHA256_LEN + 1];
+  if (stt_hmac_sha256(k, kn, d, n, md)) return luaL_error(L, "hmac-sha256 failed");
+  stt_hex(md, STT_SHA256_LEN, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+/* core.sha256_file(path) -> hex, size | nil, message (the file is read in chunks) */
+static int l_sha256_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1), *what = NULL;
+  char hex[2 * STT_SHA256_LEN + 1];
+  long long size = 0;
+  if (stt_sha256_file(path, hex, &size, &what)) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s %s: %s", what, path, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, hex);
+  stt_pushint(L, size);
+  return 2;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *field) {
+  const char *v;
+  lua_getfield(L, t, field);
+  v = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+  lua_pop(L, 1);                /* the string stays anchored in the table */
+  return v;
+}
+
+/* The SigV4 request from a Lua table { method, url, region, service, access_key, secret_key,
+ * session_token, time, expires, payload_hash, headers = { {name, value}, ... } }. The header
+ * array is built in *kv (at most 32). */
+static void sigv4_args(lua_State *L, int t, stt_sigv4 *r, stt_kv *kv, size_t maxkv) {
+  size_t i, n;
+  luaL_checktype(L, t, LUA_TTABLE);
+  memset(r, 0, sizeof *r);
+  r->method = opt_string(L, t, "method");
+  r->url = opt_string(L, t, "url");
+  r->region = opt_string(L, t, "region");
+  r->service = opt_string(L, t, "service");
+  r->access_key = opt_string(L, t, "access_key");
+  r->secret_key = opt_string(L, t, "secret_key");
+  r->session_token = opt_string(L, t, "session_token");
+  r->payload_hash = opt_string(L, t, "payload_hash");
+  lua_getfield(L, t, "time");
+  r->time = (long long)luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, t, "expires");
+  r->expires = lua_isnil(L, -1) ? 0 : (long long)luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, t, "headers");
+  n = lua_istable(L, -1) ? stt_rawlen(L, -1) : 0;
+  if (n > maxkv) luaL_error(L, "sigv4: at most %d headers", (int)maxkv);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, -1, (int)i + 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    kv[i].name = luaL_checkstring(L, -2);
+    kv[i].value = luaL_checkstring(L, -1);
+    lua_pop(L, 3);               /* anchored in the headers table, itself anchored in t */
+  }
+  lua_pop(L, 1);
+  r->headers = kv;
+  r->nheaders = n;
+}
+
+static int push_buf_or_error(lua_State *L, int rc, stt_buf *b, const char *why) {
+  if (rc) {
+    stt_buf_free(b);
+    lua_pushnil(L);
+    lua_pushfstring(L, "sigv4: %s", why ? why : "failed");
+    return 2;
+  }
+  lua_pushlstring(L, b->data ? b->data : "", b->len);
+  stt_buf_free(b);
+  return 1;
+}
+
+/* core.sigv4_presign(t) -> url | nil, message */
+static int l_sigv4_presign(lua_State *L) {
+  stt_sigv4 r;
+  stt_kv kv[32];
+  stt_buf b;
+  const char *why = NULL;
+  int rc;
+  sigv4_args(L, 1, &r, kv, 32);
+  stt_buf_init(&b);
+  rc = stt_sigv4_presign(&r, &b, &why);
+  return push_buf_or_error(L, rc, &b, why);
+}
+
+/* core.sigv4_sign(t) -> { authorization, amz_date, path } | nil, message (header signing) */
+static int l_sigv4_sign(lua_State *L) {
+  stt_sigv4 r;
+  stt_kv kv[32];
+  stt_buf auth, path;
+  char date[17];
+  const char *why = NULL;
+  sigv4_args(L, 1, &r, kv, 32);
+  stt_buf_init(&auth);
+  stt_buf_init(&path);
+  if (stt_sigv4_sign_headers(&r, &auth, date, &path, &why)) {
+    stt_buf_free(&auth);
+    stt_buf_free(&path);
+    lua_pushnil(L);
+    lua_pushfstring(L, "sigv4: %s", why ? why : "failed");
+    return 2;
+  }
+  lua_createtable(L, 0, 3);
+  lua_pushlstring(L, auth.data, auth.len); lua_setfield(L, -2, "authorization");
+  lua_pushstring(L, date); lua_setfield(L, -2, "amz_date");
+  lua_pushlstring(L, path.data ? path.data : "/", path.len); lua_setfield(L, -2, "path");
+  stt_buf_free(&auth);
+  stt_buf_free(&path);
+  return 1;
+}
+
+/* core.sigv4_canonical(t, presign) -> canonical request, string to sign | nil, message */
+static int l_sigv4_canonical(lua_State *L) {
+  stt_sigv4 r;
+  stt_kv kv[32];
+  stt_buf c, sts;
+  const char *why = NULL;
+  sigv4_args(L, 1, &r, kv, 32);
+  stt_buf_init(&c);
+  stt_buf_init(&sts);
+  if (stt_sigv4_canonical(&r, lua_toboolean(L, 2), &c, &sts, &why)) {
+    stt_buf_free(&c);
+    stt_buf_free(&sts);
+    lua_pushnil(L);
+    lua_pushfstring(L, "sigv4: %s", why ? why : "failed");
+    return 2;
+  }
+  lua_pushlstring(L, c.data, c.len);
+  lua_pushlstring(L, sts.data, sts.len);
+  stt_buf_free(&c);
+  stt_buf_free(&sts);
+  return 2;
+}
+
 /* ---------------------------------------------------------------- signals (a clean Ctrl-C) */
 static const struct { const char *name; int sig; } SIGNALS[] = { {"INT", SIGINT}, {"TERM", SIGTERM} };
 #define NSIGNALS (sizeof SIGNALS / sizeof SIGNALS[0])
@@ -444,6 +606,59 @@ static int has_crlf(const char *s, size_t n) {
  * req  = { method, url, headers = { {name, value}, ... } or { Name = value }, body }
  * opts = { timeout (s), connect_timeout (s), max_body (bytes), insecure, ca_file, fresh_connect,
  *          max_host_connections (transfers at once to this host) } */
+/* A body streamed from disk (request fields body_file, body_file_base64, body_suffix) or a
+ * multipart form (form = { {name, value}, ... }, form_file = { field, name, type }) -> r. Every
+ * string read stays anchored in the request table (index 2) for the call. */
+static void add_body_file(lua_State *L, stt_http_req *r) {
+  size_t i, n;
+  const char **names, **values;
+  lua_getfield(L, 2, "body_file");
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return; }
+  r->body_file = luaL_checkstring(L, -1);
+  lua_pop(L, 1);
+  r->body_file_base64 = opt_bool(L, 2, "body_file_base64");
+  lua_getfield(L, 2, "body_suffix");
+  if (!lua_isnil(L, -1)) r->body_suffix = luaL_checklstring(L, -1, &r->body_suffix_len);
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "form_file");
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return; }
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_getfield(L, -1, "field"); r->form_file_field = luaL_checkstring(L, -1); lua_pop(L, 1);
+  lua_getfield(L, -1, "name"); r->form_file_name = luaL_optstring(L, -1, NULL); lua_pop(L, 1);
+  lua_getfield(L, -1, "type"); r->form_file_type = luaL_optstring(L, -1, NULL); lua_pop(L, 1);
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "form");
+  n = lua_istable(L, -1) ? stt_rawlen(L, -1) : 0;
+  names = stt_newuserdata(L, (n + 1) * sizeof *names);      /* scratch, collected with the call */
+  values = stt_newuserdata(L, (n + 1) * sizeof *values);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, -3, (int)i + 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    names[i] = luaL_checkstring(L, -2);
+    values[i] = luaL_checkstring(L, -1);
+    lua_pop(L, 3);
+  }
+  r->form_names = names;
+  r->form_values = values;
+  r->nform = n;
+  /* the form table and the two scratch arrays stay on the stack until the call returns */
+}
+
+/* engine:progress(id) -> sent, total | nil (the request body's bytes, while it is in flight) */
+static int l_engine_progress(lua_State *L) {
+  engine_box *b = check_engine(L);
+  long long sent = 0, total = 0;
+  if (!stt_engine_progress(b->e, (long long)luaL_checknumber(L, 2), &sent, &total)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  stt_pushint(L, sent);
+  stt_pushint(L, total);
+  return 2;
+}
+
 static int l_engine_add(lua_State *L) {
   engine_box *b = check_engine(L);
   stt_http_req r;
@@ -491,6 +706,7 @@ static int l_engine_add(lua_State *L) {
   }
   r.headers = lines;
   r.nheaders = nh;
+  add_body_file(L, &r);                                /* strings stay anchored in the request table */
   if (lua_istable(L, 3)) {
     r.timeout_ms = opt_ms(L, 3, "timeout", 0);
     r.connect_timeout_ms = opt_ms(L, 3, "connect_timeout", 0);
@@ -640,7 +856,7 @@ static int l_engine_tostring(lua_State *L) {
 static const luaL_Reg engine_methods[] = {
   {"add", l_engine_add}, {"perform", l_engine_perform}, {"wait", l_engine_wait},
   {"timeout", l_engine_timeout}, {"cancel", l_engine_cancel}, {"inflight", l_engine_inflight},
-  {"stats", l_engine_stats},
+  {"stats", l_engine_stats}, {"progress", l_engine_progress},
   {"close", l_engine_close}, {"closed", l_engine_closed}, {NULL, NULL}
 };
 
@@ -650,7 +866,9 @@ static const luaL_Reg core_funcs[] = {
   {"json_decode", l_json_decode}, {"json_encode", l_json_encode},
   {"engine", l_engine_new}, {"now", l_now}, {"version", l_version},
   {"append_sync", l_append_sync}, {"catch_signal", l_catch_signal},
-  {"pending_signal", l_pending_signal}, {NULL, NULL}
+  {"pending_signal", l_pending_signal}, {"sha256", l_sha256}, {"hmac_sha256", l_hmac_sha256},
+  {"sha256_file", l_sha256_file}, {"sigv4_presign", l_sigv4_presign}, {"sigv4_sign", l_sigv4_sign},
+  {"sigv4_canonical", l_sigv4_canonical}, {NULL, NULL}
 };
 
 int luaopen_stt_core(lua_State *L);

@@ -324,3 +324,70 @@ describe("engine: TLS failures", function()
     e:close()
   end)
 end)
+
+describe("engine: request bodies streamed from disk", function()
+  local eng, path, data
+  setup(function()
+    eng = core.engine()
+    path = os.tmpname()
+    local parts = {}
+    for i = 1, 70000 do parts[i] = string.char((i * 7) % 256, (i * 13) % 256, (i * 31) % 256) end
+    data = table.concat(parts) .. "xy"               -- 210,002 bytes: not a multiple of 3
+    local f = assert(io.open(path, "wb"))
+    f:write(data)
+    f:close()
+  end)
+  teardown(function() eng:close(); os.remove(path) end)
+
+  local function echo(req)
+    req.url = H.sim_url .. "/_t/echo"
+    local r = sched.http(eng, req, { timeout = 10 })
+    assert(r and not r.error, r and r.error and r.error.message)
+    return H.json(r.body)
+  end
+
+  it("PUTs a file as it is", function()
+    local j = echo({ method = "PUT", body_file = path })
+    assert.equal("PUT", j.method)
+    assert.equal(#data, #j.body)
+    assert.equal(core.sha256(data), core.sha256(j.body))
+    assert.equal(tostring(#data), j.headers["content-length"])
+  end)
+
+  it("POSTs a prefix, the file in base64, and a suffix (a JSON field carrying the audio)", function()
+    local j = echo({ method = "POST", body = '{"audio":{"data":"', body_file = path, body_file_base64 = true,
+                     body_suffix = '"}}', headers = { { "Content-Type", "application/json" } } })
+    local doc = H.json(j.body)
+    local b64 = H.sh("base64 -w0 " .. H.sh_quote(path))
+    assert.equal(b64, doc.audio.data)
+    assert.equal(tostring(#j.body), j.headers["content-length"])
+  end)
+
+  it("POSTs a multipart form whose file part is last and streamed", function()
+    local j = echo({ method = "POST", body_file = path, form = { { "key", "dir/a b.wav" }, { "policy", "p" } },
+                     form_file = { field = "file", name = "a b.wav", type = "audio/wav" } })
+    local boundary = j.headers["content-type"]:match("boundary=(%S+)")
+    assert.truthy(boundary)
+    local key_at = j.body:find('name="key"', 1, true)
+    local file_at = j.body:find('name="file"; filename="a b.wav"', 1, true)
+    assert.truthy(key_at and file_at and key_at < file_at)
+    assert.truthy(j.body:find("Content-Type: audio/wav", file_at, true))
+    assert.truthy(j.body:find(data, file_at, true))
+  end)
+
+  it("reports the bytes sent while an upload runs, and a file it cannot read as never sent", function()
+    local seen = {}
+    sched.run(function()
+      local r = sched.http(nil, { method = "PUT", url = H.sim_url .. "/_t/echo", body_file = path },
+        { timeout = 10, on_id = function(e, id) seen.sent, seen.total = e:progress(id) end })
+      assert.equal(200, r.status)
+    end)
+    assert.equal(0, seen.sent)
+    assert.equal(#data, seen.total)
+    local r = sched.http(eng, { method = "PUT", url = H.sim_url .. "/_t/echo", body_file = path .. ".missing" },
+      { timeout = 5 })
+    assert.equal("protocol", r.error.kind)
+    assert.is_false(r.sent)
+    assert.matches("cannot open .*No such file", r.error.message)
+  end)
+end)

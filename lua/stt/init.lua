@@ -53,8 +53,9 @@ M.catch_signal = core.catch_signal
 M.pending_signal = core.pending_signal
 
 -- Modules that load on first use: stt.subtitle, stt.hotwords (pure post-processing),
--- stt.batch (worker pools), stt.journal (the task journal, for tools that read one).
-local LAZY = { subtitle = true, hotwords = true, batch = true, journal = true }
+-- stt.batch (worker pools), stt.journal (the task journal, for tools that read one), stt.s3
+-- (AWS SigV4 presigning and signing).
+local LAZY = { subtitle = true, hotwords = true, batch = true, journal = true, s3 = true }
 return setmetatable(M, { __index = function(t, k)
   if LAZY[k] then
     local mod = require("stt." .. k)

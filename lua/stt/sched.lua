@@ -370,12 +370,15 @@ function M.http(engine, req, opts)
     local S = active
     local id, err = S.engine:add(req, opts)
     if not id then return nil, err end
+    -- opts.on_id(engine, id): who wants to watch the transfer (engine:progress) learns its id
+    if opts and opts.on_id then opts.on_id(S.engine, id) end
     S.waiting[id] = th
     S.nwaiting = S.nwaiting + 1
     return coroutine.yield(TOKEN)
   end
   local id, err = engine:add(req, opts)
   if not id then return nil, err end
+  if opts and opts.on_id then opts.on_id(engine, id) end
   while true do
     local _, done = engine:perform()
     for i = 1, #done do
