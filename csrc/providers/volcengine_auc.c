@@ -169,34 +169,36 @@ static int flash_body_ok(stt_arena *a, const stt_json *body, const char *model, 
  * body_suffix); the engine streams the file's base64 between them. */
 #define INLINE_MARK "\001stt-inline-file\001"
 
-/* job.file -> a copy of the job whose url is the marker (so that audio.format comes from the
- * file's extension like from a URL's); NULL + *err when the mode takes no inline data. */
-static const stt_json *inline_job(stt_arena *a, const auc_mode *m, const stt_json *job, const char **path,
-                                  stt_json **err) {
-  const stt_json *f = stt_jget(job, "file"), *mm;
+/* job.file -> *job becomes a copy whose url is the marker (so that audio.format comes from the
+ * file's extension like from a URL's); a job without a file stays as it is. 0, or -1 + *err when
+ * the mode takes no inline data. */
+static int inline_job(stt_arena *a, const auc_mode *m, const stt_json **jobp, const char **path,
+                      stt_json **err) {
+  const stt_json *job = *jobp, *f = stt_jget(job, "file"), *mm;
   stt_json *copy;
   char *marked;
-  if (!f) return job;
+  if (!f) return 0;
   if (m->query) {
     set_err(a, err, "unsupported", "volcengine-auc: a local file goes inline only in mode \"flash\" "
             "(audio.data); otherwise set the client option upload");
-    return NULL;
+    return -1;
   }
   if (!stt_jis(f, STT_JSTR) || f->slen == 0 || strlen(f->s) != f->slen) {
     set_err(a, err, "invalid", "volcengine-auc: file must be a path");
-    return NULL;
+    return -1;
   }
   if (stt_jget(job, "url") || stt_jget(job, "urls")) {
     set_err(a, err, "invalid", "volcengine-auc: a job takes url or file, not both");
-    return NULL;
+    return -1;
   }
   *path = f->s;
-  if (!(copy = stt_jobj(a))) { set_oom(a, err); return NULL; }
+  if (!(copy = stt_jobj(a))) { set_oom(a, err); return -1; }
   for (mm = job->child; mm; mm = mm->next)
-    if (strcmp(mm->key, "file") != 0 && stt_jset(a, copy, mm->key, stt_jclone(a, mm))) { set_oom(a, err); return NULL; }
+    if (strcmp(mm->key, "file") != 0 && stt_jset(a, copy, mm->key, stt_jclone(a, mm))) { set_oom(a, err); return -1; }
   marked = stt_arena_printf(a, "%s%s", INLINE_MARK, f->s);        /* the extension stays last */
-  if (!marked || stt_jset(a, copy, "url", stt_jstr(a, marked))) { set_oom(a, err); return NULL; }
-  return copy;
+  if (!marked || stt_jset(a, copy, "url", stt_jstr(a, marked))) { set_oom(a, err); return -1; }
+  *jobp = copy;
+  return 0;
 }
 
 /* audio.url (the marker) becomes audio.data; the serialized body is cut around the marker into
@@ -232,7 +234,7 @@ static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err
   const char *path = NULL;
   stt_json *body = stt_jobj(a), *req;
   if (!model) return NULL;
-  if (!(job = inline_job(a, m, job, &path, err))) return NULL;
+  if (inline_job(a, m, &job, &path, err)) return NULL;
   if (m->resource && strcmp(model, "seedasr") == 0) {
     /* idle and flash have one documented resource each, of model 1.0: a seedasr job would run on
      * bigasr without saying so (docs/providers.md#auc-idle-mode) */

@@ -30,6 +30,14 @@ local function code(c, msg) return { ["x-api-status-code"] = c, ["x-api-message"
 
 describe("volcengine-auc schema", function()
   describe("build", function()
+    it("a submit without a job is an invalid error in every mode, not a raised out-of-memory", function()
+      for _, mode in ipairs({ "standard", "idle", "flash" }) do
+        local req, err = build("submit", { mode = mode, request_id = RID })
+        assert.is_nil(req)
+        assert.equal("invalid", err.kind, mode)
+      end
+    end)
+
     it("submit: POST {base}/auc/bigmodel/submit, the doc's headers in order, {audio, request}", function()
       local req = assert(submit({ url = A }))
       assert.equal("POST", req.method)
