@@ -158,7 +158,7 @@ local function accept(cfg, mode)
     return nil
   end
   local body = util.decode(util.read_body())
-  local params, err = volc.validate(body)
+  local params, err = volc.validate(body, mode == "flash")
   if not params then
     send(45000001, "invalid params: " .. err)
     return nil
@@ -235,8 +235,8 @@ end
 
 -- Flash (docs/providers.md#auc-flash-mode): the standard request fields without callback / callback_data, the audio
 -- processed before the answer (no clock, no task to query; a repeated request id is processed
--- again: whether the service refuses it is UNCONFIRMED). audio.data (base64) is documented but not
--- simulated.
+-- again: whether the service refuses it is UNCONFIRMED). audio.data (base64) is heard like a
+-- downloaded file; its reference text is that of the media file with the same bytes.
 local function flash()
   local cfg = store.config()
   local who, resource, rid, body, params = accept(cfg, "flash")
@@ -244,7 +244,7 @@ local function flash()
   if body.callback ~= nil or body.callback_data ~= nil then
     return send(45000001, "invalid params: flash takes no callback or callback_data")
   end
-  store.count_in("submissions", params.url)
+  store.count_in("submissions", params.url or ("data:" .. #params.data .. " bytes"))
   local rec = volc.recognize({ id = rid, provider = PROVIDER, mode = "flash",
                                resource = MODES.flash.resources[resource], params = params,
                                raw_request = body.request }, cfg)

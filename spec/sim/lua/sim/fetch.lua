@@ -1,13 +1,19 @@
 -- A tiny cosocket HTTP/1.1 GET client, used to download the audio URLs of submitted tasks.
--- Only loopback hosts (127.0.0.0/8, localhost) are ever contacted: any other host is a
--- download failure, so the simulator never makes network traffic outside the machine.
+-- Only loopback hosts (127.0.0.0/8, localhost, *.localhost) are ever contacted: any other host is
+-- a download failure, so the simulator never makes network traffic outside the machine.
+-- "<name>.localhost" (a virtual-host S3 URL of sim.s3: "<bucket>.localhost") connects to
+-- 127.0.0.1 and sends that name as the Host header, the port only when the URL names one.
 -- luacheck: globals ngx
 local M = {}
 
 local MAX_REDIRECTS = 3
 
+local function is_localhost(host)
+  return host == "localhost" or host:sub(-10) == ".localhost"
+end
+
 local function is_loopback(host)
-  if host == "localhost" then return true end
+  if is_localhost(host) then return true end
   local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
   if not a then return false end
   a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
@@ -29,8 +35,9 @@ function M.parse_url(url)
   local host, port = authority:match("^(.-):(%d+)$")
   if not host then host = authority end
   if host == "" then return nil, "no host" end
+  local explicit = port ~= nil
   port = tonumber(port) or (scheme == "https" and 443 or 80)
-  return { scheme = scheme, host = host:lower(), port = port, path = path }
+  return { scheme = scheme, host = host:lower(), port = port, path = path, explicit_port = explicit }
 end
 
 local function read_headers(sock)
@@ -97,13 +104,15 @@ local function get_once(u, timeout_ms, max)
   end
   local sock = ngx.socket.tcp()
   sock:settimeout(timeout_ms)
-  local ok, err = sock:connect(u.host == "localhost" and "127.0.0.1" or u.host, u.port)
+  local ok, err = sock:connect(is_localhost(u.host) and "127.0.0.1" or u.host, u.port)
   if not ok then return nil, "connect: " .. tostring(err) end
   if u.scheme == "https" then
     ok, err = sock:sslhandshake(nil, u.host, false)
     if not ok then sock:close(); return nil, "tls: " .. tostring(err) end
   end
-  local req = "GET " .. u.path .. " HTTP/1.1\r\nHost: " .. u.host .. ":" .. u.port ..
+  -- Host as the URL has it (what a presigned URL signed): the port only when the URL names one.
+  local host = u.explicit_port and (u.host .. ":" .. u.port) or u.host
+  local req = "GET " .. u.path .. " HTTP/1.1\r\nHost: " .. host ..
     "\r\nUser-Agent: lua-stt-simulator\r\nAccept: */*\r\nConnection: close\r\n\r\n"
   ok, err = sock:send(req)
   if not ok then sock:close(); return nil, "send: " .. tostring(err) end
@@ -131,7 +140,7 @@ function M.get(url, opts)
     local loc = res.headers.location
     if res.status >= 301 and res.status <= 308 and res.status ~= 304 and loc then
       if loc:sub(1, 1) == "/" then
-        loc = u.scheme .. "://" .. u.host .. ":" .. u.port .. loc
+        loc = u.scheme .. "://" .. u.host .. (u.explicit_port and (":" .. u.port) or "") .. loc
       end
       url = loc
     else

@@ -1,6 +1,7 @@
 -- What every simulated provider does with a submitted audio URL, and its task clock:
 --   probe(url, cfg)   download (loopback only), read the duration, "recognize" the reference text
---   reference_for(url) the <name>.txt / <name>.json beside a /media/ file
+--   reference_for(url) the <name>.txt / <name>.json beside a /media/ file (an uploaded object:
+--                      those of the /media/ file with its name)
 --   clock(rec, cfg) / finish(rec, audio_ms) / phase(rec, now)   queued -> running -> done by wall clock
 --   start(fn, id)     process in a timer, after the submit answer has gone out
 --   mask_key, rate_exceeded, read_file, joiner    small shared pieces
@@ -25,12 +26,7 @@ end
 
 -- The reference text (and optional .json override) for a media URL on this simulator:
 -- ${STT_SIM_URL}/media/<name>.<ext>  ->  <media dir>/<name>.txt and <name>.json
-function M.reference_for(url)
-  local u = fetch.parse_url(url)
-  if not u or not boot.media_dir then return nil end
-  local path = u.path:gsub("[?#].*$", "")
-  local rel = path:match("^/media/(.+)$")
-  if not rel then return nil end
+local function reference_at(rel)
   rel = ngx.unescape_uri(rel)
   if rel:find("..", 1, true) then return nil end
   local stem = boot.media_dir .. "/" .. rel:gsub("%.[^./]*$", "")
@@ -43,6 +39,22 @@ function M.reference_for(url)
       ngx.log(ngx.WARN, "sim: ignoring invalid JSON in ", stem, ".json")
       override = nil
     end
+  end
+  return text, override
+end
+
+function M.reference_for(url)
+  local u = fetch.parse_url(url)
+  if not u or not boot.media_dir then return nil end
+  local path = u.path:gsub("[?#].*$", "")
+  local rel = path:match("^/media/(.+)$")
+  local text, override
+  if rel then text, override = reference_at(rel) end
+  -- An uploaded object (temporary storage: /media/oss/<key>; the S3 store: /s3/...) without a
+  -- reference of its own takes that of the media file with its name: a spec uploads
+  -- <media dir>/<name>.wav and expects <name>.txt to be heard.
+  if not text and not override and (rel and rel:match("^oss/") or path:match("^/s3/")) then
+    text, override = reference_at(path:match("([^/]+)$"))
   end
   return text, override
 end
@@ -76,6 +88,48 @@ function M.probe(url, cfg)
     out.detail = out.text and "empty reference text" or "no reference text beside the media"
   end
   return out
+end
+
+-- The reference of audio sent inline (no URL to name it): that of the media file holding the
+-- same bytes, found among the media folder's files of that size.
+local function reference_of_bytes(data)
+  if not boot.media_dir then return nil end
+  local dir = "'" .. boot.media_dir:gsub("'", "'\\''") .. "'"
+  local p = io.popen("find " .. dir .. " -maxdepth 1 -type f -size " .. #data .. "c 2>/dev/null")
+  if not p then return nil end
+  for path in p:lines() do
+    if M.read_file(path) == data then
+      p:close()
+      return M.reference_for("http://127.0.0.1/media/" .. ngx.escape_uri(path:match("([^/]+)$")))
+    end
+  end
+  p:close()
+  return nil
+end
+
+--- probe for audio sent inline (AUC flash audio.data): the same record, without a download.
+function M.probe_bytes(data, cfg) -- luacheck: no unused args
+  local out = { url = "inline" }
+  out.text, out.override = reference_of_bytes(data)
+  local info, err = media.probe(data)
+  if not info then
+    out.failure, out.detail = "decode", err
+    return out
+  end
+  out.info = info
+  out.tr = transcript.build(out.text, info.duration_ms, out.override)
+  if #out.tr.sentences == 0 then
+    out.failure = "nospeech"
+    out.detail = out.text and "empty reference text" or "no media file holds these bytes"
+  end
+  return out
+end
+
+function M.safe_probe_bytes(data, cfg)
+  local ok, out = pcall(M.probe_bytes, data, cfg)
+  if ok then return out end
+  ngx.log(ngx.ERR, "sim: processing inline audio failed: ", out)
+  return { url = "inline", failure = "decode", detail = tostring(out) }
 end
 
 -- Same as probe, but an error inside it becomes a "decode" failure instead of a dead timer.

@@ -2,7 +2,8 @@
 -- thin wrapper over the big-model AUC API (sim.auc), so both take the same `user` / `audio` /
 -- `request` objects and answer the same `result` object
 -- (docs/providers.md#volcengine-request-and-result).
---   validate(body)                -> params or nil, message
+--   validate(body, inline)        -> params or nil, message (inline: audio.data, base64, may
+--                                    replace audio.url; AUC flash only)
 --   process(provider, id)         download + probe + recognize in a timer; sets rec.outcome
 --   recognize(rec, cfg)           the same on a record in hand (AUC flash answers inline)
 --   result(rec)                   the `result` object of a finished task
@@ -34,11 +35,21 @@ local BOOLS = { "enable_itn", "enable_punc", "enable_ddc", "enable_speaker_info"
 
 -- Validate the {user, audio, request} objects (LAS `data`, AUC body). Returns the normalized
 -- params the simulator acts on, or nil + message.
-function M.validate(body)
+function M.validate(body, inline)
   if type(body) ~= "table" then return nil, "data must be a JSON object" end
   local audio, req = body.audio, body.request
   if type(audio) ~= "table" then return nil, "audio is required" end
-  if type(audio.url) ~= "string" or audio.url == "" then return nil, "audio.url is required" end
+  local data
+  if inline and audio.data ~= nil then
+    -- flash: the audio itself, base64 (docs/providers.md#auc-flash-mode); with a url too the
+    -- request is ambiguous (the service's answer to both is UNCONFIRMED: the simulator refuses)
+    if audio.url ~= nil then return nil, "audio.url and audio.data are exclusive" end
+    if type(audio.data) ~= "string" or audio.data == "" then return nil, "audio.data must be base64 text" end
+    data = ngx.decode_base64(audio.data)
+    if not data then return nil, "audio.data is not valid base64" end
+  elseif type(audio.url) ~= "string" or audio.url == "" then
+    return nil, inline and "audio.url or audio.data is required" or "audio.url is required"
+  end
   -- The docs mark audio.format required, but Volcengine's own clients leave it out and the LAS
   -- doc example sends "mp3" for a .wav URL: the service detects the container
   -- (docs/providers.md#volcengine-request-fields, UNCONFIRMED). So it may be absent; a value
@@ -69,7 +80,7 @@ function M.validate(body)
       return nil, "request.corpus.context must be a JSON string"
     end
   end
-  local params = { url = audio.url, language = audio.language, format = audio.format }
+  local params = { url = audio.url, data = data, language = audio.language, format = audio.format }
   for _, name in ipairs(BOOLS) do params[name] = req[name] end
   return params
 end
@@ -182,7 +193,7 @@ end
 -- Download, probe and "recognize" rec.params.url into rec (outcome, override, tr, duration_ms,
 -- channels); the clock is not touched. Returns rec.
 function M.recognize(rec, cfg)
-  local p = job.safe_probe(rec.params.url, cfg)
+  local p = rec.params.data and job.safe_probe_bytes(rec.params.data, cfg) or job.safe_probe(rec.params.url, cfg)
   rec.outcome = outcome_of(p, p.override)
   rec.override = p.override
   rec.tr = p.tr
