@@ -13,8 +13,8 @@
  * classification live in dashscope_common.c (shared with the vocabulary API,
  * dashscope_vocabulary.c); result files are normalized in dashscope_result.c.
  *
- * build(op):  submit | poll | cancel | fetch | list | hotwords
- * parse(kind):  submit | poll | cancel | list | result
+ * build(op):  submit | poll | cancel | fetch | list | hotwords (vocabulary_*, upload_*: see above)
+ * parse(kind):  submit | poll | cancel | list | result (vocabulary_*, upload_*)
  * args.workspace (the client option) becomes X-DashScope-WorkSpace on every request but the
  * result fetch (a signed OSS URL, no DashScope headers at all).
  *
@@ -29,6 +29,7 @@
 #include "dashscope_common.h"
 #include "dashscope_result.h"
 #include "dashscope_vocabulary.h"   /* ops/kinds "vocabulary_*": the custom-vocabulary API */
+#include "dashscope_upload.h"       /* ops/kinds "upload_*": the temporary file storage */
 
 #include <stdio.h>
 #include <string.h>
@@ -775,6 +776,7 @@ static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_j
   if (!op) op = "";
   if (strcmp(op, "hotwords") == 0) return build_hotwords(a, args, err);
   if (starts_with(op, "vocabulary_")) return stt_dashscope_vocabulary_build(a, op, args, err);
+  if (starts_with(op, "upload_")) return stt_dashscope_upload_build(a, op, args, err);
   if (strcmp(op, "submit") == 0) return build_submit(a, args, err);
   if (strcmp(op, "poll") == 0) return build_task(a, args, 0, err);
   if (strcmp(op, "cancel") == 0) return build_task(a, args, 1, err);
@@ -1027,6 +1029,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   stt_json *root;
   if (!kind) kind = "";
   if (starts_with(kind, "vocabulary_")) return stt_dashscope_vocabulary_parse(a, kind, resp, err);
+  if (starts_with(kind, "upload_")) return stt_dashscope_upload_parse(a, kind, resp, err);
   if (!is_2xx(status)) {
     *err = ds_http_error(a, P, resp, status);
     /* A result file behind a signed object-store URL answers 4xx (XML) once the URL expired

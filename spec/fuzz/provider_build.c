@@ -7,13 +7,15 @@
  *   the rest JSON: an object is the args DOM; anything else (or nothing that parses) becomes
  *            args = {job = <it>} (the binding always hands build a table).
  * Invariants: build never crashes and answers either a request or an error object of a documented
- * kind; a request is {method, url, headers = [[name, value], ...], body?} of strings (hotwords:
+ * kind; a request is {method, url, headers = [[name, value], ...], body?} of strings (a form:
+ * form = [[name, value], ...] of strings without control bytes, form_file {field, name, type} and
+ * body_file; no form without a file part; hotwords:
  * {field, value}); the fake key never appears in an error, nor in a request's URL or body. */
 #include "fuzz.h"
 
 static const char *const ops[] = {"submit", "poll", "cancel", "fetch", "hotwords", "vocabulary_create",
                                   "vocabulary_list", "vocabulary_query", "vocabulary_update",
-                                  "vocabulary_delete", "bogus", "list"};
+                                  "vocabulary_delete", "bogus", "list", "upload_policy", "upload_form"};
 #define NOPS (sizeof ops / sizeof ops[0])
 
 static void check_request(const stt_json *req, int check_key) {
@@ -24,6 +26,22 @@ static void check_request(const stt_json *req, int check_key) {
     if (!stt_jis(h, STT_JARR) || h->count != 2 || !stt_jis(h->child, STT_JSTR) || !stt_jis(h->last, STT_JSTR))
       fuzz_fail("a request header that is not a [name, value] pair of strings", req);
   if (body && !stt_jis(body, STT_JSTR)) fuzz_fail("a request body that is not a string", req);
+  if ((h = stt_jget(req, "form")) != NULL) {
+    const stt_json *f, *file = stt_jget(req, "form_file");
+    if (!stt_jis(h, STT_JARR) || !stt_jis(file, STT_JOBJ) || !stt_jgetstr(file, "field") ||
+        !stt_jgetstr(file, "name") || !stt_jgetstr(req, "body_file"))
+      fuzz_fail("a form without its file part and body_file", req);
+    for (f = h->child; f; f = f->next) {
+      size_t i;
+      if (!stt_jis(f, STT_JARR) || f->count != 2 || !stt_jis(f->child, STT_JSTR) || !stt_jis(f->last, STT_JSTR))
+        fuzz_fail("a form field that is not a [name, value] pair of strings", req);
+      for (i = 0; i < f->last->slen; i++)
+        if ((unsigned char)f->last->s[i] < 0x20) fuzz_fail("a control byte in a form field", req);
+    }
+    if (stt_jgetstr(file, "name") && strpbrk(stt_jgetstr(file, "name"), "/\\\r\n"))
+      fuzz_fail("a form file name that is no file name", req);
+    if (check_key && fuzz_dom_contains(h, FUZZ_FAKE_KEY)) fuzz_fail("the API key leaked into a form", req);
+  }
   if (check_key && (fuzz_dom_contains(stt_jget(req, "url"), FUZZ_FAKE_KEY) || fuzz_dom_contains(body, FUZZ_FAKE_KEY)))
     fuzz_fail("the API key leaked into a request URL or body", req);
 }

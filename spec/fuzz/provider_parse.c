@@ -19,7 +19,7 @@
 
 static const char *const kinds[] = {"submit", "poll", "cancel", "result", "vocabulary_create",
                                     "vocabulary_list", "vocabulary_query", "vocabulary_update",
-                                    "vocabulary_delete", "bogus", "list"};
+                                    "vocabulary_delete", "bogus", "list", "upload_policy", "upload_form"};
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 static const int statuses[] = {200, 200, 200, 200, 201, 202, 204, 299, 400, 401, 403, 404, 408, 409,
                                413, 429, 500, 502, 503, 504, 0, 100, 301, 302, 304, 600, 999, -1};
