@@ -104,6 +104,58 @@ describe("OpenResty example (real nginx, one worker)", function()
     assert.equal(N, H.stats().requests["POST /dashscope/api/v1/services/audio/asr/transcription"] - 1)
   end)
 
+  it("POST /upload streams a 50 MB body from nginx's temporary file to DashScope's storage; /ping stays fast",
+    function()
+    H.config({ queue_ms = 0, rtf = 0, min_run_ms = 0 })
+    local TEXT = "A fifty megabyte recording."
+    H.media("or_big", 1640, TEXT)                   -- 16 kHz 16-bit mono: 52,480,044 bytes
+    local path = H.sim_dir .. "/media/or_big.wav"
+    local pf = dir .. "/uping"
+    sh(("n=0; (while [ ! -e %s.stop ] || [ $n -lt 50 ]; do curl -s -o /dev/null -w '%%{http_code} %%{time_total}\\n' "
+      .. "%s/ping >> %s.txt; n=$((n+1)); sleep 0.01; done; touch %s.done) >/dev/null 2>&1 &")
+      :format(pf, base, pf, pf))
+    local t0 = core.now()
+    local out = sh(("curl -s --max-time 120 -H 'Content-Type: audio/wav' --data-binary @%s %s "
+      .. "-w '\\nHTTP %%{http_code}'"):format(H.sh_quote(path),
+      H.sh_quote(base .. "/upload?name=or_big.wav&language=en")))
+    local took = core.now() - t0
+    sh("touch " .. pf .. ".stop")
+    local w0 = core.now()
+    while not io.open(pf .. ".done") and core.now() - w0 < 30 do sched.sleep(0.05) end
+    assert.matches("HTTP 200$", out)
+    local res = H.json(out:match("^(.*)\n"))
+    assert.equal(TEXT, res.text)
+    assert.equal(1640000, res.duration_ms)
+    -- what the storage received is the file, byte for byte
+    local st = H.stats()
+    local key = next(st.uploads)
+    assert.matches("/or_big%.wav$", key)
+    assert.equal(sh("sha256sum " .. H.sh_quote(path)):match("^%x+"),
+                 sh("sha256sum " .. H.sh_quote(H.sim_dir .. "/media/oss/" .. key)):match("^%x+"))
+    local pings = {}
+    for line in io.lines(pf .. ".txt") do
+      local code, t = line:match("^(%d+) ([%d.]+)$")
+      assert.equal("200", code)
+      pings[#pings + 1] = tonumber(t)
+    end
+    table.sort(pings)
+    local p50, p99 = pings[math.ceil(#pings * 0.5)], pings[math.ceil(#pings * 0.99)]
+    print(("\n[openresty] 50 MB upload + transcription %.2f s; /ping n=%d p50 %.1f ms p99 %.1f ms max %.1f ms")
+      :format(took, #pings, p50 * 1000, p99 * 1000, pings[#pings] * 1000))
+    -- a worker blocked while the file goes out would stall /ping for the whole upload
+    assert.is_true(p99 < 0.25, ("/ping p99 %.1f ms"):format(p99 * 1000))
+  end)
+
+  it("POST /upload refuses a body without a usable name, and a file no provider decodes", function()
+    local r = call("POST", "/upload", "RIFF")
+    assert.equal(400, r.status)
+    assert.matches("name=", r.body)
+    r = call("POST", "/upload?name=notes.txt", "just text")
+    assert.equal(400, r.status)
+    assert.matches("%.txt", H.json(r.body).error.message)
+    assert.equal(0, H.stats().upload_policies and next(H.stats().upload_policies) and 1 or 0)
+  end)
+
   it("?format=srt|vtt answers subtitles; bad requests get 400 / 405", function()
     local url = H.media("or_sub", 2, "Hello world. This is a test.")
     local r = call("POST", "/transcribe?format=srt", H.encode({ url = url }))

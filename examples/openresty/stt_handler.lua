@@ -1,6 +1,9 @@
 --- lua-stt inside nginx: the handlers of examples/openresty/nginx.conf.
 --   POST /transcribe              {url, provider, options} -> waits, answers the normalized JSON
 --                                 (or ?format=srt|vtt)
+--   POST /upload?name=N           the audio as the body (a local file: uploaded from nginx's
+--                                 temporary body file, streamed from disk) -> as /transcribe
+--                                 (&provider=, &language=, &format=srt|vtt)
 --   POST /jobs                    same body -> 202 with the task at once; the poller finishes it
 --   GET  /jobs/{id}               {id, state, task} while it runs, then {.., result} or {.., error}
 --                                 (?format=srt|vtt once it succeeded)
@@ -132,6 +135,23 @@ function M.transcribe()
   local c, job = job_from_request()
   if not c then return reply_json(400, { error = { kind = "invalid", message = job } }) end
   local res, err = c:transcribe(job)
+  if not res then return reply_error(err) end
+  return reply_result(res)
+end
+
+---------------------------------------------------------------- POST /upload
+function M.upload()
+  if not only("POST") then return end
+  local name = ngx.var.arg_name
+  if not name or name == "" or name:find("[/\\%c]") then
+    return reply_json(400, { error = { kind = "invalid", message = "?name=<file name with its extension> expected" } })
+  end
+  ngx.req.read_body()
+  local path = ngx.req.get_body_file()       -- client_body_in_file_only: always a file
+  if not path then return reply_json(400, { error = { kind = "invalid", message = "no audio in the body" } }) end
+  local c, cerr = client(ngx.var.arg_provider)
+  if not c then return reply_json(400, { error = { kind = "invalid", message = cerr } }) end
+  local res, err = c:transcribe({ file = path, file_name = name, language = ngx.var.arg_language })
   if not res then return reply_error(err) end
   return reply_result(res)
 end

@@ -11,6 +11,7 @@ local options = require "stt.options"
 local capabilities = require "stt.capabilities"
 local batch = require "stt.batch"
 local vocabulary = require "stt.vocabulary"
+local upload = require "stt.upload"
 
 local M = {}
 
@@ -92,7 +93,10 @@ function M.new(provider, opts)
     mode = opts.mode,
     workspace = opts.workspace,
     family = opts.family,
+    -- how a local file (job.file) becomes a URL: DashScope's own storage by default there
+    upload = opts.upload == nil and (provider == "dashscope" and "dashscope" or nil) or opts.upload or nil,
   }, Client)
+  upload.validate(opts.upload, provider)
   if opts.journal ~= nil then
     -- A journal that cannot be read is a setup mistake: refuse to run without it.
     local j, jerr = journal.open(opts.journal)
@@ -383,16 +387,21 @@ function Client:submit(job)
   local kerr = self:_job_keys(job)
   if kerr then return nil, kerr end
   local model = job.model or self.model
+  -- Local files are checked and digested before anything else: a bad file costs nothing, and
+  -- the journal knows a file by its content (so a rerun finds it whatever its path).
+  local files, ferr = self:_files_of(job)
+  if ferr then return nil, ferr end
+  local keyjob = files and upload.content_job(job, files) or job
   local key
   if self.journal then
     -- Keyed on the job as given (hot words as their list, not an id made for them later), and
     -- looked up before anything else is sent.
     local canon
-    key, canon = journal.key(self.provider, model, job)
+    key, canon = journal.key(self.provider, model, keyjob)
     if job.model == nil and not self.journal:find(key, canon) then
       -- Journals written before every client had a model (turing took none) keyed a job of the
       -- default model without one: find those too, so that nothing is paid twice.
-      local k2, c2 = journal.key(self.provider, nil, job)
+      local k2, c2 = journal.key(self.provider, nil, keyjob)
       if self.journal:find(k2, c2) then key, canon = k2, c2 end
     end
     if not job.force then
@@ -400,10 +409,103 @@ function Client:submit(job)
       if task or err then return task, err end
     end
   end
-  local wire, herr = self:_wire_job(job, model)
+  local wire, herr = self:_wire_job(job, model, files)
   if not wire then return nil, herr end
   local planned_id = self.client_ids and new_request_id() or nil
-  return self:_submit(wire, model, key, planned_id, job)
+  return self:_submit(wire, model, key, planned_id, keyjob)
+end
+
+--- c:job_key(job) -> key, canon | nil, err: the journal key of a job as c:submit keys it (local
+-- files by their content, so the file is read and hashed), for tools that look a job up in the
+-- journal (c.journal:find(key, canon)) before submitting it.
+function Client:job_key(job)
+  if type(job) ~= "table" then error("job_key: job table expected", 2) end
+  local files, ferr = self:_files_of(job)
+  if ferr then return nil, ferr end
+  return journal.key(self.provider, job.model or self.model, files and upload.content_job(job, files) or job)
+end
+
+-- job.file / job.files -> the checked and digested files ({ path, name, size, sha256, ... }), nil
+-- for a job of URLs; or nil, err. Both a URL and a file in one job is a programming mistake.
+function Client:_files_of(job) -- luacheck: no unused args
+  if job.file == nil and job.files == nil then return nil end
+  if job.url ~= nil or job.urls ~= nil then error("a job takes url(s) or file(s), not both", 3) end
+  if job.file ~= nil and job.files ~= nil then error("a job takes file or files, not both", 3) end
+  local paths = job.files or { job.file }
+  if type(paths) ~= "table" or #paths == 0 then error("job.files: a list of paths expected", 3) end
+  if job.file_name ~= nil and job.file == nil then error("job.file_name goes with job.file", 3) end
+  local out = {}
+  for i, p in ipairs(paths) do
+    local info, err = upload.check(p, job.file_name)
+    if not info then return nil, err end
+    info, err = upload.digest(info)
+    if not info then return nil, err end
+    out[i] = info
+  end
+  return out
+end
+
+-- Volcengine's flash mode takes audio up to 100 MB (docs/providers.md#auc-flash-mode).
+local FLASH_MAX_BYTES = 100 * 1048576
+
+-- Upload the job's files (or reuse what the journal says is uploaded and still valid) and give
+-- the job their URLs. A synchronous inline mode (volcengine-auc flash without an upload option)
+-- keeps the path: the schema streams the file into the body.
+function Client:_upload_files(job, model, files)
+  local out = {}
+  for k, v in pairs(job) do if k ~= "file" and k ~= "files" and k ~= "file_name" then out[k] = v end end
+  if self.upload == nil and self.provider == "volcengine-auc" and self.mode == "flash" and job.file then
+    if files[1].size > FLASH_MAX_BYTES then
+      return nil, errors.new({ kind = "invalid", retryable = false, message = ("file %s is %d bytes; "
+        .. "Volcengine's flash mode takes at most 100 MB (set the client option upload to send a URL, "
+        .. "or use mode \"standard\")"):format(files[1].path, files[1].size) }, self:_ctx("submit"))
+    end
+    out.file = files[1].path
+    return out
+  end
+  local target = upload.target(self)
+  local urls = {}
+  for i, info in ipairs(files) do
+    local rec = self.journal and target and self.journal:uploaded_for(target, info.sha256)
+    local got
+    if rec and (not rec.expires_at or rec.expires_at - os.time() > upload.REUSE_MARGIN) then
+      got = upload.reuse(self, rec)
+    end
+    if not got then
+      local err
+      got, err = self:_put_file(info, model)
+      if not got then return nil, err end
+      if self.journal and target then
+        local ok, jerr = self.journal:uploaded(target, info, got)
+        if not ok then return nil, self:_journal_error(jerr) end
+      end
+    end
+    urls[i] = got.url
+  end
+  if job.file then out.url = urls[1] else out.urls = urls end
+  return out
+end
+
+-- One upload, with `upload` events (bytes sent / total) while it runs inside stt.run.
+function Client:_put_file(info, model)
+  local watcher, done
+  local function on_id(engine, id)
+    if not (self.on_event and sched.current()) then return end
+    watcher = sched.spawn(function()
+      while not done do
+        local sent, total = engine:progress(id)
+        if not sent then break end
+        self:_emit({ type = "upload", file = info.name, sent = sent, total = total > 0 and total or info.size })
+        sched.sleep(0.25)
+      end
+    end)
+  end
+  self:_emit({ type = "upload", file = info.name, sent = 0, total = info.size })
+  local got, err = upload.put(self, info, { model = model, timeout = math.max(self.timeout, 600), on_id = on_id })
+  done = true
+  if watcher then watcher:join() end
+  if got then self:_emit({ type = "upload", file = info.name, sent = info.size, total = info.size }) end
+  return got, err
 end
 
 -- A job key that is no job option: an option of another level (a misplaced `timeout`) says
@@ -421,8 +523,18 @@ function Client:_job_keys(job)
   end
 end
 
--- The job as sent: stt.hotwords validated and turned into a vocabulary_id or the normalized list.
-function Client:_wire_job(job, model)
+-- The job as sent: local files uploaded (URLs in their place), stt.hotwords validated and turned
+-- into a vocabulary_id or the normalized list. `files`: the checked files, when known already.
+function Client:_wire_job(job, model, files)
+  if job.file ~= nil or job.files ~= nil then
+    local err
+    if not files then
+      files, err = self:_files_of(job)
+      if not files then return nil, err end
+    end
+    job, err = self:_upload_files(job, model, files)
+    if not job then return nil, err end
+  end
   if job.hotwords == nil then return job end
   return vocabulary.job(self, job, model)
 end

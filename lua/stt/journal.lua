@@ -7,6 +7,9 @@
 --   {"t":"rejected","key":K,"error":{...}}     the provider refused the submit: no task exists
 --   {"t":"state","key":K,"id":ID,"state":S,"error":{...}?}   a terminal state (succeeded|failed|canceled)
 --   {"t":"note",...}                           anything a tool wants to keep (bin/stt: its batch)
+--   {"t":"upload","target":D,"sha256":H,"size":N,"key":K?,"url":U?,"expires_at":T?}  a local file
+--                                              uploaded to D (no signed URL is kept: S3 objects are
+--                                              presigned again from their key)
 --   {"t":"close","at":T}                       the writer finished normally (journal:close()); any
 --                                              record after it makes the journal open again
 -- Every record is written with one write(2) and fsync(2) (core.append_sync) before the caller
@@ -113,13 +116,15 @@ local function apply(self, rec)
     end
   elseif t == "note" then
     self.notes[#self.notes + 1] = rec
+  elseif t == "upload" and type(rec.target) == "string" and type(rec.sha256) == "string" then
+    self.uploads[rec.target .. "\0" .. rec.sha256] = rec
   end
 end
 
 --- open(path) -> journal | nil, message. Reads what is there (a missing file is an empty journal).
 function M.open(path)
   if type(path) ~= "string" or path == "" then error("journal: path expected", 2) end
-  local self = setmetatable({ path = path, list = {}, by_key = {}, by_id = {}, notes = {},
+  local self = setmetatable({ path = path, list = {}, by_key = {}, by_id = {}, notes = {}, uploads = {},
                               bad_lines = 0, torn = false, fresh_line = false }, Journal)
   local f, msg, code = io.open(path, "rb")
   if not f then
@@ -224,6 +229,18 @@ function Journal:entries()
     if self.by_key[e.key] == e then out[#out + 1] = e end
   end
   return out
+end
+
+--- The latest upload of content `sha256` to `target`, or nil.
+function Journal:uploaded_for(target, sha256)
+  return self.uploads[target .. "\0" .. sha256]
+end
+
+--- Record an upload (before the submit that uses it): target, the file's digest and size, the
+-- object key, its URL unless signed, and when it stops being fetchable.
+function Journal:uploaded(target, info, got)
+  return self:append({ t = "upload", target = target, sha256 = info.sha256, size = info.size, key = got.key,
+                       url = not got.presigned and got.url or nil, expires_at = got.expires_at, at = os.time() })
 end
 
 --- Mark the journal closed cleanly: its writer ended normally, having recorded what it knew.

@@ -35,6 +35,9 @@ M.CLIENT = {
   { "ca_file", "system", "", "a CA bundle to trust instead of the system's" },
   { "rate_limit", "the provider's", "", "{ submit = n, query = n, shared = dict, key = name } or false" },
   { "journal", "none", "", "path of a task journal: no paid job lost, none paid twice" },
+  { "upload", "dashscope: \"dashscope\"; others: none", "", "how a local file (job.file) becomes a URL: "
+    .. "\"dashscope\" (its temporary storage), { s3 = { endpoint, bucket, region, prefix, access_key, "
+    .. "secret_key, session_token, path_style, expires } } or function(path, info) -> url, expires_at" },
   { "transport", "auto", "", "\"curl\", \"ngx\" or a table with request(); auto: ngx inside nginx" },
   { "on_event", "none", "", "function(ev): submit, poll, retry, done, error, cancel, journal events" },
 }
@@ -53,7 +56,7 @@ M.BATCH = {
 }
 
 -- Keys of a job that are not recognition options (the capability table lists those).
-M.JOB_EXTRA = { model = true, force = true }
+M.JOB_EXTRA = { model = true, force = true, file = true, files = true, file_name = true }
 
 local function names(list)
   local out = {}

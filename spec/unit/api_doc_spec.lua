@@ -89,7 +89,7 @@ describe("docs/api.md", function()
     assert.is_true(n > 5)
   end)
 
-  it("names every public function of stt.subtitle, stt.hotwords, stt.batch and stt.journal", function()
+  it("names every public function of stt.subtitle, stt.hotwords, stt.batch, stt.journal and stt.s3", function()
     local function check(title, prefix, tbl)
       local text = section(title)
       for k, v in pairs(tbl) do
@@ -102,6 +102,7 @@ describe("docs/api.md", function()
     check("## `stt.hotwords`", "stt.hotwords.", stt.hotwords)
     check("## `stt.batch`", "stt.batch.", stt.batch)
     check("## `stt.journal`", "stt.journal.", stt.journal)
+    check("## `stt.s3`", "stt.s3.", stt.s3)
     local hw = stt.hotwords.new({ "a" })
     local text = section("## `stt.hotwords`")
     for k, v in pairs(getmetatable(hw).__index) do

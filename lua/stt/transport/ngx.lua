@@ -5,10 +5,13 @@
 -- through the small HTTP/1.1 client below (Content-Length and chunked bodies, keep-alive pool via
 -- setkeepalive, TLS with verification and SNI, timeouts, a response size cap), so a stock nginx
 -- with nothing but lua_package_path/lua_package_cpath configured is enough.
+-- Bodies from disk (body_file, a multipart form: uploads of local files) stream in 48 KiB chunks
+-- through the cosocket (transport/body.lua): the worker keeps serving while a large file goes out.
 -- Responses and errors have the shapes of transport/curl.lua:
 --   { status, headers (lower-case names), body, reused, time, http_version }
 --   nil, { kind = "network" | "timeout" | "tls" | "too_large" | "protocol", message, sent }
 local sched = require "stt.sched"
+local bodysrc = require "stt.transport.body"
 
 local M = {}
 
@@ -67,7 +70,8 @@ local function check_header(name, value)
   if value:find("[\r\n]") then error(("CR/LF in the value of request header %s"):format(name), 4) end
 end
 
-local function build_head(req, u, body)
+-- src: the streamed body (transport/body.lua) when there is one: its length and content type.
+local function build_head(req, u, body, src)
   local method = (req.method or "GET"):upper()
   if not method:match("^%u+$") then error("bad HTTP method " .. tostring(req.method), 3) end
   local lines = { method .. " " .. u.path .. " HTTP/1.1", "Host: " .. u.host_header }
@@ -79,7 +83,12 @@ local function build_head(req, u, body)
     lines[#lines + 1] = name .. ": " .. value
   end
   if not have["user-agent"] then lines[#lines + 1] = "User-Agent: " .. USER_AGENT end
-  if body or method == "POST" or method == "PUT" or method == "PATCH" then
+  if src and src.content_type and not have["content-type"] then
+    lines[#lines + 1] = "Content-Type: " .. src.content_type
+  end
+  if src then
+    lines[#lines + 1] = "Content-Length: " .. string.format("%d", src.length)
+  elseif body or method == "POST" or method == "PUT" or method == "PATCH" then
     lines[#lines + 1] = "Content-Length: " .. #(body or "")
   end
   return method, table.concat(lines, "\r\n") .. "\r\n\r\n"
@@ -236,17 +245,37 @@ local function read_to_close(c, cap)
   end
 end
 
+local function send_failed(c, err)
+  if err == "timeout" then return c:timeout_err(true) end
+  -- A send that fails may still have left in part: we cannot know, so say it was sent.
+  return nil, { kind = "network", message = "send failed: " .. tostring(err), sent = true, closed = err == "closed" }
+end
+
+-- The streamed body, chunk by chunk, each send with what is left of the deadline.
+local function send_source(c, src)
+  while true do
+    local chunk, rerr = src.next()
+    if rerr then return nil, { kind = "protocol", message = rerr, sent = true } end
+    if not chunk then return true end
+    local ms = c:left_ms()
+    if not ms then return c:timeout_err(true) end
+    c.sock:settimeout(ms)
+    local ok, err = c.sock:send(chunk)
+    if not ok then return send_failed(c, err) end
+  end
+end
+
 -- One exchange on one connection; `keep` tells whether the connection may go back to the pool.
-local function exchange(c, method, head, body, cap)
+-- src: a streamed body (sent after the head), else `body`.
+local function exchange(c, method, head, body, cap, src)
   local ms = c:left_ms()
   if not ms then return c:timeout_err(false) end
   c.sock:settimeout(ms)
-  local ok, err = c.sock:send(body and body ~= "" and { head, body } or head)
-  if not ok then
-    if err == "timeout" then return c:timeout_err(true) end
-    -- A send that fails may still have left in part: we cannot know, so say it was sent.
-    return nil, { kind = "network", message = "send failed: " .. tostring(err), sent = true,
-                  closed = err == "closed" }
+  local ok, err = c.sock:send(not src and body and body ~= "" and { head, body } or head)
+  if not ok then return send_failed(c, err) end
+  if src then
+    local sent, serr = send_source(c, src)
+    if not sent then return nil, serr end
   end
   local status, headers, version = read_head(c)
   if not status then return nil, headers end
@@ -276,13 +305,20 @@ local function exchange(c, method, head, body, cap)
 end
 
 function Transport:_own(req, opts, u, deadline)
-  local method, head = build_head(req, u, req.body)
+  local src, serr = bodysrc.source(req, sched.ngx_api().encode_base64)
+  if serr then return fail("protocol", serr, false) end
+  local method, head = build_head(req, u, req.body, src)
   local cap = opts.max_body or DEFAULT_MAX_BODY
   local t0 = sched.now()
   for attempt = 1, 2 do
     local c, cerr = open(u, opts, deadline, opts.timeout or 30)
-    if not c then return nil, cerr end
-    local resp, err, keep = exchange(c, method, head, req.body, cap)
+    if not c then
+      if src then src.close() end
+      return nil, cerr
+    end
+    if src and attempt == 2 then src = bodysrc.source(req, sched.ngx_api().encode_base64) end   -- from the start
+    local resp, err, keep = exchange(c, method, head, req.body, cap, src)
+    if src then src.close() end
     if resp then
       if keep and not opts.fresh_connect then
         c.sock:setkeepalive(math.floor((self.opts.keepalive_timeout or 60) * 1000), self.opts.pool_size or 30)
@@ -360,7 +396,8 @@ function Transport:_resty(req, opts, u, deadline)
 end
 
 ---------------------------------------------------------------- the interface
---- req: { method, url, headers = {{name, value}, ...}, body }
+--- req: { method, url, headers = {{name, value}, ...}, body } (or a body from disk: body_file,
+---      body_file_base64, body_suffix, form, form_file; see transport/body.lua)
 --- opts: { timeout (total, seconds), connect_timeout, max_body, insecure, fresh_connect }
 -- (`ca_file` cannot be honoured per request by cosockets: nginx verifies against
 -- lua_ssl_trusted_certificate.)
@@ -373,7 +410,9 @@ function Transport:request(req, opts)
   local u = parse_url(req.url or "")
   if not u then return fail("protocol", "not an http(s) URL: " .. tostring(req.url), false) end
   local deadline = sched.now() + (opts.timeout or 30)
-  if self.http then return self:_resty(req, opts, u, deadline) end
+  -- Bodies from disk always take the own client, whose streaming the OpenResty specs prove
+  -- (lua-resty-http is not packaged for Debian, so its iterator bodies could not be tested here).
+  if self.http and not req.body_file then return self:_resty(req, opts, u, deadline) end
   return self:_own(req, opts, u, deadline)
 end
 
