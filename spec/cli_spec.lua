@@ -293,7 +293,7 @@ describe("bin/stt", function()
       { "transcribe " .. base() .. " @" .. dir .. "/empty.txt",
         "list file " .. dir:gsub("%p", "%%%0") .. "/empty%.txt holds no inputs" },
       { "transcribe " .. base() .. " @" .. dir .. "/nonexistent.txt", "cannot read list file" },
-      { "transcribe " .. base() .. " @" .. dir .. "/bad-list.txt", 'malformed URL "not a url" %(line 2 of' },
+      { "transcribe " .. base() .. " @" .. dir .. "/bad-list.txt", "no such file not a url %(line 2 of" },
       { "transcribe " .. base() .. " " .. good .. " ftp://host/a.wav", 'malformed URL "ftp://host/a.wav"' },
       { "transcribe " .. base() .. " " .. good .. " http:///a.wav", "no host" },
       { "transcribe --frobnicate " .. good, "unknown option '%-%-frobnicate'" },

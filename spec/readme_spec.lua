@@ -1,5 +1,5 @@
 -- README.md's hands-on parts run as written, so they cannot rot: the Lua Quickstart block and the
--- command-line transcript (every `$` line is run in one shell, from an empty folder, after
+-- command-line transcripts (every `$` line is run in one shell, from an empty folder, after
 -- `eval "$(make -s sim)"` — here the same script on a private folder — and its output must be
 -- the README's, up to ports, task ids, run times, the folder's path and the order in which
 -- concurrent inputs finish).
@@ -23,6 +23,7 @@ local function normalize(text)
       :gsub("%x+%-%x+%-%x+%-%x+%-%x+", "UUID")
       :gsub(" in %d+:%d%d", " in T")
       :gsub("%S*/out/", "out/")
+      :gsub("%S*/media/talk", "MEDIA/talk")          -- URLs and paths of the sample files
       :gsub("%[%d+/(%d+)%]", "[N/%1]")
       :gsub("%s+#.*$", "")
     out[#out + 1] = line
@@ -62,8 +63,10 @@ describe("README.md", function()
     assert.matches("^1\r?\n00:00:", H.read(work .. "/talk_1.srt"))
   end)
 
-  it("its command-line transcript is what the commands print", function()
-    local text = block("A real run against the simulator", "console")
+  it("its command-line transcripts are what the commands print", function()
+    -- the URL batch, then the local file "in the same shell"
+    local text = block("A real run against the simulator", "console") .. block("A local file, in the same shell",
+      "console")
     local steps, cur = {}, nil
     for line in text:gmatch("([^\n]*)\n") do
       local cmd = line:match("^%$ (.*)$")

@@ -18,8 +18,9 @@ local M = {
 }
 
 local EPILOG = [[
-Inputs: URLs the provider can fetch, or @LISTFILE (one URL per line; blank lines and lines
-starting with # are skipped; @- reads stdin).
+Inputs: URLs the provider can fetch, local audio files (uploaded first: DashScope's temporary
+storage by default for dashscope, --upload s3://... for any provider), or @LISTFILE (one URL or
+file per line; blank lines and lines starting with # are skipped; @- reads stdin).
 Keys come from the environment only (never the command line, where other users could read
 them): DASHSCOPE_API_KEY for dashscope; `stt providers` names every provider's variables.
 Exit status: 0 all inputs succeeded, 1 some failed, 2 usage error (nothing submitted),
@@ -39,6 +40,7 @@ local function build_parser()
   t:option("-p --provider", "Provider (see `stt providers`).", "dashscope"):argname("<name>")
   t:option("-m --model", "Model (default: the provider's)."):argname("<name>")
   t:option("-l --language", "Language hint (en, zh, ...)."):argname("<code>")
+  t:option("--mode", "volcengine-auc: standard, idle or flash (flash sends small files inline)."):argname("<mode>")
   t:option("--speakers", "Speaker diarization with N speakers (0: on, count unknown)."):argname("<N>")
   t:option("--hotwords", "Hot words file (stt.hotwords format)."):argname("<file>")
   t:option("-f --format", "Output formats, comma-separated: " .. table.concat(transcribe.formats(), ", ")
@@ -49,11 +51,18 @@ local function build_parser()
   t:option("--journal", "Task journal (default <dir>/stt-journal.jsonl); a rerun resumes from it."):argname("<file>")
   t:option("--base-url", "Provider base URL, up to and including its API version."):argname("<url>")
   t:option("--timeout", "Longest wait per job, in seconds (default 3600)."):argname("<s>")
+  t:option("--upload", "Where local files go: s3://BUCKET[/PREFIX] (an S3-compatible store; keys from "
+    .. "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or dashscope (its temporary storage, the default "
+    .. "for dashscope).")
+    :argname("<dest>")
+  t:option("--s3-endpoint", "The store's endpoint, e.g. https://oss-cn-beijing.aliyuncs.com."):argname("<url>")
+  t:option("--s3-region", "The store's region (default us-east-1).", nil):argname("<region>")
+  t:flag("--s3-path-style", "Path-style object URLs (MinIO); default virtual-host style.")
   t:flag("--force", "Resubmit inputs whose journaled task failed, or whose earlier submit has an unknown "
     .. "outcome (that one may pay twice).")
   t:flag("-q --quiet", "No progress; failures and the summary only.")
   t:flag("--json", "Machine-readable events on stdout, one JSON object per line.")
-  t:argument("inputs", "URL... or @LISTFILE"):args("*")
+  t:argument("inputs", "URL, FILE ... or @LISTFILE"):args("*")
 
   local r = p:command("resume", "Run the batch recorded in a journal again (finished inputs are skipped).")
     :add_help(false)

@@ -25,7 +25,7 @@ Progress.__index = Progress
 function M.new(mode, total, lanes)
   return setmetatable({ mode = mode, total = total, done = 0, failed = 0, skipped = 0, running = 0,
                         submitting = 0, t0 = stt.now(), last_draw = 0, lanes = lanes or 1,
-                        start_at = {}, work_time = 0, work_n = 0 }, Progress)
+                        start_at = {}, work_time = 0, work_n = 0, uploads = {} }, Progress)
 end
 
 function Progress:started(i)
@@ -50,15 +50,39 @@ function Progress:eta(now)
   return M.estimate(avg, ages, math.max(0, self.total - finished - #ages), self.lanes)
 end
 
+-- The client's events: `upload` (bytes of a local file sent so far) feed the bar; its first and
+-- last become events of their own.
+function Progress:client_event(ev)
+  if ev.type ~= "upload" then return end
+  local was = self.uploads[ev.file]
+  if ev.sent >= ev.total then
+    self.uploads[ev.file] = nil
+    if was then self:event({ event = "uploaded", file = ev.file, bytes = ev.total }) end
+  else
+    self.uploads[ev.file] = { sent = ev.sent, total = ev.total }
+    if not was then self:event({ event = "uploading", file = ev.file, bytes = ev.total }) end
+    self:draw()
+  end
+end
+
+-- "uploading 12.5/50.0 MB" over every file on its way, or "".
+function Progress:upload_text()
+  local sent, total, n = 0, 0, 0
+  for _, u in pairs(self.uploads) do sent, total, n = sent + u.sent, total + u.total, n + 1 end
+  if n == 0 then return "" end
+  return (", uploading %s%s of %s"):format(n > 1 and (n .. " files, ") or "", util.fmt_bytes(sent),
+    util.fmt_bytes(total))
+end
+
 function Progress:bar()
   local finished = self.done + self.failed
   local width = 24
   local fill = self.total > 0 and math.floor(width * finished / self.total) or width
   local now = stt.now()
   local left = self:eta(now)
-  return ("[%s%s] %d/%d done, %d failed, %d running, %s elapsed, ETA %s"):format(
+  return ("[%s%s] %d/%d done, %d failed, %d running%s, %s elapsed, ETA %s"):format(
     ("#"):rep(fill), ("."):rep(width - fill), self.done, self.total, self.failed, self.running,
-    util.fmt_duration(now - self.t0), left and util.fmt_duration(left) or "--:--")
+    self:upload_text(), util.fmt_duration(now - self.t0), left and util.fmt_duration(left) or "--:--")
 end
 
 function Progress:draw(force)
@@ -95,6 +119,10 @@ function Progress:event(ev)
       line = ("stt: %salready done %s"):format(tag, ev.input)
     elseif ev.event == "note" then
       line = "stt: " .. ev.message
+    elseif ev.event == "uploading" then
+      line = ("stt: uploading %s (%s)"):format(ev.file, util.fmt_bytes(ev.bytes))
+    elseif ev.event == "uploaded" then
+      line = ("stt: uploaded %s"):format(ev.file)
     end
   elseif ev.event == "note" and self.mode == "tty" then
     line = "stt: " .. ev.message

@@ -86,14 +86,43 @@ local function read_list(spec)
     n = n + 1
     line = line:gsub("\r$", ""):gsub("^%s+", ""):gsub("%s+$", "")
     if line ~= "" and line:sub(1, 1) ~= "#" then
-      out[#out + 1] = { url = line, where = ("line %d of %s"):format(n, name) }
+      out[#out + 1] = { input = line, where = ("line %d of %s"):format(n, name) }
     end
   end
   if #out == 0 then
-    usage_error("list file %s holds no inputs (one URL per line; blank lines and # comments are skipped)",
+    usage_error("list file %s holds no inputs (one URL or file per line; blank lines and # comments are skipped)",
       name == "-" and "@- (stdin)" or name)
   end
   return out
+end
+
+-- --upload s3://bucket/prefix with --s3-endpoint, --s3-region, --s3-path-style -> the client's
+-- upload option (keys: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, from the
+-- environment only); --upload dashscope names DashScope's temporary storage; nil: the default.
+local function upload_settings(o)
+  if not o.upload then
+    if o.s3_endpoint or o.s3_region or o.s3_path_style then usage_error("--s3-* options go with --upload s3://...") end
+    return nil
+  end
+  if o.upload == "dashscope" then return { kind = "dashscope" } end
+  local bucket, prefix = o.upload:match("^s3://([^/]+)/?(.*)$")
+  if not bucket then usage_error("--upload must be s3://BUCKET[/PREFIX] or dashscope, not %q", o.upload) end
+  if not o.s3_endpoint then
+    usage_error("--upload s3://... needs --s3-endpoint (e.g. https://s3.us-east-1.amazonaws.com)")
+  end
+  local ok, why = util.check_url(o.s3_endpoint)
+  if not ok then usage_error("malformed --s3-endpoint %q: %s", o.s3_endpoint, why) end
+  if prefix ~= "" and prefix:sub(-1) ~= "/" then prefix = prefix .. "/" end
+  return { kind = "s3", endpoint = o.s3_endpoint, bucket = bucket, prefix = prefix,
+           region = o.s3_region or "us-east-1", path_style = o.s3_path_style and true or nil }
+end
+
+-- The client option `upload` of the settings.
+local function upload_option(u)
+  if not u then return nil end
+  if u.kind == "dashscope" then return "dashscope" end
+  return { s3 = { endpoint = u.endpoint, bucket = u.bucket, prefix = u.prefix, region = u.region,
+                  path_style = u.path_style } }
 end
 
 --- Everything a batch needs, validated before anything is submitted. `o` holds the parsed
@@ -103,6 +132,7 @@ function M.settings(o, pos)
   s.provider = o.provider or "dashscope"
   provider_info(s.provider)
   s.model = o.model
+  s.mode = o.mode
   s.language = o.language
   if o.speakers then s.speakers = positive_int("--speakers", o.speakers, 0) end
   s.formats = {}
@@ -125,24 +155,33 @@ function M.settings(o, pos)
   end
   s.journal = o.journal and util.abspath(o.journal) or (s.output .. "/stt-journal.jsonl")
   s.hotwords_file = o.hotwords and util.abspath(o.hotwords)
+  s.upload = upload_settings(o)
   local inputs = {}
   for _, a in ipairs(pos) do
     if a:sub(1, 1) == "@" then
       for _, it in ipairs(read_list(a)) do inputs[#inputs + 1] = it end
     else
-      inputs[#inputs + 1] = { url = a, where = "argument" }
+      inputs[#inputs + 1] = { input = a, where = "argument" }
     end
   end
-  if #inputs == 0 then usage_error("no input (give URLs or @LISTFILE)") end
+  if #inputs == 0 then usage_error("no input (give URLs, files or @LISTFILE)") end
   s.inputs, s.duplicates = {}, 0
-  local seen_url = {}
+  local seen_input = {}
   for _, it in ipairs(inputs) do
-    local ok, why = util.check_url(it.url)
-    if not ok then usage_error("malformed URL %q (%s): %s", it.url, it.where, why) end
-    if seen_url[it.url] then s.duplicates = s.duplicates + 1
+    local v = it.input
+    if util.is_url(v) then
+      local ok, why = util.check_url(v)
+      if not ok then usage_error("malformed URL %q (%s): %s", v, it.where, why) end
     else
-      seen_url[it.url] = true
-      s.inputs[#s.inputs + 1] = it.url
+      -- anything else is a local file, kept as an absolute path (a resume may run elsewhere)
+      v = util.abspath(v)
+      if util.is_dir(v) then usage_error("%s (%s) is a directory, not an audio file", it.input, it.where) end
+      if not util.file_exists(v) then usage_error("no such file %s (%s)", it.input, it.where) end
+    end
+    if seen_input[v] then s.duplicates = s.duplicates + 1
+    else
+      seen_input[v] = true
+      s.inputs[#s.inputs + 1] = v
     end
   end
   return s
@@ -157,15 +196,18 @@ local function load_hotwords(s)
   return hw
 end
 
-local function base_job(s, url, hw)
-  return { url = url, language = s.language, speakers = s.speakers, hotwords = hw }
+local function base_job(s, input, hw)
+  local job = { language = s.language, speakers = s.speakers, hotwords = hw }
+  if util.is_url(input) then job.url = input else job.file = input end
+  return job
 end
 
 -- The settings a resume needs, kept in the journal as a note (no key: keys come from the env).
 local function batch_note(s)
-  return { cmd = "transcribe", provider = s.provider, model = s.model, language = s.language,
+  return { cmd = "transcribe", provider = s.provider, model = s.model, mode = s.mode, language = s.language,
            speakers = s.speakers, formats = s.formats, output = s.output, concurrency = s.concurrency,
-           base_url = s.base_url, timeout = s.timeout, hotwords = s.hotwords_file, inputs = s.inputs }
+           base_url = s.base_url, timeout = s.timeout, hotwords = s.hotwords_file, upload = s.upload,
+           inputs = s.inputs }
 end
 
 --- Run a batch; returns the exit status (0 all done, 1 some failed; 130 on Ctrl-C exits itself).
@@ -176,11 +218,26 @@ function M.run(s, o)
   if not util.is_dir(s.output) and not util.mkdir_p(s.output) then
     usage_error("cannot create output folder %s", s.output)
   end
-  local copts = { model = s.model, base_url = s.base_url, journal = s.journal, wait_timeout = s.timeout }
+  local P = progress.new(mode, #s.inputs, s.concurrency)
+  local copts = { model = s.model, mode = s.mode, base_url = s.base_url, journal = s.journal, wait_timeout = s.timeout,
+                  upload = upload_option(s.upload), on_event = function(ev) P:client_event(ev) end }
   local ok, c = pcall(stt.client, s.provider, copts)
   if not ok then usage_error("%s", tostring(c):gsub("^stt%.client: ", "")) end
-  -- Whatever the provider or model would refuse is found before anything is sent.
-  local good, cerr = c:check(base_job(s, s.inputs[1], hw))
+  -- Whatever the provider or model would refuse is found before anything is sent (for a local
+  -- file: the options, as for a URL; the file itself is checked when its turn comes).
+  local first = base_job(s, s.inputs[1], hw)
+  if first.file then
+    local files = 0
+    for _, v in ipairs(s.inputs) do if not util.is_url(v) then files = files + 1 end end
+    if c.upload == nil and not (s.provider == "volcengine-auc" and c.mode == "flash") then
+      c:close()
+      usage_error("%d input(s) are local files, which %s fetches only from a URL: give --upload "
+        .. "s3://BUCKET[/PREFIX] with --s3-endpoint (keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
+        files, s.provider)
+    end
+    first.file, first.url = nil, "https://example.com/audio.wav"
+  end
+  local good, cerr = c:check(first)
   if not good then
     c:close()
     usage_error("%s", err_text(cerr))
@@ -201,9 +258,8 @@ function M.run(s, o)
     if not nok then usage_error("%s", nerr) end
   end
 
-  local P = progress.new(mode, #s.inputs, s.concurrency)
   if s.duplicates > 0 then
-    P:event({ event = "note", message = ("%d duplicate input URL(s) ignored"):format(s.duplicates) })
+    P:event({ event = "note", message = ("%d duplicate input(s) ignored"):format(s.duplicates) })
   end
   local function outputs_of(i)
     local out = {}
@@ -219,7 +275,9 @@ function M.run(s, o)
   local function one(i)
     local url = s.inputs[i]
     local job = base_job(s, url, hw)
-    local e = jr:find(stt.journal.key(s.provider, c.model, job))
+    local key, canon = c:job_key(job)
+    if not key then return fail(i, canon) end
+    local e = jr:find(key, canon)
     local outs = outputs_of(i)
     if e and e.state == "succeeded" then
       local all = true
@@ -329,11 +387,18 @@ function M.resume(o)
   local note
   for _, n in ipairs(jr.notes) do if n.cmd == "transcribe" then note = n end end
   if not note then usage_error("journal %s holds no batch from `stt transcribe`", path) end
-  local so = { provider = note.provider, model = note.model, language = note.language,
+  local so = { provider = note.provider, model = note.model, mode = note.mode, language = note.language,
                speakers = note.speakers and tostring(note.speakers), format = table.concat(note.formats or {}, ","),
                output = o.output or note.output, concurrency = tostring(o.concurrency or note.concurrency or 8),
                base_url = o.base_url or note.base_url, timeout = note.timeout and tostring(note.timeout),
                hotwords = note.hotwords, journal = path }
+  local u = note.upload
+  if type(u) == "table" and u.kind == "s3" then
+    so.upload = ("s3://%s/%s"):format(u.bucket, u.prefix or "")
+    so.s3_endpoint, so.s3_region, so.s3_path_style = u.endpoint, u.region, u.path_style
+  elseif type(u) == "table" and u.kind == "dashscope" then
+    so.upload = "dashscope"
+  end
   return M.run(M.settings(so, note.inputs or {}), o)
 end
 

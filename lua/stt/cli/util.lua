@@ -65,6 +65,13 @@ function M.fmt_duration(s)
   return ("%d:%02d"):format(m, s % 60)
 end
 
+--- Bytes for people: "850 KB", "12.5 MB", "1.0 GB" (powers of 1024).
+function M.fmt_bytes(n)
+  if n < 1048576 then return ("%.0f KB"):format(n / 1024) end
+  if n < 1073741824 then return ("%.1f MB"):format(n / 1048576) end
+  return ("%.1f GB"):format(n / 1073741824)
+end
+
 function M.err_table(err)
   if type(err) ~= "table" then return { kind = "error", message = tostring(err) } end
   return { kind = err.kind, code = err.code, message = err.message, status = err.status }
@@ -88,11 +95,21 @@ function M.check_url(u)
   return true
 end
 
---- A safe file name (without extension) from a URL's last path segment.
+--- An input that names a URL (scheme://...); anything else is a local file.
+function M.is_url(s)
+  return s:match("^%a[%w+.-]*://") ~= nil
+end
+
+--- A safe file name (without extension) from a URL's last path segment, or a file's name.
 function M.base_name(url)
-  local path = url:gsub("[?#].*$", ""):match("^%a[%w+.-]*://[^/]*(.*)$") or ""
-  local last = path:match("([^/]*)/*$") or ""
-  last = last:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  local last
+  if M.is_url(url) then
+    local path = url:gsub("[?#].*$", ""):match("^%a[%w+.-]*://[^/]*(.*)$") or ""
+    last = path:match("([^/]*)/*$") or ""
+    last = last:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  else
+    last = url:match("([^/]*)/*$") or ""
+  end
   last = last:gsub("[/\\]", "_")                         -- a decoded %2F is no folder
   last = last:gsub("%.%w%w?%w?%w?%w?$", "")                -- the audio extension
   last = last:gsub("[^%w._\128-\255-]", "_"):gsub("^[._-]+", "")
