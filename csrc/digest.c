@@ -29,34 +29,77 @@ void stt_hex(const unsigned char *in, size_t n, char *out) {
 
 #define CHUNK (256 * 1024)
 
-int stt_sha256_file(const char *path, char out[2 * STT_SHA256_LEN + 1], long long *size, const char **what) {
+struct stt_file_hash {
+  FILE *f;
+  EVP_MD_CTX *ctx;
+  unsigned char *buf;
+  long long total;
+  int failed;
+};
+
+void stt_file_hash_free(stt_file_hash *h) {
+  if (!h) return;
+  if (h->f) fclose(h->f);
+  EVP_MD_CTX_free(h->ctx);
+  free(h->buf);
+  free(h);
+}
+
+stt_file_hash *stt_file_hash_open(const char *path) {
+  stt_file_hash *h = calloc(1, sizeof *h);
+  int err;
+  if (!h) { errno = ENOMEM; return NULL; }
+  if (!(h->f = fopen(path, "rb"))) {
+    err = errno;
+    stt_file_hash_free(h);
+    errno = err;
+    return NULL;
+  }
+  h->buf = malloc(CHUNK);
+  h->ctx = EVP_MD_CTX_new();
+  if (!h->buf || !h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+    stt_file_hash_free(h);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return h;
+}
+
+int stt_file_hash_step(stt_file_hash *h, long long max_bytes, int *done, char out[2 * STT_SHA256_LEN + 1],
+                       long long *size, const char **what) {
   unsigned char md[STT_SHA256_LEN];
   unsigned int len = 0;
-  unsigned char *buf = NULL;
-  EVP_MD_CTX *ctx = NULL;
-  FILE *f = NULL;
-  long long total = 0;
-  int rc = -1, err = 0;
+  long long stepped = 0;
   size_t got;
-  *what = "open";
-  if (!(f = fopen(path, "rb"))) return -1;
+  *done = 0;
   *what = "read";
-  buf = malloc(CHUNK);
-  ctx = EVP_MD_CTX_new();
-  if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) { err = ENOMEM; goto done; }
-  while ((got = fread(buf, 1, CHUNK, f)) > 0) {
-    if (EVP_DigestUpdate(ctx, buf, got) != 1) { err = ENOMEM; goto done; }
-    total += (long long)got;
+  if (h->failed || !h->f) { errno = EINVAL; return -1; }
+  while (stepped < max_bytes) {
+    got = fread(h->buf, 1, CHUNK, h->f);
+    if (got == 0) break;
+    if (EVP_DigestUpdate(h->ctx, h->buf, got) != 1) { h->failed = 1; errno = ENOMEM; return -1; }
+    h->total += (long long)got;
+    stepped += (long long)got;
   }
-  if (ferror(f)) { err = errno ? errno : EIO; goto done; }
-  if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != STT_SHA256_LEN) { err = ENOMEM; goto done; }
+  if (stepped >= max_bytes && !feof(h->f)) return 0;          /* more to come */
+  if (ferror(h->f)) { h->failed = 1; if (!errno) errno = EIO; return -1; }
+  if (EVP_DigestFinal_ex(h->ctx, md, &len) != 1 || len != STT_SHA256_LEN) { h->failed = 1; errno = ENOMEM; return -1; }
   stt_hex(md, STT_SHA256_LEN, out);
-  *size = total;
-  rc = 0;
-done:
-  EVP_MD_CTX_free(ctx);
-  free(buf);
-  fclose(f);
-  if (rc != 0) errno = err;
-  return rc;
+  *size = h->total;
+  *done = 1;
+  fclose(h->f);
+  h->f = NULL;
+  return 0;
+}
+
+int stt_sha256_file(const char *path, char out[2 * STT_SHA256_LEN + 1], long long *size, const char **what) {
+  stt_file_hash *h;
+  int done = 0, rc, err;
+  *what = "open";
+  if (!(h = stt_file_hash_open(path))) return -1;
+  rc = stt_file_hash_step(h, 0x7fffffffffffffffLL, &done, out, size, what);
+  err = errno;
+  stt_file_hash_free(h);
+  errno = err;
+  return rc == 0 && done ? 0 : -1;
 }

@@ -17,4 +17,15 @@ void stt_hex(const unsigned char *in, size_t n, char *out);
  * set (an open or read error) and *what naming the failed call. */
 int stt_sha256_file(const char *path, char out[2 * STT_SHA256_LEN + 1], long long *size, const char **what);
 
+/* The same, a slice at a time, so that a caller with an event loop (nginx, stt.run) can let
+ * others run between slices: open, then step until *done, then free (any time; idempotent for
+ * a NULL). open: NULL with errno set on failure. step hashes up to max_bytes more (rounded up
+ * to a whole chunk); when the file is read to its end, *done = 1 and out / *size hold the result.
+ * 0, or -1 with errno set and *what naming the failed call (the hasher is then done for). */
+typedef struct stt_file_hash stt_file_hash;
+stt_file_hash *stt_file_hash_open(const char *path);
+int stt_file_hash_step(stt_file_hash *h, long long max_bytes, int *done, char out[2 * STT_SHA256_LEN + 1],
+                       long long *size, const char **what);
+void stt_file_hash_free(stt_file_hash *h);
+
 #endif

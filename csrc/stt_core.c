@@ -20,6 +20,7 @@
 
 #define STT_VERSION "0.1.0"
 #define ENGINE_MT "stt.core.engine"
+#define HASHER_MT "stt.core.file_hasher"
 #define ARENA_MT "stt.core.arena"
 #define MAX_DEPTH 100
 
@@ -339,6 +340,70 @@ static int l_sha256_file(lua_State *L) {
   stt_pushint(L, size);
   return 2;
 }
+
+/* core.file_hasher(path) -> hasher | nil, message: the SHA-256 of a file a slice at a time
+ * (Lua lets other threads run between slices: the file may be large, and a worker must not
+ * stall). hasher:step(max_bytes) -> true when done (then hasher:result() -> hex, size), false
+ * when more is left, or nil, message; hasher:close() (also __gc, __close) is idempotent. */
+typedef struct {
+  stt_file_hash *h;
+  int done;
+  char hex[2 * STT_SHA256_LEN + 1];
+  long long size;
+} hasher_box;
+
+static int l_file_hasher(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  hasher_box *b = stt_newuserdata(L, sizeof *b);
+  memset(b, 0, sizeof *b);
+  stt_setmetatable(L, HASHER_MT);
+  if (!(b->h = stt_file_hash_open(path))) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "open %s: %s", path, strerror(errno));
+    return 2;
+  }
+  return 1;
+}
+
+static int l_hasher_step(lua_State *L) {
+  hasher_box *b = luaL_checkudata(L, 1, HASHER_MT);
+  lua_Number max = luaL_optnumber(L, 2, 8.0 * 1024 * 1024);
+  const char *what = NULL;
+  if (b->done) { lua_pushboolean(L, 1); return 1; }
+  if (!b->h) return luaL_error(L, "file_hasher: closed");
+  if (!(max >= 1)) return luaL_error(L, "file_hasher:step: max_bytes must be positive");
+  if (stt_file_hash_step(b->h, max > 9e18 ? 0x7fffffffffffffffLL : (long long)max, &b->done, b->hex, &b->size,
+                         &what)) {
+    int err = errno;
+    stt_file_hash_free(b->h);
+    b->h = NULL;
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", what, strerror(err));
+    return 2;
+  }
+  if (b->done) { stt_file_hash_free(b->h); b->h = NULL; }
+  lua_pushboolean(L, b->done);
+  return 1;
+}
+
+static int l_hasher_result(lua_State *L) {
+  hasher_box *b = luaL_checkudata(L, 1, HASHER_MT);
+  if (!b->done) return luaL_error(L, "file_hasher:result: not done (step until it answers true)");
+  lua_pushstring(L, b->hex);
+  stt_pushint(L, b->size);
+  return 2;
+}
+
+static int l_hasher_close(lua_State *L) {
+  hasher_box *b = luaL_checkudata(L, 1, HASHER_MT);
+  stt_file_hash_free(b->h);
+  b->h = NULL;
+  return 0;
+}
+
+static const luaL_Reg hasher_methods[] = {
+  {"step", l_hasher_step}, {"result", l_hasher_result}, {"close", l_hasher_close}, {NULL, NULL}
+};
 
 static const char *opt_string(lua_State *L, int t, const char *field) {
   const char *v;
@@ -867,7 +932,7 @@ static const luaL_Reg core_funcs[] = {
   {"engine", l_engine_new}, {"now", l_now}, {"version", l_version},
   {"append_sync", l_append_sync}, {"catch_signal", l_catch_signal},
   {"pending_signal", l_pending_signal}, {"sha256", l_sha256}, {"hmac_sha256", l_hmac_sha256},
-  {"sha256_file", l_sha256_file}, {"sigv4_presign", l_sigv4_presign}, {"sigv4_sign", l_sigv4_sign},
+  {"sha256_file", l_sha256_file}, {"file_hasher", l_file_hasher}, {"sigv4_presign", l_sigv4_presign}, {"sigv4_sign", l_sigv4_sign},
   {"sigv4_canonical", l_sigv4_canonical}, {NULL, NULL}
 };
 
@@ -885,6 +950,14 @@ int luaopen_stt_core(lua_State *L) {
   lua_pushvalue(L, -1); lua_setfield(L, -3, "__gc");
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, l_engine_tostring); lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, HASHER_MT);
+  lua_newtable(L);
+  stt_setfuncs(L, hasher_methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_hasher_close);
+  lua_pushvalue(L, -1); lua_setfield(L, -3, "__gc");
+  lua_setfield(L, -2, "__close");
   lua_pop(L, 1);
   stt_newlib(L, core_funcs);
   lua_pushlightuserdata(L, NULL); lua_setfield(L, -2, "null");

@@ -125,4 +125,38 @@ describe("AWS SigV4 signer", function()
     assert.equal("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
       core.hmac_sha256("Jefe", "what do ya want for nothing?"))
   end)
+
+  it("hashes a file a slice at a time to the same digest, at every size around a chunk", function()
+    local CHUNK = 256 * 1024
+    for _, n in ipairs({ 0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK }) do
+      local path = os.tmpname()
+      local data = ("0123456789abcdef"):rep(math.ceil(n / 16) + 1):sub(1, n)
+      local f = assert(io.open(path, "wb"))
+      f:write(data)
+      f:close()
+      local h = assert(core.file_hasher(path))
+      local steps = 0
+      local done
+      repeat
+        done = h:step(1)                            -- one chunk per step: false until the end
+        assert.is_boolean(done)
+        steps = steps + 1
+      until done
+      local hex, size = h:result()
+      assert.equal(core.sha256(data), hex)
+      assert.equal(n, size)
+      assert.is_true(steps >= math.ceil(n / CHUNK), n .. " bytes in " .. steps .. " steps")
+      assert.is_true(h:step())                      -- done stays done
+      h:close()
+      h:close()                                     -- idempotent
+      os.remove(path)
+    end
+    local none, msg = core.file_hasher("/nonexistent/file.wav")
+    assert.is_nil(none)
+    assert.matches("open /nonexistent/file%.wav: No such file", msg)
+    local h = assert(core.file_hasher(os.tmpname()))
+    assert.has_error(function() h:result() end)
+    h:close()
+    assert.has_error(function() h:step() end)
+  end)
 end)
