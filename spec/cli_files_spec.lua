@@ -16,11 +16,7 @@ local function stt(args, env, dir)
   return code, H.read(out) or "", H.read(err) or ""
 end
 
-local function count(t, pattern)
-  local n = 0
-  for k, v in pairs(t or {}) do if k:find(pattern) then n = n + v end end
-  return n
-end
+local count = H.count
 
 -- A WAV in a folder of its own (and its reference text in the simulator's media folder).
 local function audio(dir, name, text, seconds)

@@ -36,6 +36,12 @@ function H.reset() H.control("POST", "/_sim/reset") end
 function H.config(t) H.control("POST", "/_sim/config", H.encode(t)) end
 function H.fault(t) H.control("POST", "/_sim/faults", H.encode(t)) end
 function H.stats() return H.json(H.control("GET", "/_sim/stats")) end
+--- The sum of a stats table's counts whose key matches `pattern` (e.g. requests "^POST /las/").
+function H.count(t, pattern)
+  local n = 0
+  for k, v in pairs(t or {}) do if k:find(pattern) then n = n + v end end
+  return n
+end
 
 --- Write a 16 kHz mono 16-bit WAV of `seconds` of silence into the simulator's media folder,
 -- with the reference transcript beside it; returns the URL the simulator serves it at.

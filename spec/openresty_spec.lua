@@ -42,6 +42,30 @@ describe("OpenResty example (real nginx, one worker)", function()
     H.config({ queue_ms = 20, rtf = 0.05, min_run_ms = 50 })
   end)
 
+  -- /ping from another process (curl, a new connection each), so that the pings time the nginx
+  -- worker and not this process: every 10 ms until stopped, and at least `min` times.
+  local function start_pings(name, min)
+    local pf = dir .. "/" .. name
+    sh(("n=0; (while [ ! -e %s.stop ] || [ $n -lt %d ]; do curl -s -o /dev/null -w '%%{http_code} %%{time_total}\\n' "
+      .. "%s/ping >> %s.txt; n=$((n+1)); sleep 0.01; done; touch %s.done) >/dev/null 2>&1 &")
+      :format(pf, min, base, pf, pf))
+    return pf
+  end
+  -- Stop them; every ping must have answered 200. Returns the sorted times, p50 and p99.
+  local function stop_pings(pf)
+    sh("touch " .. pf .. ".stop")
+    local w0 = core.now()
+    while not io.open(pf .. ".done") and core.now() - w0 < 30 do sched.sleep(0.05) end
+    local pings = {}
+    for line in io.lines(pf .. ".txt") do
+      local code, t = line:match("^(%d+) ([%d.]+)$")
+      assert.equal("200", code)
+      pings[#pings + 1] = tonumber(t)
+    end
+    table.sort(pings)
+    return pings, pings[math.ceil(#pings * 0.5)], pings[math.ceil(#pings * 0.99)]
+  end
+
   it("200 concurrent POST /transcribe through one worker take about one job's time; /ping stays fast", function()
     -- One job: ~0.3 s queued + 1 s running (+ the client's 0.5 s polling step).
     H.config({ queue_ms = 300, rtf = 1.0, min_run_ms = 0 })
@@ -52,13 +76,8 @@ describe("OpenResty example (real nginx, one worker)", function()
     assert.equal(200, st)
     assert.equal(EN, one.text)
 
-    -- The pings come from another process (curl, a new connection each), so they time the
-    -- nginx worker and not this process, busy with 200 transfers of its own. It pings every
-    -- 10 ms until told to stop, and at least 100 times.
-    local pf = dir .. "/ping"
-    sh(("n=0; (while [ ! -e %s.stop ] || [ $n -lt 100 ]; do curl -s -o /dev/null -w '%%{http_code} %%{time_total}\\n' "
-      .. "%s/ping >> %s.txt; n=$((n+1)); sleep 0.01; done; touch %s.done) >/dev/null 2>&1 &")
-      :format(pf, base, pf, pf))
+    -- The pings come from another process: this one is busy with 200 transfers of its own.
+    local pf = start_pings("ping", 100)
     -- The 200 requests: curl's parallel mode, all at once (--parallel-immediate: no waiting for
     -- a connection that might multiplex), one connection each.
     local N = 200
@@ -70,15 +89,7 @@ describe("OpenResty example (real nginx, one worker)", function()
       :format(N, H.sh_quote(H.encode({ url = url, provider = "dashscope" })),
               H.sh_quote(base .. "/transcribe?n=[1-" .. N .. "]"), H.sh_quote(outdir .. "/r_#1.json")))
     local took = core.now() - t0_all
-    sh("touch " .. pf .. ".stop")
-    local w0 = core.now()
-    while not io.open(pf .. ".done") and core.now() - w0 < 30 do sched.sleep(0.05) end
-    local pings = {}
-    for line in io.lines(pf .. ".txt") do
-      local code, t = line:match("^(%d+) ([%d.]+)$")
-      assert.equal("200", code)
-      pings[#pings + 1] = tonumber(t)
-    end
+    local pings, p50, p99 = stop_pings(pf)
     assert.is_true(#pings >= 100)
     local n200 = select(2, codes:gsub("200\n", ""))
     assert.equal(N, n200, codes)
@@ -92,8 +103,6 @@ describe("OpenResty example (real nginx, one worker)", function()
       assert.is_nil(ids[res.task_id], "two answers for one task")
       ids[res.task_id] = true
     end
-    table.sort(pings)
-    local p50, p99 = pings[math.ceil(#pings * 0.5)], pings[math.ceil(#pings * 0.99)]
     print(("\n[openresty] one job %.2f s; %d concurrent jobs %.2f s; /ping n=%d p50 %.1f ms p99 %.1f ms max %.1f ms")
       :format(t_one, N, took, #pings, p50 * 1000, p99 * 1000, pings[#pings] * 1000))
     assert.is_true(took < 3 * t_one, ("200 jobs took %.2f s, one job %.2f s"):format(took, t_one))
@@ -110,18 +119,13 @@ describe("OpenResty example (real nginx, one worker)", function()
     local TEXT = "A fifty megabyte recording."
     H.media("or_big", 1640, TEXT)                   -- 16 kHz 16-bit mono: 52,480,044 bytes
     local path = H.sim_dir .. "/media/or_big.wav"
-    local pf = dir .. "/uping"
-    sh(("n=0; (while [ ! -e %s.stop ] || [ $n -lt 50 ]; do curl -s -o /dev/null -w '%%{http_code} %%{time_total}\\n' "
-      .. "%s/ping >> %s.txt; n=$((n+1)); sleep 0.01; done; touch %s.done) >/dev/null 2>&1 &")
-      :format(pf, base, pf, pf))
+    local pf = start_pings("uping", 50)
     local t0 = core.now()
     local out = sh(("curl -s --max-time 120 -H 'Content-Type: audio/wav' --data-binary @%s %s "
       .. "-w '\\nHTTP %%{http_code}'"):format(H.sh_quote(path),
       H.sh_quote(base .. "/upload?name=or_big.wav&language=en")))
     local took = core.now() - t0
-    sh("touch " .. pf .. ".stop")
-    local w0 = core.now()
-    while not io.open(pf .. ".done") and core.now() - w0 < 30 do sched.sleep(0.05) end
+    local pings, p50, p99 = stop_pings(pf)
     assert.matches("HTTP 200$", out)
     local res = H.json(out:match("^(.*)\n"))
     assert.equal(TEXT, res.text)
@@ -132,14 +136,6 @@ describe("OpenResty example (real nginx, one worker)", function()
     assert.matches("/or_big%.wav$", key)
     assert.equal(sh("sha256sum " .. H.sh_quote(path)):match("^%x+"),
                  sh("sha256sum " .. H.sh_quote(H.sim_dir .. "/media/oss/" .. key)):match("^%x+"))
-    local pings = {}
-    for line in io.lines(pf .. ".txt") do
-      local code, t = line:match("^(%d+) ([%d.]+)$")
-      assert.equal("200", code)
-      pings[#pings + 1] = tonumber(t)
-    end
-    table.sort(pings)
-    local p50, p99 = pings[math.ceil(#pings * 0.5)], pings[math.ceil(#pings * 0.99)]
     print(("\n[openresty] 50 MB upload + transcription %.2f s; /ping n=%d p50 %.1f ms p99 %.1f ms max %.1f ms")
       :format(took, #pings, p50 * 1000, p99 * 1000, pings[#pings] * 1000))
     -- a worker blocked while the file goes out would stall /ping for the whole upload

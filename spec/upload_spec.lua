@@ -22,11 +22,7 @@ local function local_wav(name, seconds, text)
   return H.sim_dir .. "/media/" .. name .. ".wav"
 end
 
-local function count(t, pattern)
-  local n = 0
-  for k, v in pairs(t or {}) do if k:find(pattern) then n = n + v end end
-  return n
-end
+local count = H.count
 
 local function s3_cfg(extra)
   local cfg = { endpoint = H.sim_url .. "/s3", bucket = "stt-bucket", region = "us-east-1", prefix = "jobs/",

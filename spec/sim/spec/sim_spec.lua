@@ -2,6 +2,7 @@
 -- only (independent of lua-stt's own HTTP engine). DashScope protocol, result files, faults,
 -- control API and the /_t/ helpers.
 local H = require "helper"
+local curl_tool = require "curl_tool"
 local cjson = require "cjson"
 
 local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".")
@@ -35,42 +36,7 @@ end
 
 local sleep = H.sleep
 
--- HTTP request with curl -> { status, headers (lower-case), body, rc, stderr, time }
--- opts: method, headers = { "Name: value" }, body (string), json (table), extra (curl args)
-local function http(target, opts)
-  opts = opts or {}
-  local tmp = os.tmpname()
-  local args = { "curl -s -S -o", q(tmp .. ".body"), "-D", q(tmp .. ".hdr"),
-    "-w '%{http_code} %{time_total}'" }
-  if opts.method then args[#args + 1] = "-X " .. opts.method end
-  for _, h in ipairs(opts.headers or {}) do args[#args + 1] = "-H " .. q(h) end
-  local body = opts.body
-  if opts.json then
-    body = cjson.encode(opts.json)
-    args[#args + 1] = "-H 'Content-Type: application/json'"
-  end
-  if body then
-    spit(tmp .. ".req", body)
-    args[#args + 1] = "--data-binary @" .. q(tmp .. ".req")
-  end
-  if opts.extra then args[#args + 1] = opts.extra end
-  args[#args + 1] = q(target)
-  local cmd = table.concat(args, " ") .. " 2>" .. q(tmp .. ".err") .. "; echo \" $?\""
-  local p = assert(popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  local code, t, rc = out:match("^(%d+) ([%d.]+) +(%d+)")
-  local res = {
-    status = tonumber(code), time = tonumber(t), rc = tonumber(rc),
-    body = slurp(tmp .. ".body") or "", stderr = slurp(tmp .. ".err") or "", headers = {},
-  }
-  for line in (slurp(tmp .. ".hdr") or ""):gmatch("[^\r\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.-)%s*$")
-    if k then res.headers[k:lower()] = v end
-  end
-  for _, ext in ipairs({ "", ".body", ".hdr", ".req", ".err" }) do os.remove(tmp .. ext) end
-  return res
-end
+local http = curl_tool.http   -- curl -> { status, headers (lower-case), body, rc, stderr, time }
 
 local function decode(s)
   local ok, v = pcall(cjson.decode, s)

@@ -4,6 +4,7 @@
 -- command-line tool. Requests are signed three independent ways: curl's own --aws-sigv4, lua-stt's
 -- signer (stt.s3) and openssl (the PostObject HMAC-SHA1); the simulator verifies with its own code.
 local H = require "helper"
+local curl_tool = require "curl_tool"
 local cjson = require "cjson"
 local stt_s3 = require "stt.s3"
 
@@ -29,19 +30,7 @@ local function sh(cmd)
   return body, tonumber(code)
 end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local slurp, spit = H.read, H.write
 
 local function sha256_file(path)
   return (sh("sha256sum " .. q(path)):match("^(%x+)"))
@@ -57,33 +46,11 @@ local function sha256(s)
   return sha256_file(p)
 end
 
--- curl -> { status, headers (lower-case), body, rc, stderr }. opts: method, headers = { "N: v" },
--- body (string), file (path, sent with -T), extra (curl arguments, already quoted)
+-- curl -> { status, headers (lower-case), body, rc, stderr }; paths are sent as written
 local function http(target, opts)
   opts = opts or {}
-  local tmp = os.tmpname()
-  local args = { "curl -s -S --path-as-is -o", q(tmp .. ".body"), "-D", q(tmp .. ".hdr"), "-w '%{http_code}'" }
-  if opts.method then args[#args + 1] = "-X " .. opts.method end
-  for _, h in ipairs(opts.headers or {}) do args[#args + 1] = "-H " .. q(h) end
-  if opts.body then
-    spit(tmp .. ".req", opts.body)
-    args[#args + 1] = "--data-binary @" .. q(tmp .. ".req")
-  end
-  if opts.file then args[#args + 1] = "-T " .. q(opts.file) end
-  if opts.extra then args[#args + 1] = opts.extra end
-  args[#args + 1] = q(target)
-  local p = assert(popen(table.concat(args, " ") .. " 2>" .. q(tmp .. ".err") .. "; echo \" $?\""))
-  local out = p:read("*a")
-  p:close()
-  local code, rc = out:match("^(%d+) +(%d+)")
-  local res = { status = tonumber(code), rc = tonumber(rc), body = slurp(tmp .. ".body") or "",
-                stderr = slurp(tmp .. ".err") or "", headers = {} }
-  for line in (slurp(tmp .. ".hdr") or ""):gmatch("[^\r\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.-)%s*$")
-    if k then res.headers[k:lower()] = v end
-  end
-  for _, ext in ipairs({ "", ".body", ".hdr", ".req", ".err" }) do os.remove(tmp .. ext) end
-  return res
+  opts.path_as_is = true
+  return curl_tool.http(target, opts)
 end
 
 local function decode(s)

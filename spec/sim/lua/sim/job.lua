@@ -75,8 +75,13 @@ function M.probe(url, cfg)
     out.failure, out.detail, out.status = "download", "HTTP " .. res.status, res.status
     return out
   end
-  local info
-  info, err = media.probe(res.body)
+  return M.hear(out, res.body, "no reference text beside the media")
+end
+
+--- The audio's bytes in hand: probe them and "recognize" out.text into out (info, tr, failure);
+-- `no_text` says why there is no reference when there is none.
+function M.hear(out, bytes, no_text)
+  local info, err = media.probe(bytes)
   if not info then
     out.failure, out.detail = "decode", err
     return out
@@ -85,7 +90,7 @@ function M.probe(url, cfg)
   out.tr = transcript.build(out.text, info.duration_ms, out.override)
   if #out.tr.sentences == 0 then
     out.failure = "nospeech"
-    out.detail = out.text and "empty reference text" or "no reference text beside the media"
+    out.detail = out.text and "empty reference text" or no_text
   end
   return out
 end
@@ -111,18 +116,7 @@ end
 function M.probe_bytes(data, cfg) -- luacheck: no unused args
   local out = { url = "inline" }
   out.text, out.override = reference_of_bytes(data)
-  local info, err = media.probe(data)
-  if not info then
-    out.failure, out.detail = "decode", err
-    return out
-  end
-  out.info = info
-  out.tr = transcript.build(out.text, info.duration_ms, out.override)
-  if #out.tr.sentences == 0 then
-    out.failure = "nospeech"
-    out.detail = out.text and "empty reference text" or "no media file holds these bytes"
-  end
-  return out
+  return M.hear(out, data, "no media file holds these bytes")
 end
 
 function M.safe_probe_bytes(data, cfg)
