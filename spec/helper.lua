@@ -5,6 +5,9 @@ local H = {}
 H.sim_url = os.getenv("STT_SIM_URL")
 H.tls_url = os.getenv("STT_SIM_TLS_URL")
 H.sim_dir = os.getenv("STT_SIM_DIR")
+-- The suite's redis-server (spec/run-tests starts one through spec/redis/redisctl).
+H.redis_url = os.getenv("STT_REDIS_URL")
+H.redis_dir = os.getenv("STT_REDIS_DIR")
 H.key = "sk-sim-valid-key-0001"              -- a key the simulator accepts
 H.ds_base = H.sim_url and (H.sim_url .. "/dashscope/api/v1")
 
@@ -230,4 +233,14 @@ function H.example_stop(dir)
 end
 
 package.loaded["helper"] = H
+--- redis-cli against the suite's Redis: the output, trimmed (the specs' independent client).
+function H.redis_cli(args)
+  local port = H.redis_url and H.redis_url:match(":(%d+)/") or "0"
+  return (H.sh("redis-cli -p " .. port .. " " .. args .. " 2>&1"):gsub("%s+$", ""))
+end
+
+--- Restart the suite's redis-server (same port and data: the append-only file) / kill it.
+function H.redis_restart() H.sh("bash spec/redis/redisctl restart " .. H.sh_quote(H.redis_dir)) end
+function H.redis_kill() H.sh("bash spec/redis/redisctl kill " .. H.sh_quote(H.redis_dir)) end
+
 return H
