@@ -6,6 +6,7 @@ local core = require "stt.core"
 local sched = require "stt.sched"
 local errors = require "stt.errors"
 local journal = require "stt.journal"
+local store = require "stt.store"
 local ratelimit = require "stt.ratelimit"
 local options = require "stt.options"
 local capabilities = require "stt.capabilities"
@@ -97,11 +98,13 @@ function M.new(provider, opts)
     upload = opts.upload == nil and (provider == "dashscope" and "dashscope" or nil) or opts.upload or nil,
   }, Client)
   upload.validate(opts.upload, provider)
-  if opts.journal ~= nil then
-    -- A journal that cannot be read is a setup mistake: refuse to run without it.
-    local j, jerr = journal.open(opts.journal)
-    if not j then error("stt.client: " .. jerr, 2) end
-    self.journal = j
+  if opts.store ~= nil and opts.journal ~= nil then error("stt.client: give store or journal, not both", 2) end
+  if opts.store ~= nil or opts.journal ~= nil then
+    -- A store that cannot be opened is a setup mistake: refuse to run without it.
+    local st, serr = store.open(opts.store or opts.journal, { prefix = opts.store_prefix })
+    if not st then error("stt.client: " .. tostring(serr), 2) end
+    self.journal = st
+    self.store = st
   end
   if self.base_url == "" then self.base_url = nil end
   -- Credentials: the option, else the provider's environment variable (stt.providers()).
@@ -251,12 +254,14 @@ end
 -- nil, err when its earlier submit has an unknown outcome, or nothing when none is journaled.
 function Client:_journaled(key, canon, job, model)
   local jr = self.journal
-  local e = jr:find(key, canon)
-  -- Another thread of this stt.run is submitting the same job right now: wait for its outcome.
-  while e and e.busy do
-    sched.sleep(0.02)
-    e = jr:find(key, canon)
+  local e, ferr = jr:find(key, canon)
+  -- Someone (another thread here, or another process sharing the store) is submitting the same
+  -- job right now: wait for its outcome instead of paying again.
+  while e and jr:busy(e) do
+    sched.sleep(0.05)
+    e, ferr = jr:find(key, canon)
   end
+  if ferr then return nil, self:_journal_error(ferr) end
   if not e then return nil end
   if e.task then
     local task = journal.copy(e.task)     -- a plain copy: callers may change theirs
@@ -286,7 +291,7 @@ function Client:_resume_planned(e, job, model)
   local st, err = self:poll(task)
   if st then
     local ok, jerr = self.journal:submitted(e.key, task)
-    if not ok then return nil, self:_journal_error(jerr, task) end
+    if not ok then self:_unrecorded(task, e.key, jerr) end
     return task
   end
   if err.kind ~= "not_found" then return nil, err end
@@ -295,32 +300,50 @@ function Client:_resume_planned(e, job, model)
   local t2, err2 = self:_submit(wire, model, e.key, e.planned_id, job)
   if not t2 and err2.duplicate then          -- the schema flags a duplicate-id refusal
     local ok, jerr = self.journal:submitted(e.key, task)
-    if not ok then return nil, self:_journal_error(jerr, task) end
+    if not ok then self:_unrecorded(task, e.key, jerr) end
     return task
   end
   return t2, err2
 end
 
-function Client:_journal_error(msg, task)
+-- The store could not be read or written before a submit: nothing was submitted. (After a submit
+-- the task is kept whatever the store says: see Client:_unrecorded.)
+function Client:_journal_error(msg)
   local err = errors.new({ kind = "invalid", code = "JournalWrite", retryable = false,
-    message = task and ("task " .. tostring(task.id) .. " was created but could not be journaled: " .. msg)
-      or (msg .. " (nothing was submitted)") }, self:_ctx("submit"))
-  err.task = task                          -- the caller can still wait on it
+    message = tostring(msg) .. " (nothing was submitted)" }, self:_ctx("submit"))
   self:_emit({ type = "error", op = "journal", error = err })
   return err
 end
 
+-- A task exists (paid for) but the store could not record it: this run keeps it and waits on it
+-- like any other, and says so loudly, once per task: a `store_incomplete` event with the task id
+-- and the job key, and c.unrecorded lists them (the CLI prints each with the command that finds
+-- it again). A later run cannot know of it from the store.
+function Client:_unrecorded(task, key, msg)
+  self.unrecorded = self.unrecorded or {}
+  self.unrecorded[#self.unrecorded + 1] = { task = journal.copy(task), key = key, error = tostring(msg) }
+  self:_emit({ type = "store_incomplete", task_id = task.id, key = key, message = ("task %s was created but "
+    .. "the store could not record it (%s): this run keeps waiting on it"):format(tostring(task.id), tostring(msg)) })
+end
+
 -- One HTTP submit, journaled around it when a key is given: intent -> submit -> task | rejected.
 -- An ambiguous failure leaves the intent alone (its outcome is unknown).
-function Client:_submit(job, model, key, planned_id, orig)
+function Client:_submit(job, model, key, planned_id, orig, force)
   local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = job,
                                                                    request_id = planned_id }))
   if not req then return nil, errors.new(berr, self:_ctx("submit")) end
   local jr = key and self.journal
   local entry
   if jr then
-    local jerr
-    entry, jerr = jr:intent(key, self.provider, model, orig or job, planned_id)
+    local jerr, other
+    entry, jerr, other = jr:intent(key, self.provider, model, orig or job, planned_id, force)
+    if not entry and other then
+      -- another process claimed this job first: its task (or its unknown outcome) is ours too
+      local k, canon = journal.key(self.provider, model, orig or job)
+      local t, terr = self:_journaled(k, canon, orig or job, model)
+      if t or terr then return t, terr end
+      return nil, self:_journal_error("the claim of this job vanished while it was watched")
+    end
     if not entry then return nil, self:_journal_error(jerr) end
     entry.busy = true
   end
@@ -342,11 +365,11 @@ function Client:_submit(job, model, key, planned_id, orig)
     t.result.task_id = task.id
     task.result = t.result
   end
+  self:_emit({ type = "submit", task_id = task.id, state = task.state, request_id = task.request_id })
   if jr then
     local ok, jerr = jr:submitted(key, task)
-    if not ok then return nil, self:_journal_error(jerr, task) end
+    if not ok then self:_unrecorded(task, key, jerr) end
   end
-  self:_emit({ type = "submit", task_id = task.id, state = task.state, request_id = task.request_id })
   return task
 end
 
@@ -398,7 +421,7 @@ function Client:submit(job)
     -- looked up before anything else is sent.
     local canon
     key, canon = journal.key(self.provider, model, keyjob)
-    if job.model == nil and not self.journal:find(key, canon) then
+    if job.model == nil and self.journal.path and not self.journal.redis and not self.journal:find(key, canon) then
       -- Journals written before every client had a model (turing took none) keyed a job of the
       -- default model without one: find those too, so that nothing is paid twice.
       local k2, c2 = journal.key(self.provider, nil, keyjob)
@@ -412,7 +435,7 @@ function Client:submit(job)
   local wire, herr = self:_wire_job(job, model, files)
   if not wire then return nil, herr end
   local planned_id = self.client_ids and new_request_id() or nil
-  return self:_submit(wire, model, key, planned_id, keyjob)
+  return self:_submit(wire, model, key, planned_id, keyjob, job.force)
 end
 
 --- c:job_key(job) -> key, canon | nil, err: the journal key of a job as c:submit keys it (local
@@ -575,7 +598,10 @@ end
 function Client:pending()
   local out = {}
   if not self.journal then return out end
-  for _, e in ipairs(self.journal:pending(self.provider)) do
+  local list, perr = self.journal:pending(self.provider)
+  if not list then return nil, errors.new({ kind = "network", retryable = true, message = tostring(perr) },
+                                          self:_ctx("pending")) end
+  for _, e in ipairs(list) do
     out[#out + 1] = { key = e.key, job = journal.copy(e.job), model = e.model, state = e.state,
                       task = e.task and journal.copy(e.task), planned_id = e.planned_id, at = e.at }
   end

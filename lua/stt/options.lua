@@ -35,6 +35,9 @@ M.CLIENT = {
   { "ca_file", "system", "", "a CA bundle to trust instead of the system's" },
   { "rate_limit", "the provider's", "", "{ submit = n, query = n, shared = dict, key = name } or false" },
   { "journal", "none", "", "path of a task journal: no paid job lost, none paid twice" },
+  { "store", "none", "", "where tasks are kept: a journal path, \"redis://[:password@]host:port/db\" "
+    .. "(shared by every process and host) or a store object; not with journal" },
+  { "store_prefix", "\"stt:\"", "", "the prefix of every Redis key of the store" },
   { "upload", "dashscope: \"dashscope\"; others: none", "", "how a local file (job.file) becomes a URL: "
     .. "\"dashscope\" (its temporary storage), { s3 = { endpoint, bucket, region, prefix, access_key, "
     .. "secret_key, session_token, path_style, expires } } or function(path, info) -> url, expires_at" },

@@ -220,7 +220,17 @@ function M.run(s, o)
   end
   local P = progress.new(mode, #s.inputs, s.concurrency)
   local copts = { model = s.model, mode = s.mode, base_url = s.base_url, journal = s.journal, wait_timeout = s.timeout,
-                  upload = upload_option(s.upload), on_event = function(ev) P:client_event(ev) end }
+                  upload = upload_option(s.upload), on_event = function(ev)
+                    if ev.type == "store_incomplete" then
+                      -- loud, whatever the mode: a paid task the journal does not know of
+                      if mode == "json" then P:event({ event = "store_incomplete", task_id = ev.task_id,
+                                                       message = ev.message }) end
+                      io.stderr:write(("stt: WARNING: %s; outputs will still be written; to find it "
+                        .. "later: stt status -p %s %s\n"):format(ev.message, s.provider, tostring(ev.task_id)))
+                      io.stderr:flush()
+                    end
+                    P:client_event(ev)
+                  end }
   local ok, c = pcall(stt.client, s.provider, copts)
   if not ok then usage_error("%s", tostring(c):gsub("^stt%.client: ", "")) end
   -- Whatever the provider or model would refuse is found before anything is sent (for a local
@@ -250,7 +260,7 @@ function M.run(s, o)
   local names = util.unique_names(s.inputs)
   local note = batch_note(s)
   local last
-  for _, n in ipairs(jr.notes) do if n.cmd == "transcribe" then last = n end end
+  for _, n in ipairs(jr:notes_list()) do if n.cmd == "transcribe" then last = n end end
   last = last and stt.journal.copy(last)
   if last then last.t = nil end
   if not last or stt.json_encode(last) ~= stt.json_encode(stt.journal.copy(note)) then
@@ -279,7 +289,9 @@ function M.run(s, o)
     if not key then return fail(i, canon) end
     local e = jr:find(key, canon)
     local outs = outputs_of(i)
-    if e and e.state == "succeeded" then
+    -- Done before: succeeded, or submitted by a run whose journal could not record the task (state
+    -- unknown) but which wrote the outputs anyway (they are renamed into place only when whole).
+    if e and (e.state == "succeeded" or e.state == "unknown") then
       local all = true
       for _, p in ipairs(outs) do if not util.file_exists(p) then all = false end end
       if all then
@@ -361,6 +373,14 @@ function M.run(s, o)
   jr:close()
 
   local took = util.fmt_duration(stt.now() - P.t0)
+  local unrecorded = c.unrecorded or {}
+  if #unrecorded > 0 then
+    local ids = {}
+    for i, u in ipairs(unrecorded) do ids[i] = tostring(u.task.id) end
+    io.stderr:write(("stt: WARNING: the journal %s is incomplete: %d task(s) this run created could not be "
+      .. "recorded (their outputs were written when they finished); a rerun does not know them. Task ids: %s\n")
+      :format(s.journal, #ids, table.concat(ids, " ")))
+  end
   if mode == "json" then
     P:event({ event = "summary", total = #s.inputs, succeeded = P.done, failed = P.failed,
               skipped = P.skipped, journal = s.journal, seconds = stt.now() - P.t0 })
@@ -385,7 +405,7 @@ function M.resume(o)
   local jr, jerr = stt.journal.open(path)
   if not jr then usage_error("%s", jerr) end
   local note
-  for _, n in ipairs(jr.notes) do if n.cmd == "transcribe" then note = n end end
+  for _, n in ipairs(jr:notes_list()) do if n.cmd == "transcribe" then note = n end end
   if not note then usage_error("journal %s holds no batch from `stt transcribe`", path) end
   local so = { provider = note.provider, model = note.model, mode = note.mode, language = note.language,
                speakers = note.speakers and tostring(note.speakers), format = table.concat(note.formats or {}, ","),
