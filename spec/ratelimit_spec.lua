@@ -56,7 +56,8 @@ describe("rate limit", function()
     assert.is_true(took < 10, "60 submits at 20/s took " .. took .. " s")
   end)
 
-  -- The most arrivals the simulator saw in any sliding second (its clock, at its access phase).
+  -- The most arrivals the simulator saw in any sliding second (its clock, at its access phase),
+  -- and the arrival times themselves, sorted.
   local function max_per_second(path)
     H.config({ record_arrivals = false })
     local times = H.json(H.control("GET", "/_sim/arrivals"))["POST " .. path] or {}
@@ -66,32 +67,59 @@ describe("rate limit", function()
       while times[i] - times[j] >= 1 do j = j + 1 end
       if i - j + 1 > most then most = i - j + 1 end
     end
-    return most, #times
+    return most, #times, times
+  end
+
+  -- How unevenly the requests travelled: the k-th arrival against the k-th start (both sorted;
+  -- the two clocks differ by a constant, which the spread cancels).
+  local function spread(starts, arrivals)
+    table.sort(starts)
+    local lo, hi = math.huge, -math.huge
+    for k = 1, math.min(#starts, #arrivals) do
+      local d = arrivals[k] - starts[k]
+      if d < lo then lo = d end
+      if d > hi then hi = d end
+    end
+    return hi - lo
   end
 
   it("keeps the documented rate as the server counts it: no sliding second holds more arrivals", function()
     local url = H.media("rl_arrivals", 1, "Counted at the server.")
-    H.config({ rate_limit = false, record_arrivals = true })  -- the simulator counts, refuses nothing
-    -- Arrivals jitter around starts: here the first request takes 40 ms longer on its way (the
-    -- real libcurl transport, behind a delay), as a slow connection setup would; starts let
-    -- through in bursts of 20 then put 21 arrivals into one second at the server. The limiter's
-    -- spacing absorbs 100 ms of such delay: 40 ms leaves 60 ms for the machine's own jitter (an
-    -- ASan build on a loaded machine took 20 ms more than an 80 ms delay left room for).
-    local http, n = require("stt.transport.curl").new(), 0
-    local jitter = { request = function(_, req, opts)
-      n = n + 1
-      if n == 1 then stt.sleep(0.04) end
-      return http:request(req, opts)
-    end }
-    submit_many(client({ retries = 0, transport = jitter }), 70, url)
-    local most, count = max_per_second(SUBMIT_PATH)
-    assert.equal(70, count)
-    assert.is_true(most <= 20, most .. " submits arrived within one second at 20/s")
+    -- The guarantee (lua/stt/ratelimit.lua): starts spaced (1 + 0.1) / r apart put at most r
+    -- arrivals into any second at the server as long as the requests' travel times differ by
+    -- less than 100 ms. Here the first request takes 40 ms longer on its way (the real libcurl
+    -- transport, behind a delay), as a slow connection setup would. A loaded machine can add
+    -- more than the remaining 60 ms by itself (an ASan build under load did): such a round is
+    -- outside the guarantee and is measured again (three rounds at most); a round inside it
+    -- with more than r arrivals in a second fails.
+    local rounds = {}
+    for round = 1, 3 do
+      H.reset()
+      H.config({ rate_limit = false, record_arrivals = true })  -- the simulator counts, refuses nothing
+      local http, n, starts = require("stt.transport.curl").new(), 0, {}
+      local jitter = { request = function(_, req, opts)
+        n = n + 1
+        starts[n] = core.now()
+        if n == 1 then stt.sleep(0.04) end
+        return http:request(req, opts)
+      end }
+      submit_many(client({ retries = 0, transport = jitter }), 70, url)
+      local most, count, times = max_per_second(SUBMIT_PATH)
+      assert.equal(70, count)
+      local s = spread(starts, times)
+      rounds[#rounds + 1] = string.format("%d in a second with travel times %.0f ms apart", most, s * 1000)
+      if s < 0.1 then
+        assert.is_true(most <= 20, most .. " submits arrived within one second at 20/s")
+        break
+      end
+      assert.is_true(round < 3, "every round's travel times differed by 100 ms or more, outside the "
+        .. "limiter's guarantee: " .. table.concat(rounds, "; "))
+    end
     -- the control: without the client's limit the same count sees the burst (the check can fail)
     H.reset()
     H.config({ rate_limit = false, record_arrivals = true })
     submit_many(client({ rate_limit = false, retries = 0 }), 70, url)
-    most = max_per_second(SUBMIT_PATH)
+    local most = max_per_second(SUBMIT_PATH)
     assert.is_true(most > 20, "without a limit only " .. most .. " arrived in one second")
   end)
 
