@@ -7,10 +7,18 @@
  * its receive buffer is ~30 KiB). Finished easy handles are reset and reused, so a steady stream
  * of requests does not allocate and free them each time. On Linux the sockets are watched with
  * epoll and driven by curl_multi_socket_action: each turn costs O(ready sockets), not a scan of
- * every connection as curl_multi_perform + curl_multi_poll do (those remain the portable path). */
+ * every connection as curl_multi_perform + curl_multi_poll do (those remain the portable path).
+ *
+ * Foreign fds (stt_engine_watch_fd) share the loop: in the epoll set beside libcurl's sockets
+ * (told apart by FOREIGN_TAG in the event data) or, on the portable path, passed to
+ * curl_multi_poll as extra fds and polled again (without waiting) in perform(). Their readiness
+ * goes to the watcher's callback, never to libcurl. Attachments (stt_engine_attach) add their
+ * deadlines to stt_engine_timeout() and their operations to the running count. */
 #include "engine.h"
 #include "bodysrc.h"
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +27,20 @@
 #define STT_USE_EPOLL 1
 #include <sys/epoll.h>
 #include <unistd.h>
+#else
+#include <poll.h>
 #endif
 
 #define DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define DEFAULT_HOST_LIMIT 64     /* transfers (and so HTTP/1.1 connections) per host at a time */
 #define MAX_SPARE_HANDLES 64      /* reset easy handles kept for reuse (~20 KiB each) */
 #define MAX_EVENTS 256
+#define MAX_EXTS 4
+#ifdef STT_USE_EPOLL
+/* epoll data of a foreign fd: this bit plus the fd. libcurl's sockets are stored as data.fd, whose
+ * bits never reach bit 63 whatever the byte order (a descriptor is below 2^31). */
+#define FOREIGN_TAG ((uint64_t)1 << 63)
+#endif
 
 typedef struct host host;
 
@@ -69,6 +85,17 @@ typedef struct done_node {
   struct done_node *next;
 } done_node;
 
+typedef struct fdwatch {        /* a foreign fd */
+  int fd, events;               /* STT_FD_READ | STT_FD_WRITE wanted */
+  stt_fd_cb cb;
+  void *ctx;
+} fdwatch;
+
+typedef struct ext_slot {
+  const stt_engine_ext *ops;
+  void *ctx;
+} ext_slot;
+
 struct stt_engine {
   CURLM *multi;
   CURLSH *share;
@@ -84,11 +111,19 @@ struct stt_engine {
   long curl_host_limit;         /* what libcurl's CURLMOPT_MAX_HOST_CONNECTIONS is set to */
   done_node *done_head, *done_tail;
   int performing;               /* re-entrancy guard */
+  fdwatch *fw;                  /* foreign fds, in no particular order */
+  size_t nfw, capfw;
+  ext_slot ext[MAX_EXTS];
+  size_t next;
 #ifdef STT_USE_EPOLL
   int epfd;
   long long timer_us;           /* when libcurl wants its timeout action; -1 none */
   struct epoll_event ev[MAX_EVENTS];
   int nev;                      /* events gathered by stt_engine_wait, not yet handed to libcurl */
+  int ev_fill;                  /* entries of ev that may still be dispatched (unwatch scrubs them) */
+#else
+  struct curl_waitfd *wfds;     /* capfw each: the foreign fds as curl_multi_poll and poll() take them */
+  struct pollfd *pfds;
 #endif
 };
 
@@ -392,6 +427,11 @@ void stt_engine_free(stt_engine *e) {
   host *h, *nh;
   size_t i;
   if (!e) return;
+  /* Attachments first, newest first: they unwatch their fds while the poller still exists. */
+  while (e->next > 0) {
+    ext_slot sl = e->ext[--e->next];
+    sl.ops->free(sl.ctx);
+  }
   for (x = e->live; x; x = nx) {
     nx = x->next;
     if (e->multi && x->easy) curl_multi_remove_handle(e->multi, x->easy);
@@ -410,7 +450,11 @@ void stt_engine_free(stt_engine *e) {
   if (e->share) curl_share_cleanup(e->share);
 #ifdef STT_USE_EPOLL
   if (e->epfd >= 0) close(e->epfd);
+#else
+  free(e->wfds);
+  free(e->pfds);
 #endif
+  free(e->fw);
   free(e);
 }
 
@@ -758,6 +802,141 @@ static void collect(stt_engine *e) {
   }
 }
 
+/* ---------------------------------------------------------------- foreign fds and attachments */
+static fdwatch *fw_find(stt_engine *e, int fd) {
+  size_t i;
+  for (i = 0; i < e->nfw; i++) if (e->fw[i].fd == fd) return &e->fw[i];
+  return NULL;
+}
+
+int stt_engine_watch_fd(stt_engine *e, int fd, int want_read, int want_write, stt_fd_cb cb, void *ctx) {
+  int events = (want_read ? STT_FD_READ : 0) | (want_write ? STT_FD_WRITE : 0), isnew = 0;
+  fdwatch *w = fw_find(e, fd);
+  if (fd < 0 || !cb) return -1;
+  if (w && w->events == events) { w->cb = cb; w->ctx = ctx; return 0; }
+  if (!w) {
+    if (e->nfw == e->capfw) {            /* grow every per-fd array together (wait() never allocates) */
+      size_t cap = e->capfw ? 2 * e->capfw : 4;
+      fdwatch *nf = realloc(e->fw, cap * sizeof *nf);
+      if (!nf) return -1;
+      e->fw = nf;
+#ifndef STT_USE_EPOLL
+      {
+        struct curl_waitfd *nw = realloc(e->wfds, cap * sizeof *nw);
+        struct pollfd *np;
+        if (!nw) return -1;
+        e->wfds = nw;
+        np = realloc(e->pfds, cap * sizeof *np);
+        if (!np) return -1;
+        e->pfds = np;
+      }
+#endif
+      e->capfw = cap;
+    }
+    w = &e->fw[e->nfw];
+    isnew = 1;
+  }
+#ifdef STT_USE_EPOLL
+  {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = (want_read ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0);
+    ev.data.u64 = FOREIGN_TAG | (uint32_t)fd;
+    if (isnew) {
+      if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+          (errno != EEXIST || epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev) != 0))
+        return -1;
+    } else if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) {
+      return -1;
+    }
+  }
+#endif
+  if (isnew) e->nfw++;
+  w->fd = fd;
+  w->events = events;
+  w->cb = cb;
+  w->ctx = ctx;
+  return 0;
+}
+
+void stt_engine_unwatch_fd(stt_engine *e, int fd) {
+  fdwatch *w = fw_find(e, fd);
+  if (!w) return;
+#ifdef STT_USE_EPOLL
+  {
+    int i;
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+    for (i = 0; i < e->ev_fill; i++)      /* readiness gathered earlier must not reach a later fd */
+      if (e->ev[i].data.u64 == (FOREIGN_TAG | (uint32_t)fd)) e->ev[i].events = 0;
+  }
+#endif
+  *w = e->fw[--e->nfw];
+}
+
+long long stt_engine_new_id(stt_engine *e) { return e->next_id++; }
+
+int stt_engine_attach(stt_engine *e, const stt_engine_ext *ops, void *ctx) {
+  if (e->next >= MAX_EXTS || !ops) return -1;
+  e->ext[e->next].ops = ops;
+  e->ext[e->next].ctx = ctx;
+  e->next++;
+  return 0;
+}
+
+void *stt_engine_attached(const stt_engine *e, const stt_engine_ext *ops) {
+  size_t i;
+  for (i = 0; i < e->next; i++) if (e->ext[i].ops == ops) return e->ext[i].ctx;
+  return NULL;
+}
+
+/* The nearest attachment timer in ms, -1 none. */
+static long ext_timeout(stt_engine *e) {
+  long ms = -1;
+  size_t i;
+  for (i = 0; i < e->next; i++) {
+    long t = e->ext[i].ops->timeout_ms(e->ext[i].ctx);
+    if (t >= 0 && (ms < 0 || t < ms)) ms = t;
+  }
+  return ms;
+}
+
+static size_t ext_inflight(const stt_engine *e) {
+  size_t i, n = 0;
+  for (i = 0; i < e->next; i++) n += e->ext[i].ops->inflight(e->ext[i].ctx);
+  return n;
+}
+
+static void ext_tick(stt_engine *e) {
+  size_t i;
+  for (i = 0; i < e->next; i++) e->ext[i].ops->tick(e->ext[i].ctx);
+}
+
+/* Hand a foreign fd's readiness to its watcher (when it still watches that fd). */
+static void fw_dispatch(stt_engine *e, int fd, int events) {
+  fdwatch *w = fw_find(e, fd);
+  if (w && events) w->cb(w->ctx, fd, events);
+}
+
+#ifndef STT_USE_EPOLL
+/* The portable path: which foreign fds are ready now (poll without waiting), each to its watcher.
+ * Callbacks may watch and unwatch fds meanwhile: pfds is re-read by index, each fd looked up again. */
+static void fw_poll(stt_engine *e) {
+  size_t i, n = e->nfw;
+  if (n == 0) return;
+  for (i = 0; i < n; i++) {
+    e->pfds[i].fd = e->fw[i].fd;
+    e->pfds[i].events = (short)((e->fw[i].events & STT_FD_READ ? POLLIN : 0) | (e->fw[i].events & STT_FD_WRITE ? POLLOUT : 0));
+    e->pfds[i].revents = 0;
+  }
+  if (poll(e->pfds, (nfds_t)n, 0) <= 0) return;
+  for (i = 0; i < n; i++) {
+    short r = e->pfds[i].revents;
+    fw_dispatch(e, e->pfds[i].fd, (r & POLLIN ? STT_FD_READ : 0) | (r & POLLOUT ? STT_FD_WRITE : 0)
+                                  | (r & (POLLERR | POLLHUP | POLLNVAL) ? STT_FD_ERROR : 0));
+  }
+}
+#endif
+
 #ifdef STT_USE_EPOLL
 /* libcurl's timeout action, when its timer has expired. */
 static CURLMcode timer_action(stt_engine *e) {
@@ -780,12 +959,20 @@ int stt_engine_perform(stt_engine *e, int *running, char *err, size_t errlen) {
     /* Level-triggered: when wait() did not run this turn, ask the kernel now (no blocking). */
     if (n == 0) n = epoll_wait(e->epfd, e->ev, MAX_EVENTS, 0);
     e->nev = 0;
+    e->ev_fill = n > 0 ? n : 0;
     for (i = 0; i < n && mc == CURLM_OK; i++) {
-      int mask = (e->ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0)
-               | (e->ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0)
-               | (e->ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-      mc = curl_multi_socket_action(e->multi, e->ev[i].data.fd, mask, &still);
+      uint32_t ev = e->ev[i].events;
+      if (e->ev[i].data.u64 & FOREIGN_TAG) {
+        fw_dispatch(e, (int)(e->ev[i].data.u64 & 0x7fffffff),
+                    (ev & EPOLLIN ? STT_FD_READ : 0) | (ev & EPOLLOUT ? STT_FD_WRITE : 0)
+                    | (ev & (EPOLLERR | EPOLLHUP) ? STT_FD_ERROR : 0));
+        continue;
+      }
+      mc = curl_multi_socket_action(e->multi, e->ev[i].data.fd,
+                                    (ev & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev & EPOLLOUT ? CURL_CSELECT_OUT : 0)
+                                    | (ev & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0), &still);
     }
+    e->ev_fill = 0;
     if (mc == CURLM_OK) mc = timer_action(e);
   }
   collect(e);
@@ -797,8 +984,10 @@ int stt_engine_perform(stt_engine *e, int *running, char *err, size_t errlen) {
 #else
   mc = curl_multi_perform(e->multi, &still);
   collect(e);
+  fw_poll(e);
 #endif
-  *running = (int)(e->nlive + e->nqueued);
+  ext_tick(e);
+  *running = (int)(e->nlive + e->nqueued + ext_inflight(e));
   e->performing = 0;
   if (mc != CURLM_OK) { snprintf(err, errlen, "%s", curl_multi_strerror(mc)); return -1; }
   return 0;
@@ -831,7 +1020,16 @@ int stt_engine_wait(stt_engine *e, int timeout_ms) {
 #else
   {
     int n = 0;
-    return curl_multi_poll(e->multi, NULL, 0, timeout_ms, &n) == CURLM_OK ? n : -1;
+    size_t i;
+    long t = ext_timeout(e);
+    if (t >= 0 && t < timeout_ms) timeout_ms = (int)t;
+    for (i = 0; i < e->nfw; i++) {
+      e->wfds[i].fd = e->fw[i].fd;
+      e->wfds[i].events = (short)((e->fw[i].events & STT_FD_READ ? CURL_WAIT_POLLIN : 0)
+                                  | (e->fw[i].events & STT_FD_WRITE ? CURL_WAIT_POLLOUT : 0));
+      e->wfds[i].revents = 0;
+    }
+    return curl_multi_poll(e->multi, e->nfw ? e->wfds : NULL, (unsigned)e->nfw, timeout_ms, &n) == CURLM_OK ? n : -1;
   }
 #endif
 }
@@ -853,6 +1051,10 @@ long stt_engine_timeout(stt_engine *e) {
     if (!now) now = now_us();
     q = e->queue_deadline_us <= now ? 0 : (long)((e->queue_deadline_us - now + 999) / 1000);
     if (ms < 0 || q < ms) ms = q;
+  }
+  if (e->next) {
+    long x = ext_timeout(e);
+    if (x >= 0 && (ms < 0 || x < ms)) ms = x;
   }
   return ms;
 }
@@ -907,7 +1109,7 @@ int stt_engine_cancel(stt_engine *e, long long id) {
   return 0;
 }
 
-size_t stt_engine_inflight(const stt_engine *e) { return e->nlive + e->nqueued; }
+size_t stt_engine_inflight(const stt_engine *e) { return e->nlive + e->nqueued + ext_inflight(e); }
 
 void stt_engine_get_stats(const stt_engine *e, stt_engine_stats *s) {
   const host *h;
