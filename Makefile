@@ -28,6 +28,8 @@ CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 # OpenSSL's libcrypto: SHA-256 and HMAC (digests of uploads, AWS SigV4 signing)
 CRYPTO_LIBS ?= $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+# hiredis: the Redis client (csrc/redis.c, over its async API in the engine's event loop)
+HIREDIS_LIBS ?= $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 WARN        = -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(SANITIZE),1)
   OPT       = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
@@ -57,7 +59,7 @@ $(BUILD)/obj/%.o: csrc/%.c $(HDRS)
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS) $(HIREDIS_LIBS)
 
 # The whole test suite: builds the core for Lua 5.4, LuaJIT and the engine's portable path
 # (curl_multi_perform + curl_multi_poll, used where there is no epoll; built on Linux with
@@ -98,7 +100,7 @@ sanitize-test:
 # busted closes the Lua state at exit, so every engine and arena has been collected by then.
 VALGRIND_SPECS = spec/unit/core_spec.lua spec/unit/dashscope_schema_spec.lua spec/unit/volcengine_schema_spec.lua \
   spec/unit/volcengine_auc_schema_spec.lua spec/unit/turing_schema_spec.lua spec/unit/capabilities_spec.lua \
-  spec/engine_spec.lua spec/dashscope_spec.lua spec/vocabulary_spec.lua
+  spec/engine_spec.lua spec/dashscope_spec.lua spec/vocabulary_spec.lua spec/redis_engine_spec.lua
 valgrind-test: $(CORE)
 	STT_LABEL=valgrind STT_LUA="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect --error-exitcode=99 lua5.4" spec/run-tests $(VALGRIND_SPECS)

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "provider.h"
 #include "engine.h"
+#include "redis.h"
 #include "signals.h"
 #include "digest.h"
 #include "sigv4.h"
@@ -620,6 +621,13 @@ static int l_append_sync(lua_State *L) {
 /* ---------------------------------------------------------------- engine userdata */
 typedef struct { stt_engine *e; } engine_box;
 
+/* For the Redis binding (stt_core_redis.c): the engine of the engine userdata at idx; NULL when
+ * it is closed or not an engine. */
+stt_engine *stt_core_engine_at(lua_State *L, int idx) {
+  engine_box *b = stt_testudata(L, idx, ENGINE_MT);
+  return b ? b->e : NULL;
+}
+
 static engine_box *check_engine(lua_State *L) {
   engine_box *b = luaL_checkudata(L, 1, ENGINE_MT);
   if (!b->e) luaL_error(L, "engine is closed");
@@ -835,7 +843,8 @@ static void push_resp(lua_State *L, stt_http_resp *r) {
   }
 }
 
-/* engine:perform() -> running, done  (done: array of finished responses, possibly empty) */
+/* engine:perform() -> running, done  (done: array of finished responses, possibly empty, then the
+ * finished Redis commands: { id, redis = true, value | redis_error | error }, stt_core_redis.c) */
 static int l_engine_perform(lua_State *L) {
   engine_box *b = check_engine(L);
   int running = 0, i = 1;
@@ -850,6 +859,7 @@ static int l_engine_perform(lua_State *L) {
     stt_resp_free(r);
     lua_rawseti(L, -2, i++);
   }
+  stt_core_redis_push_done(L, b->e, i);
   return 2;
 }
 
@@ -951,6 +961,7 @@ int luaopen_stt_core(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, l_engine_tostring); lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
+  stt_core_redis_open(L);                       /* engine:redis_connect and its connections */
   luaL_newmetatable(L, HASHER_MT);
   lua_newtable(L);
   stt_setfuncs(L, hasher_methods, 0);

@@ -240,6 +240,9 @@ local function ngx_run(fn, ...)
 end
 
 ---------------------------------------------------------------- the loop
+-- A thread waiting for several completions at once (the commands of a Redis pipeline): it is
+-- made ready, with the list of them in sending order, when the last one has come.
+local Gather = {}
 local function drive(S)
   local eng = S.engine
   while true do
@@ -261,7 +264,13 @@ local function drive(S)
         if th then
           S.waiting[resp.id] = nil
           S.nwaiting = S.nwaiting - 1
-          ready(S, th, resp)
+          if getmetatable(th) == Gather then      -- one of several ids a thread waits for
+            th.out[th.index[resp.id]] = resp
+            th.left = th.left - 1
+            if th.left == 0 then ready(S, th.th, th.out) end
+          else
+            ready(S, th, resp)
+          end
         end
       end
     end
@@ -384,6 +393,47 @@ function M.http(engine, req, opts)
     for i = 1, #done do
       if done[i].id == id then return done[i] end
     end
+    local ct = engine:timeout()
+    engine:wait(ct and math.min(ct, 1) or 1)
+  end
+end
+
+--- The engine of the stt.run thread running now (nil outside one, and inside nginx).
+function M.engine() return run_thread() and active.engine or nil end
+
+--- Redis commands on a connection of stt.core (engine:redis_connect, lua/stt/redis/engine.lua),
+-- sent in one go: inside stt.run on the run's engine, the calling thread yields until every
+-- reply is in; elsewhere it blocks on the connection's own engine. Returns the engine's
+-- completions in sending order ({ id, redis = true, value | redis_error | error }), or nil,
+-- message when a command could not be queued (the connection is closed).
+function M.redis(conn, list, timeout)
+  local n = #list
+  local ids, index = {}, {}
+  for i = 1, n do
+    local id, err = conn:send(list[i], timeout)
+    if not id then
+      if i == 1 then return nil, err end
+      error("stt.redis: the connection closed in the middle of a pipeline: " .. tostring(err), 2)
+    end
+    ids[i], index[id] = id, i
+  end
+  local engine = conn:engine()
+  local th = run_thread()
+  if th and engine == active.engine then
+    local S = active
+    local g = setmetatable({ th = th, out = {}, left = n, index = index }, Gather)
+    for i = 1, n do S.waiting[ids[i]] = g end
+    S.nwaiting = S.nwaiting + n
+    return coroutine.yield(TOKEN)
+  end
+  local out, left = {}, n
+  while true do
+    local _, done = engine:perform()
+    for i = 1, #done do
+      local k = index[done[i].id]
+      if k then out[k], left = done[i], left - 1 end
+    end
+    if left == 0 then return out end
     local ct = engine:timeout()
     engine:wait(ct and math.min(ct, 1) or 1)
   end
