@@ -95,13 +95,13 @@ function M.new(provider, opts)
     workspace = opts.workspace,
     family = opts.family,
     -- how a local file (job.file) becomes a URL: DashScope's own storage by default there
-    upload = opts.upload == nil and (provider == "dashscope" and "dashscope" or nil) or opts.upload or nil,
+    uploader = opts.upload == nil and (provider == "dashscope" and "dashscope" or nil) or opts.upload or nil,
   }, Client)
   upload.validate(opts.upload, provider)
   if opts.store ~= nil and opts.journal ~= nil then error("stt.client: give store or journal, not both", 2) end
   if opts.store ~= nil or opts.journal ~= nil then
     -- A store that cannot be opened is a setup mistake: refuse to run without it.
-    local st, serr = store.open(opts.store or opts.journal, { prefix = opts.store_prefix })
+    local st, serr = store.open(opts.store or opts.journal, { prefix = opts.store_prefix, lease = opts.store_lease })
     if not st then error("stt.client: " .. tostring(serr), 2) end
     self.journal = st
     self.store = st
@@ -119,7 +119,9 @@ function M.new(provider, opts)
   self.transport = pick_transport(opts.transport, { max_host_connections = opts.max_host_connections })
   -- rate_limit: nil = the provider's documented QPS, false = none, { submit = n, query = n }
   -- (+ shared = lua_shared_dict: one budget across nginx workers, named by a hash of the key).
-  self.limiter = ratelimit.new(provider, opts.rate_limit, cred.api_key or cred.app_key)
+  -- With a Redis store the budget is the fleet's: one per account across every process and host.
+  local fleet = type(opts.store) == "string" and opts.store:match("^rediss?://") and opts.store or nil
+  self.limiter = ratelimit.new(provider, opts.rate_limit, cred.api_key or cred.app_key, fleet)
   return self
 end
 
@@ -198,7 +200,7 @@ local function http_opts(self, deadline)
 end
 
 -- One logical exchange with retries. Returns the parsed table, or nil, err.
-function Client:_exchange(op, req, kind, parse_extra, deadline)
+function Client:_exchange(op, req, kind, parse_extra, deadline, slot_taken)
   local attempt = 0
   -- A submit that carries a client-chosen task id (volcengine-auc) is idempotent: an unknown
   -- outcome is retried with the same id; a "duplicate" answer then means the task exists.
@@ -206,7 +208,8 @@ function Client:_exchange(op, req, kind, parse_extra, deadline)
     and self.resubmit_same_id
   local unknown_before = false
   while true do
-    if self.limiter and not self.limiter:acquire(op, deadline) then
+    -- (slot_taken: the caller waited for the first request's rate-limit slot itself)
+    if not (slot_taken and attempt == 0) and self.limiter and not self.limiter:acquire(op, deadline) then
       return nil, errors.new({ kind = "timeout", retryable = true,
         message = "the client's rate limit allows no " .. op .. " request before the deadline" }, self:_ctx(op))
     end
@@ -297,7 +300,7 @@ function Client:_resume_planned(e, job, model)
   if err.kind ~= "not_found" then return nil, err end
   local wire, herr = self:_wire_job(job, model)
   if not wire then return nil, herr end
-  local t2, err2 = self:_submit(wire, model, e.key, e.planned_id, job)
+  local t2, err2 = self:_submit(wire, model, e.key, e.planned_id, job, "resume")
   if not t2 and err2.duplicate then          -- the schema flags a duplicate-id refusal
     local ok, jerr = self.journal:submitted(e.key, task)
     if not ok then self:_unrecorded(task, e.key, jerr) end
@@ -334,6 +337,16 @@ function Client:_submit(job, model, key, planned_id, orig, force)
   if not req then return nil, errors.new(berr, self:_ctx("submit")) end
   local jr = key and self.journal
   local entry
+  -- The rate-limit wait comes before the claim: a claim is held only while the submit is on the
+  -- wire, so that a process killed in between leaves as few unknown outcomes as possible.
+  local slot_taken = false
+  if jr and self.limiter then
+    if not self.limiter:acquire("submit") then
+      return nil, errors.new({ kind = "timeout", retryable = true,
+        message = "the client's rate limit allows no submit request" }, self:_ctx("submit"))
+    end
+    slot_taken = true
+  end
   if jr then
     local jerr, other
     entry, jerr, other = jr:intent(key, self.provider, model, orig or job, planned_id, force)
@@ -347,7 +360,7 @@ function Client:_submit(job, model, key, planned_id, orig, force)
     if not entry then return nil, self:_journal_error(jerr) end
     entry.busy = true
   end
-  local t, err = self:_exchange("submit", req, "submit", { model = model, request_id = planned_id })
+  local t, err = self:_exchange("submit", req, "submit", { model = model, request_id = planned_id }, nil, slot_taken)
   if not t and planned_id and err.after_unknown then t, err = self:_confirm_planned(planned_id, model, err) end
   if entry then entry.busy = nil end
   if not t then
@@ -438,6 +451,18 @@ function Client:submit(job)
   return self:_submit(wire, model, key, planned_id, keyjob, job.force)
 end
 
+--- c:upload(job) -> job | nil, err: the job with its local files uploaded (through the client's
+-- `upload` option, journaled in its store, reused while valid) and their URLs in place of them:
+-- for tools that hand the job to another process or host (a work queue). A job of URLs comes back
+-- as it is.
+function Client:upload(job)
+  if type(job) ~= "table" then error("upload: job table expected", 2) end
+  if job.file == nil and job.files == nil then return job end
+  local files, ferr = self:_files_of(job)
+  if not files then return nil, ferr end
+  return self:_upload_files(job, job.model or self.model, files)
+end
+
 --- c:job_key(job) -> key, canon | nil, err: the journal key of a job as c:submit keys it (local
 -- files by their content, so the file is read and hashed), for tools that look a job up in the
 -- journal (c.journal:find(key, canon)) before submitting it.
@@ -477,7 +502,7 @@ local FLASH_MAX_BYTES = 100 * 1048576
 function Client:_upload_files(job, model, files)
   local out = {}
   for k, v in pairs(job) do if k ~= "file" and k ~= "files" and k ~= "file_name" then out[k] = v end end
-  if self.upload == nil and self.provider == "volcengine-auc" and self.mode == "flash" and job.file then
+  if self.uploader == nil and self.provider == "volcengine-auc" and self.mode == "flash" and job.file then
     if files[1].size > FLASH_MAX_BYTES then
       return nil, errors.new({ kind = "invalid", retryable = false, message = ("file %s is %d bytes; "
         .. "Volcengine's flash mode takes at most 100 MB (set the client option upload to send a URL, "
@@ -687,8 +712,8 @@ end
 -- later run polls the task once more).
 function Client:_journal_state(task, state, err)
   local jr = self.journal
-  if not (jr and jr:by_task(task.id)) then return end
-  local ok, jerr = jr:finished(task, state, err)
+  if not jr then return end
+  local ok, jerr = jr:finished(task, state, err)           -- (a task it does not know: left alone)
   if not ok then
     self:_emit({ type = "error", op = "journal", task_id = task.id,
                  error = errors.new({ kind = "invalid", code = "JournalWrite", message = jerr }, self:_ctx("poll")) })

@@ -33,11 +33,14 @@ M.CLIENT = {
   { "max_host_connections", "64", "", "HTTP transfers at once per host; more wait their turn" },
   { "insecure", "false", "", "skip TLS verification (tests only)" },
   { "ca_file", "system", "", "a CA bundle to trust instead of the system's" },
-  { "rate_limit", "the provider's", "", "{ submit = n, query = n, shared = dict, key = name } or false" },
+  { "rate_limit", "the provider's", "", "{ submit = n, query = n, shared = dict, store = redis URL, key = name } "
+    .. "or false; with a Redis store the budget is the fleet's" },
   { "journal", "none", "", "path of a task journal: no paid job lost, none paid twice" },
   { "store", "none", "", "where tasks are kept: a journal path, \"redis://[:password@]host:port/db\" "
     .. "(shared by every process and host) or a store object; not with journal" },
   { "store_prefix", "\"stt:\"", "", "the prefix of every Redis key of the store" },
+  { "store_lease", "30", "s", "Redis store: how long a job's claim holds while its holder submits; others "
+    .. "wait that long before they call a dead holder's submit an unknown outcome" },
   { "upload", "dashscope: \"dashscope\"; others: none", "", "how a local file (job.file) becomes a URL: "
     .. "\"dashscope\" (its temporary storage), { s3 = { endpoint, bucket, region, prefix, access_key, "
     .. "secret_key, session_token, path_style, expires } } or function(path, info) -> url, expires_at" },

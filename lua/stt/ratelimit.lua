@@ -176,6 +176,46 @@ function Shared:acquire(deadline)
   end
 end
 
+---------------------------------------------------------------- shared across hosts (Redis)
+-- With a Redis store (or rate_limit.store), one account's budget is one Redis key per class
+-- holding the latest reserved start (ms, Redis's clock): a script reserves max(now, last + span)
+-- atomically, for every process and host alike, and the caller sleeps until it. Starts are
+-- therefore spaced evenly across the whole fleet, as in one process. Redis unreachable: the
+-- request is not limited (the store refuses submits then anyway; polls go out at the client's
+-- own pace), and the provider's 429 with our retries remain.
+local RESERVE = [[
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = last + tonumber(ARGV[1])
+if start < now then start = now end
+local wait = start - now
+if tonumber(ARGV[2]) >= 0 and wait > tonumber(ARGV[2]) then return '-1' end
+redis.call('SET', KEYS[1], string.format('%.3f', start), 'PX', math.floor(tonumber(ARGV[1]) * 10) + 60000)
+return string.format('%.3f', wait)
+]]
+
+local Remote = {}
+Remote.__index = Remote
+
+local function new_remote(rate, redis, key)
+  local _, span = window_shape(rate)
+  return setmetatable({ span_ms = span * 1000, redis = redis, key = key }, Remote)
+end
+
+function Remote:acquire(deadline)
+  local left = deadline and math.max(0, (deadline - sched.now()) * 1000) or -1
+  local v, err = self.redis:eval(RESERVE, { self.key }, { ("%.3f"):format(self.span_ms), ("%.3f"):format(left) })
+  if not v then
+    self.last_error = err
+    return true
+  end
+  local wait = tonumber(v)
+  if not wait or wait < 0 then return false end
+  if wait > 0 then sched.sleep(wait / 1000) end
+  return true
+end
+
 -- The dict named by rate_limit.shared (a name in ngx.shared, or the dict itself).
 local function shared_dict(shared)
   local ngx = sched.ngx_api()
@@ -204,24 +244,38 @@ end
 -- provider's defaults), false (no limits) or { submit = n, query = n [, shared = dict | name]
 -- [, key = account] } (missing classes keep the default; a class set to false is not limited).
 -- `credential` (the API key) only names the shared budget, hashed. Returns a limiter or nil.
-function M.new(provider, opts, credential)
+function M.new(provider, opts, credential, store)
   if opts == false then return nil end
   if opts ~= nil and type(opts) ~= "table" then error("rate_limit must be a table or false", 3) end
-  local dict, prefix
+  local dict, prefix, redis
   if opts and opts.shared ~= nil then
     dict = shared_dict(opts.shared)
     prefix = account_prefix(provider, opts.key, credential)
+  elseif opts and opts.store ~= nil or store then
+    -- one budget for the fleet: rate_limit.store (a redis:// URL), else the client's Redis store
+    local url = opts and opts.store or store
+    if type(url) ~= "string" or not url:match("^rediss?://") then
+      error("rate_limit.store must be a redis:// URL", 3)
+    end
+    redis = require("stt.redis").new(url, { timeout = 2, connect_timeout = 1 })
+    local key = opts and opts.key
+    if key ~= nil and (type(key) ~= "string" or key == "") then
+      error("rate_limit.key must be a non-empty string", 3)
+    end
+    prefix = ((opts and opts.prefix) or "stt:") .. "rl:"
+      .. (key or (provider .. ":" .. require("stt.core").sha256(credential or ""):sub(1, 12))) .. ":"
   elseif opts and opts.key ~= nil then
-    error("rate_limit.key names a shared budget: it needs rate_limit.shared", 3)
+    error("rate_limit.key names a shared budget: it needs rate_limit.shared or rate_limit.store", 3)
   end
   local defaults = defaults_of(provider)
-  local lim = { windows = {}, shared = dict ~= nil }
+  local lim = { windows = {}, shared = dict ~= nil or redis ~= nil }
   local any = false
   for _, class in ipairs({ "submit", "query" }) do
     local rate = defaults[class]
     if opts and opts[class] ~= nil then rate = opts[class] end
     if rate then
-      lim.windows[class] = dict and new_shared(rate, dict, prefix .. class .. ":") or new_window(rate)
+      lim.windows[class] = dict and new_shared(rate, dict, prefix .. class .. ":")
+        or redis and new_remote(rate, redis, prefix .. class) or new_window(rate)
       any = true
     end
   end

@@ -97,7 +97,7 @@ end
 -- What names an upload destination in the journal (no secrets): "dashscope:<model>",
 -- "s3:<endpoint>/<bucket>/<prefix>", "hook".
 function M.target(c)
-  local u = c.upload
+  local u = c.uploader
   if u == "dashscope" then return "dashscope:" .. tostring(c.model) end
   if type(u) == "table" and u.s3 then
     return ("s3:%s/%s/%s"):format(tostring(u.s3.endpoint), tostring(u.s3.bucket), tostring(u.s3.prefix or ""))
@@ -221,7 +221,7 @@ end
 -- the client's `upload` option. opts: model, timeout (seconds for the transfer), on_id(id) (the
 -- engine id of the transfer, for progress).
 function M.put(c, info, opts)
-  local u = c.upload
+  local u = c.uploader
   if u == "dashscope" then return dashscope_put(c, info, opts) end
   if type(u) == "table" and type(u.s3) == "table" then return s3_put(c, u.s3, info, opts) end
   if type(u) == "function" then
@@ -252,7 +252,7 @@ end
 --- An upload the journal recorded, used again: S3 objects get a fresh presigned URL (the
 -- journal keeps their key, never a signed URL); DashScope and hook URLs are what was recorded.
 function M.reuse(c, rec)
-  local u = c.upload
+  local u = c.uploader
   if type(u) == "table" and u.s3 and rec.key then
     local cfg = u.s3
     local url = object_url(cfg, rec.key)

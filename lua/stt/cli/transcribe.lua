@@ -41,6 +41,8 @@ end
 
 local function extension(fmt) return fmt == "cues" and "cues.json" or fmt end
 
+M.render, M.extension = render, extension
+
 local function positive_int(name, v, min)
   local n = tonumber(v)
   if not n or n ~= math.floor(n) or n < min then usage_error("%s must be an integer >= %d, got %q", name, min, v) end
@@ -195,12 +197,16 @@ local function load_hotwords(s)
   if not hw then usage_error("hotwords file %s: %s", s.hotwords_file, err_text(err)) end
   return hw
 end
+M.load_hotwords = load_hotwords
 
 local function base_job(s, input, hw)
   local job = { language = s.language, speakers = s.speakers, hotwords = hw }
   if util.is_url(input) then job.url = input else job.file = input end
   return job
 end
+M.base_job = base_job
+M.check_key = check_key
+M.upload_option = upload_option
 
 -- The settings a resume needs, kept in the journal as a note (no key: keys come from the env).
 local function batch_note(s)
@@ -239,7 +245,7 @@ function M.run(s, o)
   if first.file then
     local files = 0
     for _, v in ipairs(s.inputs) do if not util.is_url(v) then files = files + 1 end end
-    if c.upload == nil and not (s.provider == "volcengine-auc" and c.mode == "flash") then
+    if c.uploader == nil and not (s.provider == "volcengine-auc" and c.mode == "flash") then
       c:close()
       usage_error("%d input(s) are local files, which %s fetches only from a URL: give --upload "
         .. "s3://BUCKET[/PREFIX] with --s3-endpoint (keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",

@@ -146,8 +146,8 @@ end
 --- Record a terminal state once (repeated polls of a finished task write nothing more).
 function Journal:finished(task, state, err)
   local e = self.by_id[task.id]
-  if e and e.state == state then return true end
-  return self:append({ t = "state", key = e and e.key, id = task.id, state = state, error = records.error(err) })
+  if not e or e.state == state then return true end     -- not a task of this journal, or no change
+  return self:append({ t = "state", key = e.key, id = task.id, state = state, error = records.error(err) })
 end
 
 --- Entries not finished yet: submitted tasks still running, and intents whose outcome is unknown.

@@ -10,11 +10,14 @@
 --   store:intent(key, provider, model, job, planned_id, force)
 --                                -> entry | nil, message [, other]   claim the job before its submit;
 --                                   `other`: the entry of a claim someone else holds (then do not
---                                   submit: wait on it)
+--                                   submit: wait on it). force: true takes the claim whatever
+--                                   it holds; "resume" takes an unknown outcome with the same
+--                                   planned id whose holder is gone (one resumer wins)
 --   store:busy(e)                -> true while a claim's holder is still submitting (its outcome
 --                                   will be written soon; wait and find again)
 --   store:submitted(key, task) / store:rejected(key, err) / store:finished(task, state, err)
---                                -> true | nil, message
+--                                -> true | nil, message   (finished: a task the store does not
+--                                   know is left alone, and true)
 --   store:pending(provider) / store:entries()        -> list [, message]
 --   store:uploaded_for(target, sha256)                -> record | nil [, message]
 --   store:uploaded(target, info, got)                 -> true | nil, message
@@ -29,7 +32,8 @@ local M = {}
 M.records = records
 
 --- open(spec, opts) -> store | nil, message. spec: a path, a redis:// URL, or a store object
--- (anything with find/intent/submitted, used as it is). opts: { prefix } (Redis key prefix).
+-- (anything with find/intent/submitted, used as it is). opts: { prefix, lease } (Redis: the key
+-- prefix, and how long a claim holds while its holder submits, in seconds).
 function M.open(spec, opts)
   if type(spec) == "table" and type(spec.find) == "function" and type(spec.intent) == "function" then
     return spec
