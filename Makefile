@@ -82,9 +82,9 @@ portable-test:
 	STT_CPATH='build/portable/?.so' STT_LABEL=portable spec/run-tests spec/engine_spec.lua spec/dashscope_spec.lua
 
 # Refresh the generated documents that are committed, on purpose (a test run writes build/ only):
-# the fault matrix (docs/fault-matrix.md) and README's provider table.
+# the fault matrices (docs/fault-matrix.md, docs/fault-matrix-redis.md) and README's provider table.
 docs: $(CORE)
-	STT_DOCS_DIR=docs spec/run-tests spec/fault_matrix_spec.lua
+	STT_DOCS_DIR=docs spec/run-tests spec/fault_matrix_spec.lua spec/redis_faults_spec.lua
 	$(MAKE) --no-print-directory readme
 
 # The whole suite with the core built under AddressSanitizer + UBSan (memory errors and undefined

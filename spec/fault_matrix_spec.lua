@@ -237,6 +237,8 @@ local function write_doc()
     "\"ok after 0 retries\" after a connection reset: the engine (libcurl) sends a request once more,",
     "by itself, when a reused connection closes before any answer (the submit cells use a fresh",
     "connection, so their reset is seen).",
+    "Redis (the task store and work queue) and workers killed at each step:",
+    "[fault-matrix-redis.md](fault-matrix-redis.md).",
     "",
   }
   for _, p in ipairs(PROVIDERS) do

@@ -59,4 +59,33 @@ function M.sign(opts)
   return { headers = headers, path = s.path }
 end
 
+--- stt.s3.put{ url, region, access_key, secret_key, session_token, service, body (a string),
+-- content_type, timeout = 60 } -> true | nil, err: one object written (a SigV4-signed PUT with the
+-- body's SHA-256), through libcurl or, inside nginx, cosockets. For small objects (results,
+-- subtitles); local files go through the client's upload option, streamed.
+function M.put(opts)
+  local t = args(opts, "s3.put")
+  if type(t.body) ~= "string" then error("s3.put: body string expected", 2) end
+  local signed, err = M.sign({ method = "PUT", url = t.url, region = t.region, service = t.service,
+    access_key = t.access_key, secret_key = t.secret_key, session_token = t.session_token, time = t.time,
+    payload_hash = core.sha256(t.body),
+    headers = { { "Content-Type", t.content_type or "application/octet-stream" } } })
+  if not signed then return nil, err end
+  local sched = require "stt.sched"
+  local transport = require(sched.in_nginx() and "stt.transport.ngx" or "stt.transport.curl").new()
+  local origin = t.url:match("^(%a[%w+.-]*://[^/]+)")
+  local resp, terr = transport:request({ method = "PUT", url = origin .. signed.path, headers = signed.headers,
+    body = t.body }, { timeout = t.timeout or 60 })
+  if transport.close then transport:close() end
+  if not resp then return nil, errors.from_transport(terr, { provider = "s3", op = "put" }) end
+  if resp.status >= 200 and resp.status < 300 then return true end
+  local code = (resp.body or ""):match("<Code>([^<]*)</Code>")
+  local message = (resp.body or ""):match("<Message>([^<]*)</Message>") or ("HTTP " .. resp.status)
+  return nil, errors.new({ kind = (resp.status == 401 or resp.status == 403) and "auth"
+    or resp.status >= 500 and "server" or "invalid", status = resp.status, code = code,
+    retryable = resp.status >= 500 or resp.status == 429,
+    message = ("PUT %s: %s"):format(t.url:match("^%a[%w+.-]*://[^/]+(/[^?]*)") or "", message) },
+    { provider = "s3", op = "put" })
+end
+
 return M

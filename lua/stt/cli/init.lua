@@ -8,6 +8,7 @@ local util = require "stt.cli.util"
 local progress = require "stt.cli.progress"
 local transcribe = require "stt.cli.transcribe"
 local status = require "stt.cli.status"
+local fleet = require "stt.cli.fleet"
 
 local M = {
   -- kept for scripts and specs that use these pieces directly
@@ -34,35 +35,73 @@ local function build_parser()
   p:flag("-h --help", "Show this help and exit.")
   p:flag("-V --version", "Show the version and exit.")
 
+  -- What a job is: the options transcribe and enqueue share.
+  local function job_options(c)
+    c:flag("-h --help", "Show this help and exit.")
+    c:option("-p --provider", "Provider (see `stt providers`).", "dashscope"):argname("<name>")
+    c:option("-m --model", "Model (default: the provider's)."):argname("<name>")
+    c:option("-l --language", "Language hint (en, zh, ...)."):argname("<code>")
+    c:option("--mode", "volcengine-auc: standard, idle or flash (flash sends small files inline)."):argname("<mode>")
+    c:option("--speakers", "Speaker diarization with N speakers (0: on, count unknown)."):argname("<N>")
+    c:option("--hotwords", "Hot words file (stt.hotwords format)."):argname("<file>")
+    c:option("-f --format", "Output formats, comma-separated: " .. table.concat(transcribe.formats(), ", ")
+      .. " (json: the whole transcript" .. (type(stt.subtitle.cues_json) == "function"
+      and "; cues: the caption cues as JSON" or "") .. ").", "srt,json"):argname("<list>")
+    c:option("--base-url", "Provider base URL, up to and including its API version."):argname("<url>")
+    c:option("--upload", "Where local files go: s3://BUCKET[/PREFIX] (an S3-compatible store; keys from "
+      .. "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or dashscope (its temporary storage, the default "
+      .. "for dashscope).")
+      :argname("<dest>")
+    c:option("--s3-endpoint", "The store's endpoint, e.g. https://oss-cn-beijing.aliyuncs.com."):argname("<url>")
+    c:option("--s3-region", "The store's region (default us-east-1).", nil):argname("<region>")
+    c:flag("--s3-path-style", "Path-style object URLs (MinIO); default virtual-host style.")
+    c:argument("inputs", "URL, FILE ... or @LISTFILE"):args("*")
+  end
+
   local t = p:command("transcribe", "Transcribe inputs into one file per input and format.")
     :add_help(false):epilog(EPILOG)
-  t:flag("-h --help", "Show this help and exit.")
-  t:option("-p --provider", "Provider (see `stt providers`).", "dashscope"):argname("<name>")
-  t:option("-m --model", "Model (default: the provider's)."):argname("<name>")
-  t:option("-l --language", "Language hint (en, zh, ...)."):argname("<code>")
-  t:option("--mode", "volcengine-auc: standard, idle or flash (flash sends small files inline)."):argname("<mode>")
-  t:option("--speakers", "Speaker diarization with N speakers (0: on, count unknown)."):argname("<N>")
-  t:option("--hotwords", "Hot words file (stt.hotwords format)."):argname("<file>")
-  t:option("-f --format", "Output formats, comma-separated: " .. table.concat(transcribe.formats(), ", ")
-    .. " (json: the whole transcript" .. (type(stt.subtitle.cues_json) == "function"
-    and "; cues: the caption cues as JSON" or "") .. ").", "srt,json"):argname("<list>")
+  job_options(t)
   t:option("-o --output", "Output folder; one file per input and format.", "."):argname("<dir>")
   t:option("-j --concurrency", "Jobs in flight.", "8"):argname("<N>")
   t:option("--journal", "Task journal (default <dir>/stt-journal.jsonl); a rerun resumes from it."):argname("<file>")
-  t:option("--base-url", "Provider base URL, up to and including its API version."):argname("<url>")
   t:option("--timeout", "Longest wait per job, in seconds (default 3600)."):argname("<s>")
-  t:option("--upload", "Where local files go: s3://BUCKET[/PREFIX] (an S3-compatible store; keys from "
-    .. "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or dashscope (its temporary storage, the default "
-    .. "for dashscope).")
-    :argname("<dest>")
-  t:option("--s3-endpoint", "The store's endpoint, e.g. https://oss-cn-beijing.aliyuncs.com."):argname("<url>")
-  t:option("--s3-region", "The store's region (default us-east-1).", nil):argname("<region>")
-  t:flag("--s3-path-style", "Path-style object URLs (MinIO); default virtual-host style.")
   t:flag("--force", "Resubmit inputs whose journaled task failed, or whose earlier submit has an unknown "
     .. "outcome (that one may pay twice).")
   t:flag("-q --quiet", "No progress; failures and the summary only.")
   t:flag("--json", "Machine-readable events on stdout, one JSON object per line.")
-  t:argument("inputs", "URL, FILE ... or @LISTFILE"):args("*")
+
+  local e = p:command("enqueue", "Put a batch on a Redis work queue for `stt worker`s on any host; prints "
+    .. "its id. Local files are uploaded first.")
+    :add_help(false):epilog(EPILOG)
+  job_options(e)
+  e:option("--store", "The Redis store and queue: redis://[:PASSWORD@]HOST:PORT[/DB]."):argname("<url>")
+  e:option("--store-prefix", "Prefix of its Redis keys.", "stt:"):argname("<prefix>")
+  e:option("-o --output", "Output folder for the workers (default: each worker's own -o)."):argname("<dir>")
+
+  local w = p:command("worker", "Take jobs from a Redis work queue until stopped (or until it is empty); "
+    .. "every job is submitted once across all workers.")
+    :add_help(false)
+  w:flag("-h --help", "Show this help and exit.")
+  w:option("--store", "The Redis store and queue: redis://[:PASSWORD@]HOST:PORT[/DB]."):argname("<url>")
+  w:option("--store-prefix", "Prefix of its Redis keys.", "stt:"):argname("<prefix>")
+  w:option("-j --concurrency", "Jobs at once.", "4"):argname("<N>")
+  w:option("-o --output", "Output folder (default: the batch's, else .)."):argname("<dir>")
+  w:option("--out", "Write outputs to an S3-compatible prefix instead: s3://BUCKET[/PREFIX] (keys from "
+    .. "AWS_*), with --s3-endpoint."):argname("<dest>")
+  w:option("--s3-endpoint", "The store's endpoint."):argname("<url>")
+  w:option("--s3-region", "The store's region (default us-east-1)."):argname("<region>")
+  w:flag("--s3-path-style", "Path-style object URLs (MinIO).")
+  w:option("-f --format", "Output formats (default: the batch's)."):argname("<list>")
+  w:option("--base-url", "Provider base URL (default: the batch's)."):argname("<url>")
+  w:option("--timeout", "Longest wait per job, in seconds (default 3600)."):argname("<s>")
+  w:option("--lease", "Seconds a job may go unacknowledged before another worker takes it (120)."):argname("<s>")
+  w:option("--store-lease", "Seconds a job's claim holds while its worker submits (30)."):argname("<s>")
+  w:option("--result-ttl", "Seconds results stay in Redis (604800; 0: forever)."):argname("<s>")
+  w:flag("--until-empty", "Stop when no batch has work left.")
+  w:flag("--no-rate-limit", "Send as fast as jobs come (by default the provider's documented rates, "
+    .. "one budget for every worker on the store).")
+  w:flag("-q --quiet", "Report failures only.")
+  w:flag("--json", "One JSON event per job on stdout.")
 
   local r = p:command("resume", "Run the batch recorded in a journal again (finished inputs are skipped).")
     :add_help(false)
@@ -86,12 +125,14 @@ local function build_parser()
   s:option("--since", "With --list: how far back, in hours (default 24).", "24"):argname("<h>")
   s:option("--state", "With --list: only tasks in this provider state (e.g. SUCCEEDED).")
     :argname("<state>")
-  s:argument("target", "TASK_ID or JOURNAL"):args("?")
+  s:option("--store", "A Redis work queue: the state of a batch (or of every batch)."):argname("<url>")
+  s:option("--store-prefix", "Prefix of its Redis keys.", "stt:"):argname("<prefix>")
+  s:argument("target", "TASK_ID or JOURNAL (with --store: a BATCH)"):args("?")
 
   local v = p:command("providers", "List providers, their key and base-URL variables and models.")
     :add_help(false)
   v:flag("-h --help", "Show this help and exit.")
-  return p, { transcribe = t, resume = r, status = s, providers = v }
+  return p, { transcribe = t, enqueue = e, worker = w, resume = r, status = s, providers = v }
 end
 
 local function version_line()
@@ -102,7 +143,9 @@ end
 local COMMANDS = {
   transcribe = transcribe.transcribe,
   resume = transcribe.resume,
-  status = status.status,
+  status = function(o) if o.store then return fleet.status(o) end return status.status(o) end,
+  enqueue = fleet.enqueue,
+  worker = fleet.worker,
   providers = status.providers,
 }
 
