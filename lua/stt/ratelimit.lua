@@ -203,17 +203,27 @@ local function new_remote(rate, redis, key)
   return setmetatable({ span_ms = span * 1000, redis = redis, key = key }, Remote)
 end
 
+-- A start this much later than its reserved time is not used: the slots after it may have gone
+-- out already, and sending now would bunch with them (a busy machine wakes sleepers late; four
+-- workers on two cores counted 24 arrivals in one second at 20/s before this). A fresh slot is
+-- reserved instead, leaving the late one empty.
+local LATE = 0.025
+
 function Remote:acquire(deadline)
-  local left = deadline and math.max(0, (deadline - sched.now()) * 1000) or -1
-  local v, err = self.redis:eval(RESERVE, { self.key }, { ("%.3f"):format(self.span_ms), ("%.3f"):format(left) })
-  if not v then
-    self.last_error = err
-    return true
+  while true do
+    local left = deadline and math.max(0, (deadline - sched.now()) * 1000) or -1
+    local v, err = self.redis:eval(RESERVE, { self.key }, { ("%.3f"):format(self.span_ms), ("%.3f"):format(left) })
+    if not v then
+      self.last_error = err
+      return true
+    end
+    local wait = tonumber(v)
+    if not wait or wait < 0 then return false end
+    if wait == 0 then return true end
+    local due = sched.now() + wait / 1000
+    sched.sleep(wait / 1000)
+    if sched.now() - due <= LATE then return true end
   end
-  local wait = tonumber(v)
-  if not wait or wait < 0 then return false end
-  if wait > 0 then sched.sleep(wait / 1000) end
-  return true
 end
 
 -- The dict named by rate_limit.shared (a name in ngx.shared, or the dict itself).
