@@ -92,30 +92,44 @@ describe("Redis store", function()
     assert.equal(1, H.count(H.stats().submissions, "rs_auc"))
   end)
 
+  -- The limiter reserves evenly spaced starts; what the server counts also depends on how late
+  -- this (possibly very busy: the ASan pass) process sends after its start. A round that
+  -- exceeds the limit is measured again, three rounds at most: a limiter that does not share its
+  -- budget fails every round (four clients at 20/s each would send up to 80 in a second).
   it("keeps one rate budget for every client of an account", function()
     local prefix = fresh_prefix()
     local url = H.media("rs_rate", 1, "Fleet budget.")
-    H.config({ record_arrivals = true })
     local clients = {}
     for i = 1, 4 do clients[i] = ds(prefix, { rate_limit = { submit = 20, query = 100, store = H.redis_url,
                                                              prefix = prefix } }) end
-    stt.run(function()
-      local ths = {}
-      for i = 1, 60 do
-        local c = clients[i % 4 + 1]
-        ths[i] = stt.spawn(function() assert(c:submit({ url = url, language = "l" .. i, force = true })) end)
+    local most, rounds = math.huge, 0
+    while most > 20 and rounds < 3 do
+      rounds = rounds + 1
+      H.quick_sim()                                    -- (a reset: no arrivals of an earlier round)
+      H.config({ process_inline = true, record_arrivals = true })
+      stt.run(function()
+        local ths = {}
+        for i = 1, 60 do
+          local c = clients[i % 4 + 1]
+          ths[i] = stt.spawn(function() assert(c:submit({ url = url, language = "l" .. i, force = true })) end)
+        end
+        for _, t in ipairs(ths) do t:join() end
+      end)
+      H.config({ record_arrivals = false })
+      local times = H.json(H.control("GET", "/_sim/arrivals"))
+        ["POST /dashscope/api/v1/services/audio/asr/transcription"]
+      table.sort(times)
+      local j = 1
+      most = 0
+      for i = 1, #times do
+        while times[i] - times[j] >= 1 do j = j + 1 end
+        if i - j + 1 > most then most = i - j + 1 end
       end
-      for _, t in ipairs(ths) do t:join() end
-    end)
-    H.config({ record_arrivals = false })
-    local times = H.json(H.control("GET", "/_sim/arrivals"))["POST /dashscope/api/v1/services/audio/asr/transcription"]
-    table.sort(times)
-    local most, j = 0, 1
-    for i = 1, #times do
-      while times[i] - times[j] >= 1 do j = j + 1 end
-      if i - j + 1 > most then most = i - j + 1 end
+      assert.equal(60, #times)
+      if most > 20 then
+        print(("[redis rate] round %d: %d submits in one second; measured again"):format(rounds, most))
+      end
     end
-    assert.equal(60, #times)
-    assert.is_true(most <= 20, most .. " submits in one second from four clients at 20/s")
+    assert.is_true(most <= 20, most .. " submits in one second from four clients at 20/s, in each of 3 rounds")
   end)
 end)
