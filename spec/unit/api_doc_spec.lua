@@ -89,7 +89,8 @@ describe("docs/api.md", function()
     assert.is_true(n > 5)
   end)
 
-  it("names every public function of stt.subtitle, stt.hotwords, stt.batch, stt.journal and stt.s3", function()
+  it("names every public function of stt.subtitle, stt.hotwords, stt.batch, stt.journal, stt.s3, stt.queue and "
+    .. "stt.redis", function()
     local function check(title, prefix, tbl)
       local text = section(title)
       for k, v in pairs(tbl) do
@@ -103,6 +104,17 @@ describe("docs/api.md", function()
     check("## `stt.batch`", "stt.batch.", stt.batch)
     check("## `stt.journal`", "stt.journal.", stt.journal)
     check("## `stt.s3`", "stt.s3.", stt.s3)
+    check("## `stt.queue`", "stt.queue.", stt.queue)
+    check("## `stt.redis`", "stt.redis.", stt.redis)
+    for _, case in ipairs({ { "## `stt.queue`", "q:", stt.queue.Queue },
+                            { "## `stt.redis`", "r:", getmetatable(stt.redis.new("redis://127.0.0.1")).__index } }) do
+      local text = section(case[1])
+      for k, v in pairs(case[3]) do
+        if type(v) == "function" and not k:match("^_") then
+          assert.is_true(documented(text, case[2] .. k), case[2] .. k .. " is not documented")
+        end
+      end
+    end
     local hw = stt.hotwords.new({ "a" })
     local text = section("## `stt.hotwords`")
     for k, v in pairs(getmetatable(hw).__index) do
