@@ -225,10 +225,10 @@ function Queue:batches()
   return keys
 end
 
---- True when no batch has work left (queued or running).
+--- True when no batch has work left (queued or running); nil, message when Redis cannot say.
 function Queue:idle()
   local n, err = self.r:call("SCARD", self.p .. "batches")
-  if not n then return nil, fail(err) end
+  if not n then return fail(err) end
   return n == 0
 end
 
