@@ -10,7 +10,7 @@ DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted lua
                libcurl4-openssl-dev nginx libnginx-mod-http-lua libluajit2-5.1-dev luajit2 \
                ffmpeg espeak-ng luarocks openssl curl valgrind libxml2-utils bsdutils \
                clang libclang-rt-14-dev wrk lua-dkjson lua-argparse libssl-dev time \
-               redis-server libhiredis-dev
+               redis-server libhiredis-dev chromium fonts-noto-cjk python3
 
 ifeq ($(LUA),luajit)
   LUA_INC     ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
