@@ -36,6 +36,10 @@ function M.parse(provider, body, opts)
   return out
 end
 
+--- stt.option_value(text) -> an option value given as text, typed: true/false, numbers, "quoted"
+-- text, lists as [a,b] or a,b (what `stt -O key=value` and `stt compare -c` take).
+M.option_value = require("stt.options").value
+
 --- Encode/decode JSON with the core's parser (keys sorted, so output is deterministic).
 M.json_encode = core.json_encode
 M.json_decode = core.json_decode

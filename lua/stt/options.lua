@@ -128,6 +128,37 @@ function M.unknown_message(name, level, known, job_names)
   return ("unknown option %q%s"):format(name, near and (" (did you mean %q?)"):format(near) or "")
 end
 
+-- One scalar of an option value given as text: true/false, a number (Lua's syntax: 2, 0.5, 1e3),
+-- "quoted" or 'quoted' text (quotes removed: "007" stays a string), anything else as it is.
+local function scalar(t)
+  t = t:match("^%s*(.-)%s*$")
+  if t == "true" then return true end
+  if t == "false" then return false end
+  local q = t:match('^"(.*)"$') or t:match("^'(.*)'$")
+  if q then return q end
+  local n = tonumber(t)
+  if n and t:match("^[-+]?[%d.]") then return n end
+  return t
+end
+
+--- An option value given as text (the CLI's -O key=value, stt compare's -c ...{key=value}),
+-- typed: `[a,b]` or `a,b` is a list of scalars (`[]` the empty list), a scalar is true/false, a
+-- number, "quoted" text or plain text. Raises an "invalid" error for a list left open.
+function M.value(text)
+  if type(text) ~= "string" then error("options.value: text expected", 2) end
+  local inner = text:match("^%s*%[(.*)%]%s*$")
+  if not inner and text:match("^%s*%[") then
+    error(errors.new({ kind = "invalid", retryable = false, message = ("option value %q: a list opened with [ "
+      .. "is not closed with ]"):format(text) }), 2)
+  end
+  if not inner and not text:find(",", 1, true) then return scalar(text) end
+  local list = {}
+  inner = inner or text
+  if inner:match("^%s*$") then return list end
+  for item in (inner .. ","):gmatch("([^,]*),") do list[#list + 1] = scalar(item) end
+  return list
+end
+
 --- Raise an "invalid" error for the first unknown key of opts at `level` (client, wait, batch).
 function M.check(level, opts, fn, job_names)
   if opts == nil then return end
