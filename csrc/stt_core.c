@@ -14,6 +14,7 @@
 #include "provider.h"
 #include "engine.h"
 #include "redis.h"
+#include "score.h"
 #include "signals.h"
 #include "digest.h"
 #include "sigv4.h"
@@ -971,6 +972,7 @@ int luaopen_stt_core(lua_State *L) {
   lua_setfield(L, -2, "__close");
   lua_pop(L, 1);
   stt_newlib(L, core_funcs);
+  stt_core_score_open(L);                       /* score_align, utf8_invalid (stt_core_score.c) */
   lua_pushlightuserdata(L, NULL); lua_setfield(L, -2, "null");
   lua_pushliteral(L, STT_VERSION); lua_setfield(L, -2, "_VERSION");
   return 1;
