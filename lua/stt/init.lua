@@ -59,9 +59,10 @@ M.pending_signal = core.pending_signal
 -- Modules that load on first use: stt.subtitle, stt.hotwords (pure post-processing),
 -- stt.batch (worker pools), stt.journal (the task journal, for tools that read one), stt.s3
 -- (AWS SigV4 presigning and signing, small PUTs), stt.store (task stores), stt.queue (the Redis
--- work queue), stt.redis (a Redis client that yields inside stt.run and nginx).
+-- work queue), stt.redis (a Redis client that yields inside stt.run and nginx), stt.score (error
+-- rates of transcripts against references, pure).
 local LAZY = { subtitle = true, hotwords = true, batch = true, journal = true, s3 = true, queue = true,
-               store = true, redis = true }
+               store = true, redis = true, score = true }
 return setmetatable(M, { __index = function(t, k)
   if LAZY[k] then
     local mod = require("stt." .. k)
