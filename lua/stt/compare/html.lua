@@ -420,7 +420,7 @@ figcaption{font-weight:600;margin-bottom:6px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;width:100%}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 th{background:var(--panel);font-size:.85rem;white-space:normal;vertical-align:bottom;min-width:5em}
-td.l{white-space:normal;overflow-wrap:anywhere;min-width:12em}
+td.l{white-space:normal;overflow-wrap:break-word;min-width:10em}
 .pf td{white-space:normal;min-width:7em}
 .pf td.l{min-width:5em}
 tr:last-child td{border-bottom:0}
