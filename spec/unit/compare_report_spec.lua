@@ -246,6 +246,42 @@ describe("stt.compare.html.render", function()
     assert.truthy(page:find('over <del class="op-d">the</del> lazy', 1, true))
   end)
 
+  it("joins tokens by the scorer's rule: no space only between two single CJK characters", function()
+    local is_cjk = require("stt.score.normalize").is_cjk
+    local function u8(cp)   -- no utf8 library in Lua 5.1
+      if cp < 0x80 then return string.char(cp) end
+      if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
+      if cp < 0x10000 then
+        return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+      end
+      return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
+        0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+    end
+    local cps = { 0x41, 0xE9, 0x3004, 0x2FFF, 0xFF65, 0xFFA0, 0x1F600, 0x31350, 0x3190, 0xD7B0 }
+    for _, r in ipairs({ { 0x3400, 0x4DBF }, { 0x4E00, 0x9FFF }, { 0xF900, 0xFAFF }, { 0x20000, 0x3134F },
+                         { 0x3005, 0x3007 }, { 0x3040, 0x30FF }, { 0x31F0, 0x31FF }, { 0xFF66, 0xFF9F },
+                         { 0xAC00, 0xD7AF }, { 0x1100, 0x11FF }, { 0x3130, 0x318F } }) do
+      for _, cp in ipairs({ r[1] - 1, r[1], r[2], r[2] + 1 }) do cps[#cps + 1] = cp end
+    end
+    local r = fixture()
+    local f = r.configs[1].files[1]
+    -- each character twice in a row, fenced by words
+    local al = {}
+    for i, cp in ipairs(cps) do
+      al[#al + 1] = { op = "=", ref = "w" .. i, hyp = "w" .. i }
+      al[#al + 1] = { op = "=", ref = u8(cp), hyp = u8(cp) }
+      al[#al + 1] = { op = "=", ref = u8(cp), hyp = u8(cp) }
+    end
+    f.alignment = al
+    local out = html.render(r)
+    for i, cp in ipairs(cps) do
+      local c = u8(cp)
+      local joined = is_cjk(c) and (c .. c) or (c .. " " .. c)
+      assert.truthy(out:find("w" .. i .. " " .. joined .. " w" .. (i + 1), 1, true)
+        or out:find("w" .. i .. " " .. joined .. "</p>", 1, true), string.format("U+%04X", cp))
+    end
+  end)
+
   it("is deterministic and refuses a malformed report", function()
     assert.are.equal(page, html.render(fixture()))
     assert.has_error(function() html.render({}) end)

@@ -41,10 +41,11 @@ local function clip(s, n)
   return s
 end
 
--- True when `tok` is one CJK character: Han (U+3400-9FFF, F900-FAFF, 20000-2FFFF), kana
--- (U+3040-30FF) or Hangul syllables (U+AC00-D7AF). This mirrors the scorer's unit rule (CJK
--- text is scored character by character), so joining alignment tokens for display puts a space
--- between two tokens unless both are single CJK characters.
+-- True when `tok` is one CJK character: Han (U+3400-4DBF, 4E00-9FFF, F900-FAFF, 20000-3134F and
+-- 々〆〇 U+3005-3007), kana (U+3040-30FF, 31F0-31FF, half-width FF66-FF9F) or Hangul (U+AC00-D7AF,
+-- 1100-11FF, 3130-318F). This mirrors the scorer's unit rule (those characters are scored one at a
+-- time): joining alignment tokens for display puts a space between two tokens unless both are
+-- single CJK characters.
 local function single_cjk(tok)
   local b = tok:byte(1)
   if not b or b < 0xE0 then return false end
@@ -52,8 +53,10 @@ local function single_cjk(tok)
   if b >= 0xF0 then n, cp = 4, b % 8 end
   if #tok ~= n then return false end
   for i = 2, n do cp = cp * 64 + tok:byte(i) % 64 end
-  return (cp >= 0x3400 and cp <= 0x9FFF) or (cp >= 0xF900 and cp <= 0xFAFF) or (cp >= 0x20000 and cp <= 0x2FFFF)
-    or (cp >= 0x3040 and cp <= 0x30FF) or (cp >= 0xAC00 and cp <= 0xD7AF)
+  return (cp >= 0x3400 and cp <= 0x4DBF) or (cp >= 0x4E00 and cp <= 0x9FFF) or (cp >= 0xF900 and cp <= 0xFAFF)
+    or (cp >= 0x20000 and cp <= 0x3134F) or (cp >= 0x3005 and cp <= 0x3007)
+    or (cp >= 0x3040 and cp <= 0x30FF) or (cp >= 0x31F0 and cp <= 0x31FF) or (cp >= 0xFF66 and cp <= 0xFF9F)
+    or (cp >= 0xAC00 and cp <= 0xD7AF) or (cp >= 0x1100 and cp <= 0x11FF) or (cp >= 0x3130 and cp <= 0x318F)
 end
 
 ---------------------------------------------------------------- charts
