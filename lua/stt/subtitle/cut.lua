@@ -20,6 +20,7 @@
 -- per segment from its language (segment, then result) or, without one, from the script of its text.
 -- Pure: no I/O, no globals.
 local Text = require "stt.subtitle.text"
+local Label = require "stt.subtitle.label"
 
 local C = {}
 
@@ -80,9 +81,9 @@ end
 -- Tokens live in flat arrays indexed by token, not in a table per token: T text, S/E start/end
 -- (ms), A true when the text is known to be ASCII (its width is then its length times half), K 1
 -- when it starts with closing punctuation, else 2 when a space preceded it in a text without word
--- timings, else 0. They hold one block at a time (cut as soon as it is complete) in slots 2..hi,
--- slot 1 being the sentinel of prepare: the arrays stay as small as the largest block, and dense
--- (no nil in them).
+-- timings, else 0, U true when its times were shared out (no word timings: no karaoke for it).
+-- They hold one block at a time (cut as soon as it is complete) in slots 2..hi, slot 1 being the
+-- sentinel of prepare: the arrays stay as small as the largest block, and dense (no nil in them).
 
 -- Two stores: one holds the current block, the other takes a segment that may start a new one
 -- (so no tokens move when it does). They share the scratch arrays of prepare and the caches.
@@ -90,7 +91,7 @@ local function new_stores()
   local P, J, F, RI, RJ, rank, weak, memo, widths = {}, {}, {}, {}, {}, {}, {}, {}, {}
   local function store()
     -- slot 1: the sentinel, for good; blk: the block the store holds
-    return { T = { "" }, S = { 0 }, E = { 0 }, A = { false }, K = { 0 }, blk = {},
+    return { T = { "" }, S = { 0 }, E = { 0 }, A = { false }, K = { 0 }, U = { false }, blk = {},
              P = P, J = J, F = F, RI = RI, RJ = RJ, rank = rank, weak = weak, memo = memo, widths = widths }
   end
   return store(), store()
@@ -151,14 +152,14 @@ local function sorted_word_tokens(X, at, words, s0)
     end
   end
   table.sort(timed, by_start)
-  local T, S, E, A, K = X.T, X.S, X.E, X.A, X.K
+  local T, S, E, A, K, U = X.T, X.S, X.E, X.A, X.K, X.U
   local k = at
   for _, t in ipairs(timed) do
     if k > at and t.c and not find(t.text, "%w") then
       T[k], E[k], A[k] = T[k] .. t.text, max(E[k], t.e), A[k] and t.a  -- punctuation: glue it
     else
       k = k + 1
-      T[k], S[k], E[k], A[k], K[k] = t.text, t.s, t.e, t.a, t.c and 1 or 0
+      T[k], S[k], E[k], A[k], K[k], U[k] = t.text, t.s, t.e, t.a, t.c and 1 or 0, false
     end
   end
   return k
@@ -167,7 +168,7 @@ end
 -- Stores the tokens of one segment, in time order, at slots at+1 ...; returns the last slot used
 -- (at: none). Slot `at` must be filled already (the arrays stay dense).
 local function segment_tokens(X, at, seg, s0, e0, prof)
-  local T, S, E, A, K, memo = X.T, X.S, X.E, X.A, X.K, X.memo
+  local T, S, E, A, K, U, memo = X.T, X.S, X.E, X.A, X.K, X.U, X.memo
   local words = type(seg.words) == "table" and seg.words or {}
   local k, last_s = at, nil
   for _, w in ipairs(words) do
@@ -204,7 +205,7 @@ local function segment_tokens(X, at, seg, s0, e0, prof)
         T[k], E[k], A[k] = T[k] .. text, max(E[k], e), A[k] and ascii   -- punctuation: glue it
       else
         k = k + 1
-        T[k], S[k], E[k], A[k], K[k] = text, s, e, ascii, closing and 1 or 0
+        T[k], S[k], E[k], A[k], K[k], U[k] = text, s, e, ascii, closing and 1 or 0, false
       end
     end
   end
@@ -234,7 +235,7 @@ local function segment_tokens(X, at, seg, s0, e0, prof)
     local s = s0 + mfloor(dur * pos / total)
     pos = pos + widths[m]
     k = k + 1
-    T[k], S[k], E[k], A[k] = u, s, s0 + mfloor(dur * pos / total), false
+    T[k], S[k], E[k], A[k], U[k] = u, s, s0 + mfloor(dur * pos / total), false, true
     K[k] = closing_start(u) and 1 or spaced and spaced[m] and 2 or 0
   end
   return k
@@ -337,21 +338,29 @@ local function weak_of(X, text)
   return w
 end
 
--- Greedy line fill: the fewest lines a range needs (a token wider than a line gets its own).
-local function lines_needed(X, i, j, o)
+-- Greedy line fill: the fewest lines a range needs (a token wider than a line gets its own). lw:
+-- the width of the speaker label before the first line (it takes room on that line).
+local function lines_needed(X, i, j, o, lw)
   local P, J, limit = X.P, X.J, o.line_chars
-  local n, start = 1, i
+  local n, base = 1, P[i - 1] - lw
   for k = i + 1, j do
-    if P[k] - P[start - 1] - J[k] > limit then
-      n, start = n + 1, k
+    if P[k] - base - J[k] > limit then
+      n, base = n + 1, P[k - 1]
     end
   end
   return n
 end
 
-local function fits(X, i, j, o)
+local function fits(X, i, j, o, lw)
   if X.E[j] - X.S[i] > o.max_ms then return false end
-  return lines_needed(X, i, j, o) <= o.max_lines
+  return lines_needed(X, i, j, o, lw) <= o.max_lines
+end
+
+-- The width of the label of an event starting at token i: blk.lw1 for the block's first event (a
+-- speaker turn starts there, or every event is labelled), blk.lwn for the others.
+local function label_width(blk, i)
+  if i == blk.lo then return blk.lw1 end
+  return blk.lwn
 end
 
 -- A long pause after token k (of a block ending at hi).
@@ -401,19 +410,21 @@ end
 
 -- Lines of the event i..j: one if it fits, else the most balanced split (punctuation preferred,
 -- no line ending on a weak word), else greedy filling for more than two lines. Also their reading
--- characters (the sum of their widths) when the block is additive.
-local function layout(X, blk, i, j, o)
+-- characters (the sum of their widths, the label's not included) when the block is additive, and
+-- where the lines break: the last token of line 1 (two lines), or a list of each line's first
+-- token (more), or nil (one line). lw: the label's width, which takes room on the first line.
+local function layout(X, blk, i, j, o, lw)
   local T, P, J, rank, weak, cjk = X.T, X.P, X.J, X.rank, X.weak, o.cjk
   local limit, max_lines = o.line_chars, o.max_lines
   local wij = P[j] - P[i - 1] - J[j]
-  if wij <= limit or i == j then return { range_text(X, blk, i, j) }, blk.additive and 0 + wij end
+  if wij + lw <= limit or i == j then return { range_text(X, blk, i, j) }, blk.additive and 0 + wij end
   -- Every event needs at most max_lines lines (cut_block makes sure), so with max_lines 2 there is
   -- no need to count them.
-  if max_lines >= 2 and (max_lines <= 2 or lines_needed(X, i, j, o) <= 2) then
+  if max_lines >= 2 and (max_lines <= 2 or lines_needed(X, i, j, o, lw) <= 2) then
     local best, best_cost = nil, math.huge
     local pi, pj, jj = P[i - 1], P[j], J[j]
     for m = i, j - 1 do
-      local w1, w2 = P[m] - pi - J[m], pj - P[m] - jj
+      local w1, w2 = P[m] - pi - J[m] + lw, pj - P[m] - jj
       if w1 <= limit and w2 <= limit then
         local text = T[m]
         local cost = w1 - w2                                  -- math.abs(w1 - w2), inlined
@@ -431,19 +442,20 @@ local function layout(X, blk, i, j, o)
     end
     if best then
       return { range_text(X, blk, i, best), range_text(X, blk, best + 1, j) },
-        blk.additive and 0 + (P[best] - pi - J[best]) + (pj - P[best] - jj)
+        blk.additive and 0 + (P[best] - pi - J[best]) + (pj - P[best] - jj), best
     end
   end
-  local lines, start, chars = {}, i, 0
+  local lines, starts, start, chars, off = {}, { i }, i, 0, lw
   for k = i + 1, j do
-    if P[k] - P[start - 1] - J[k] > limit then
+    if P[k] - P[start - 1] - J[k] + off > limit then
       lines[#lines + 1] = range_text(X, blk, start, k - 1)
       chars = chars + (P[k - 1] - P[start - 1] - J[k - 1])
-      start = k
+      start, off = k, 0
+      starts[#starts + 1] = k
     end
   end
   lines[#lines + 1] = range_text(X, blk, start, j)
-  return lines, blk.additive and chars + (P[j] - P[start - 1] - J[j])
+  return lines, blk.additive and chars + (P[j] - P[start - 1] - J[j]), starts
 end
 
 -- Cut one block into events i..j: RI[r], RJ[r] for r = 1 .. (the count returned).
@@ -456,7 +468,7 @@ local function cut_block(X, blk, o)
     -- `lines` and `base` (P[start - 1] of the last line) are the greedy line fill of i..j, extended
     -- by one token per step: the count lines_needed(X, i, j + 1, o) would find, without re-measuring
     -- the span. ej is E[j].
-    local j, lines, base, si, ej = i, 1, P[i - 1], S[i], E[i]
+    local j, lines, base, si, ej = i, 1, P[i - 1] - label_width(blk, i), S[i], E[i]
     while j < hi do
       local k = j + 1
       local ek = E[k]
@@ -479,9 +491,10 @@ local function cut_block(X, blk, o)
     local a1, a2 = RI[r], RJ[r]
     if E[a2] - S[a1] < o.min_ms then
       local merged = false
-      if r < nr and not forced_break(X, hi, a2, o) and fits(X, a1, RJ[r + 1], o) then
+      if r < nr and not forced_break(X, hi, a2, o) and fits(X, a1, RJ[r + 1], o, label_width(blk, a1)) then
         RI[r + 1], merged = a1, true
-      elseif r > 1 and not forced_break(X, hi, RJ[r - 1], o) and fits(X, RI[r - 1], a2, o) then
+      elseif r > 1 and not forced_break(X, hi, RJ[r - 1], o)
+        and fits(X, RI[r - 1], a2, o, label_width(blk, RI[r - 1])) then
         RJ[r - 1], merged = a2, true
       end
       if merged then                                          -- remove event r
@@ -562,10 +575,10 @@ local function build_blocks(result, opts, emit, Q)
       local k = segment_tokens(X, hi, seg, starts[n], ends[n], prof)
       if k > hi then
         if X.S[hi + 1] < last_e then
-          local T, S, E, A, K = Y.T, Y.S, Y.E, Y.A, Y.K
+          local T, S, E, A, K, U = Y.T, Y.S, Y.E, Y.A, Y.K, Y.U
           for m = hi + 1, k do
             local d = m - hi + 1
-            T[d], S[d], E[d], A[d], K[d] = X.T[m], X.S[m], X.E[m], X.A[m], X.K[m]
+            T[d], S[d], E[d], A[d], K[d], U[d] = X.T[m], X.S[m], X.E[m], X.A[m], X.K[m], X.U[m]
           end
           emit(X, cur, Q)
           X, Y = Y, X
@@ -590,18 +603,47 @@ local function build_blocks(result, opts, emit, Q)
   if cur then emit(X, cur, Q) end
 end
 
--- Cuts a complete block into events: Q.cues[n] = { start_ms, end_ms, lines, speaker } with, beside
--- it, Q.speech[n] (end of speech), Q.prof[n] and Q.chars[n] (reading characters).
+-- The words of event i..j with their timings, { text, start_ms, end_ms, line, sep } (sep: the
+-- joiner before the word on its line, "" for a line's first word), or nil when a token's times
+-- were shared out (no word timings). cut: where the lines break, as layout returns it.
+local function event_words(X, blk, i, j, cut)
+  local T, S, E, U, F = X.T, X.S, X.E, X.U, X.F
+  for k = i, j do if U[k] then return nil end end
+  local words, line, starts = {}, 1, type(cut) == "table" and cut or nil
+  for k = i, j do
+    local first = k == i
+    if k > i and (cut == k - 1 or (starts and starts[line + 1] == k)) then line, first = line + 1, true end
+    local sep = ""
+    if not first then sep = blk.spaced and " " or F[2 * k - 2] end
+    words[#words + 1] = { text = T[k], start_ms = S[k], end_ms = E[k], line = line, sep = sep }
+  end
+  return words
+end
+
+-- Cuts a complete block into events: Q.cues[n] = { start_ms, end_ms, lines, speaker, label?,
+-- words? } with, beside it, Q.speech[n] (end of speech), Q.prof[n] and Q.chars[n] (reading
+-- characters). A speaker turn starts at a block whose speaker is not the previous block's.
 local function emit_block(X, blk, Q)
   local S, E, RI, RJ = X.S, X.E, X.RI, X.RJ
   local cues, speech, profs, chars = Q.cues, Q.speech, Q.prof, Q.chars
   prepare(X, blk)
   local o, speaker = blk.prof, blk.speaker
+  local labeller, label1, label = Q.labeller, nil, nil
+  if labeller then
+    label1 = labeller(speaker, speaker ~= Q.last_speaker)
+    label = labeller(speaker, false)
+    Q.last_speaker = speaker
+  end
+  blk.lw1 = label1 and width(label1, o) or 0
+  blk.lwn = label and width(label, o) or 0
   for r = 1, cut_block(X, blk, o) do
     local i, j = RI[r], RJ[r]
-    local lines, rc = layout(X, blk, i, j, o)
+    local lab = r == 1 and label1 or label
+    local lines, rc, cut = layout(X, blk, i, j, o, r == 1 and blk.lw1 or blk.lwn)
     local n = #cues + 1
-    cues[n] = { start_ms = S[i], end_ms = 0, lines = lines, speaker = speaker }
+    local c = { start_ms = S[i], end_ms = 0, lines = lines, speaker = speaker, label = lab }
+    if Q.words then c.words = event_words(X, blk, i, j, cut) end
+    cues[n] = c
     if not rc then                                            -- reading characters: the lines' width
       rc = 0
       for m = 1, #lines do rc = rc + width(lines[m], o) end
@@ -659,13 +701,17 @@ local function time_cues(Q)
   end
 end
 
---- cues(result, opts) -> { { start_ms, end_ms, lines = { ... }, speaker = "1" or nil }, ... }
--- in time order, never overlapping. opts: see DEFAULTS and PROFILES (a key set at the top level
--- applies to every profile; opts.zh = {...} etc. to one).
+--- cues(result, opts) -> { { start_ms, end_ms, lines = { ... }, speaker = "1" or nil, label?,
+-- words? }, ... } in time order, never overlapping. opts: see DEFAULTS and PROFILES (a key set at
+-- the top level applies to every profile; opts.zh = {...} etc. to one); speaker_labels ("turn",
+-- "every", false), speaker_format, speaker_names / speaker_name: cue.label, the text written before
+-- the first line, whose width the first line makes room for; words = true: cue.words, the words
+-- with their timings and lines (stt.subtitle.label, event_words above).
 function C.cues(result, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("subtitle: options table expected", 2) end
-  local Q = { cues = {}, speech = {}, prof = {}, chars = {} }
+  local Q = { cues = {}, speech = {}, prof = {}, chars = {}, words = opts.words and true or nil,
+              labeller = Label.labeller(opts, false) }
   build_blocks(result, opts, emit_block, Q)
   time_cues(Q)
   return Q.cues

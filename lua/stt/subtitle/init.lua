@@ -1,8 +1,10 @@
 --- stt.subtitle: subtitles from a normalized Result: cues() and the writers srt, vtt, lrc, ass,
--- ttml, txt, and cues_json (the cues as JSON; the whole Result as JSON is stt.json_encode's job).
--- The public face of the package; the work is done in three layers:
+-- ttml, sbv, csv, tsv, txt, and cues_json (the cues as JSON; the whole Result as JSON is
+-- stt.json_encode's job). The public face of the package; the work is done in layers:
 --   stt.subtitle.text   UTF-8, widths, scripts and profiles, punctuation (PROFILES, DEFAULTS)
+--   stt.subtitle.label  speaker names and labels
 --   stt.subtitle.cut    the token store, caption cutting and timing (cues)
+--   stt.subtitle.ass    ASS styles, header and karaoke tags
 --   stt.subtitle.write  the writers and their one time formatter (timestamp)
 -- The rules the captions follow, and their sources: docs/subtitles.md.
 -- Pure Lua for Lua 5.4 and LuaJIT: no I/O, no globals, no utf8 library.
@@ -28,15 +30,22 @@ M.width = function(s, profile) return width(s, PROFILES[profile or "latin"] or P
 -- applies to every profile; opts.zh = {...} etc. to one).
 M.cues = Cut.cues
 
---- Writers: writer(result [, opts]) -> the text of the file. opts: those of cues, and
--- speaker_name = function(speaker) or speaker_names = { [speaker] = name } (default "Speaker 1");
--- lrc also takes title.
+--- Writers: writer(result [, opts]) -> the text of the file. opts: those of cues (srt, sbv, lrc,
+-- txt and cues_json write speaker labels), speaker_name = function(speaker) or speaker_names =
+-- { [speaker] = name } (default "Speaker 1"), on_warning = function(message); lrc also takes
+-- title, vtt word_timestamps, ass style and karaoke, csv and tsv rows.
 M.srt = Write.srt
 M.vtt = Write.vtt
 M.lrc = Write.lrc
 M.ass = Write.ass
 M.ttml = Write.ttml
+M.sbv = Write.sbv
+M.csv = Write.csv
+M.tsv = Write.tsv
 M.cues_json = Write.cues_json
 M.txt = Write.txt
+
+--- ass_style(style) -> the full ASS style, defaults for 1080p video filled in, or nil, message.
+M.ass_style = Write.ass_style
 
 return M
