@@ -247,7 +247,8 @@ local function flash()
   store.count_in("submissions", params.url or ("data:" .. #params.data .. " bytes"))
   local rec = volc.recognize({ id = rid, provider = PROVIDER, mode = "flash",
                                resource = MODES.flash.resources[resource], params = params,
-                               raw_request = body.request }, cfg)
+                               raw_request = body.request }, cfg,
+                             { provider = PROVIDER, model = MODES.flash.resources[resource] })
   if (rec.duration_ms or 0) > FLASH_MAX_MS then
     return send(45000001, "audio longer than 2 hours: use the standard version")
   end

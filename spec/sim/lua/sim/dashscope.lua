@@ -340,7 +340,9 @@ local function process_file(rec, index, url, cfg, source)
     -- file that cannot be downloaded (docs/providers.md#dashscope-temporary-storage).
     return fail("download", "oss:// URL without X-DashScope-OssResourceResolve: enable")
   end
-  local p = job.probe(source or url, cfg)
+  local rp = type(rec.raw_parameters) == "table" and rec.raw_parameters or {}
+  local p = job.probe(source or url, cfg, { provider = PROVIDER, model = rec.model,
+    fillers_removed = rp.disfluency_removal_enabled == true })
   if p.failure then return fail(p.failure, p.detail, p.status) end
   local info, tr = p.info, p.tr
   file.duration_ms, file.format, file.sample_rate, file.channels = info.duration_ms, info.format,

@@ -1,5 +1,7 @@
 -- What every simulated provider does with a submitted audio URL, and its task clock:
---   probe(url, cfg)   download (loopback only), read the duration, "recognize" the reference text
+--   probe(url, cfg, voice)   download (loopback only), read the duration, "recognize" the reference
+--                     text (with config mishear, the variant sim.mishear makes for voice =
+--                     { provider, model, fillers_removed })
 --   reference_for(url) the <name>.txt / <name>.json beside a /media/ file (an uploaded object:
 --                      those of the /media/ file with its name)
 --   clock(rec, cfg) / finish(rec, audio_ms) / phase(rec, now)   queued -> running -> done by wall clock
@@ -13,6 +15,7 @@ local fetch = require "sim.fetch"
 local media = require "sim.media"
 local transcript = require "sim.transcript"
 local boot = require "sim.boot"
+local mishear = require "sim.mishear"
 
 local M = {}
 
@@ -63,9 +66,10 @@ end
 --   { url, failure = nil | "download" | "decode" | "nospeech", detail, status (HTTP, download),
 --     info = media.probe(...) , tr = transcript.build(...), text, override }
 -- A failure still carries whatever was learnt before it (info after a download, override).
-function M.probe(url, cfg)
+function M.probe(url, cfg, voice)
   local out = { url = url }
   out.text, out.override = M.reference_for(url)
+  out.text = mishear.apply(out.text, cfg, voice)           -- config mishear: wrong on purpose
   local res, err = fetch.get(url, { timeout_ms = cfg.download_timeout_ms, max_bytes = cfg.max_download_bytes })
   if not res then
     out.failure, out.detail = "download", err
@@ -113,22 +117,23 @@ local function reference_of_bytes(data)
 end
 
 --- probe for audio sent inline (AUC flash audio.data): the same record, without a download.
-function M.probe_bytes(data, cfg) -- luacheck: no unused args
+function M.probe_bytes(data, cfg, voice)
   local out = { url = "inline" }
   out.text, out.override = reference_of_bytes(data)
+  out.text = mishear.apply(out.text, cfg, voice)
   return M.hear(out, data, "no media file holds these bytes")
 end
 
-function M.safe_probe_bytes(data, cfg)
-  local ok, out = pcall(M.probe_bytes, data, cfg)
+function M.safe_probe_bytes(data, cfg, voice)
+  local ok, out = pcall(M.probe_bytes, data, cfg, voice)
   if ok then return out end
   ngx.log(ngx.ERR, "sim: processing inline audio failed: ", out)
   return { url = "inline", failure = "decode", detail = tostring(out) }
 end
 
 -- Same as probe, but an error inside it becomes a "decode" failure instead of a dead timer.
-function M.safe_probe(url, cfg)
-  local ok, out = pcall(M.probe, url, cfg)
+function M.safe_probe(url, cfg, voice)
+  local ok, out = pcall(M.probe, url, cfg, voice)
   if ok then return out end
   ngx.log(ngx.ERR, "sim: processing ", url, " failed: ", out)
   return { url = url, failure = "decode", detail = tostring(out) }

@@ -129,7 +129,7 @@ local function process(premature, id)
   if premature then return end
   local rec = store.task_get(PROVIDER, id)
   if not rec then return end
-  local p = job.safe_probe(rec.params.url, store.config())
+  local p = job.safe_probe(rec.params.url, store.config(), { provider = PROVIDER, model = rec.params.model })
   rec = store.task_get(PROVIDER, id)
   if not rec then return end
   local o = type(p.override) == "table" and p.override or {}

@@ -192,8 +192,11 @@ end
 
 -- Download, probe and "recognize" rec.params.url into rec (outcome, override, tr, duration_ms,
 -- channels); the clock is not touched. Returns rec.
-function M.recognize(rec, cfg)
-  local p = rec.params.data and job.safe_probe_bytes(rec.params.data, cfg) or job.safe_probe(rec.params.url, cfg)
+function M.recognize(rec, cfg, voice)
+  voice = voice or {}
+  voice.fillers_removed = rec.params.enable_ddc == true
+  local p = rec.params.data and job.safe_probe_bytes(rec.params.data, cfg, voice)
+    or job.safe_probe(rec.params.url, cfg, voice)
   rec.outcome = outcome_of(p, p.override)
   rec.override = p.override
   rec.tr = p.tr
@@ -206,7 +209,7 @@ function M.process(provider, id)
   local rec = store.task_get(provider, id)
   if not rec then return end
   local cfg = store.config()
-  local done = M.recognize({ params = rec.params }, cfg)
+  local done = M.recognize({ params = rec.params }, cfg, { provider = provider, model = rec.resource })
   rec = store.task_get(provider, id)
   if not rec then return end
   for _, k in ipairs({ "outcome", "override", "tr", "duration_ms", "channels" }) do rec[k] = done[k] end
