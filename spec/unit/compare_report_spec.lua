@@ -239,9 +239,11 @@ describe("stt.compare.html.render", function()
   end)
 
   it("joins CJK characters without spaces and words with them", function()
-    assert.truthy(page:find("<p>今天天气很好我们去公园散步吧</p>", 1, true))
-    assert.truthy(page:find("<p>the quick brown fox jumps over the lazy dog near the river bank</p>", 1, true))
-    assert.truthy(page:find("<p>我们用 python 写了一个 api 服务</p>", 1, true))
+    assert.truthy(page:find('<p class="r">今天天气很好我们去公园散步吧</p><p class="h">今天天气很好我们去公园散步吧</p>',
+      1, true))
+    assert.truthy(page:find('<p class="r">the quick brown fox jumps over the lazy dog near the river bank</p>', 1,
+      true))
+    assert.truthy(page:find('<p class="r">我们用 python 写了一个 api 服务</p>', 1, true))
     assert.truthy(page:find('今天天气很好我们去公园<mark class="op-s" title="reference: 散">三</mark>步吧', 1, true))
     assert.truthy(page:find('over <del class="op-d">the</del> lazy', 1, true))
   end)
@@ -265,21 +267,44 @@ describe("stt.compare.html.render", function()
     end
     local r = fixture()
     local f = r.configs[1].files[1]
-    -- each character twice in a row, fenced by words
-    local al = {}
-    for i, cp in ipairs(cps) do
-      al[#al + 1] = { op = "=", ref = "w" .. i, hyp = "w" .. i }
-      al[#al + 1] = { op = "=", ref = u8(cp), hyp = u8(cp) }
-      al[#al + 1] = { op = "=", ref = u8(cp), hyp = u8(cp) }
+    for _, cp in ipairs(cps) do
+      local c = u8(cp)
+      f.alignment = { { op = "=", ref = "w", hyp = "w" }, { op = "=", ref = c, hyp = c },
+                      { op = "=", ref = c, hyp = c }, { op = "=", ref = "w", hyp = "w" } }
+      local joined = is_cjk(c) and (c .. c) or (c .. " " .. c)
+      assert.truthy(html.render(r):find('<p class="h">w ' .. joined .. ' w</p>', 1, true), string.format("U+%04X", cp))
+    end
+  end)
+
+  it("cuts a long alignment into rows, reference beside hypothesis, without losing a token", function()
+    local r = fixture()
+    local f = r.configs[1].files[1]
+    local al, words = {}, {}
+    for i = 1, 400 do
+      local tok = i % 3 == 0 and "字" or ("word" .. i)
+      al[i] = { op = i % 50 == 0 and "S" or "=", ref = tok, hyp = i % 50 == 0 and "x" or tok }
+      words[#words + 1] = tok
     end
     f.alignment = al
     local out = html.render(r)
-    for i, cp in ipairs(cps) do
-      local c = u8(cp)
-      local joined = is_cjk(c) and (c .. c) or (c .. " " .. c)
-      assert.truthy(out:find("w" .. i .. " " .. joined .. " w" .. (i + 1), 1, true)
-        or out:find("w" .. i .. " " .. joined .. "</p>", 1, true), string.format("U+%04X", cp))
+    local block = out:match('<div class="cfg" data%-n="3">(.-)<!%-%-/cfg%-%->')
+    local rows, refs = 0, {}
+    for ref, hyp in block:gmatch('<div class="row"><p class="r">(.-)</p><p class="h">(.-)</p></div>') do
+      rows = rows + 1
+      assert.is_true(#ref > 0 and #hyp > 0)
+      refs[#refs + 1] = (ref:gsub("<[^>]+>", ""))
     end
+    assert.is_true(rows > 20, rows .. " rows")
+    assert.are.equal(8, count(block, '<mark class="op-s"'))
+    -- the rows hold the tokens in order: joined again they give the reference
+    local again = {}
+    for _, line in ipairs(refs) do
+      for tok in line:gmatch("%S+") do
+        for piece in tok:gsub("字", " 字 "):gmatch("%S+") do again[#again + 1] = piece end
+      end
+    end
+    assert.are.same(words, again)
+    assert.falsy(out:match('<details class="file" open><summary><b>zh_1'))
   end)
 
   it("is deterministic and refuses a malformed report", function()

@@ -307,18 +307,39 @@ end
 
 ---------------------------------------------------------------- diffs
 
--- Reference and hypothesis of one alignment as HTML: each side's tokens joined by the display
--- rule, substitutions, deletions and insertions marked. Returns ref_html, hyp_html.
-local function diff_sides(alignment)
-  local ref, hyp = {}, {}
+local ROW_WIDTH = 70   -- a diff row holds about this many columns (a CJK character takes two)
+
+local function columns(tok)
+  if not tok then return 0 end
+  if single_cjk(tok) then return 2 end
+  local n = 0
+  for _ in tok:gmatch(UTF8_CHAR) do n = n + 1 end
+  return n + 1
+end
+
+-- One alignment as HTML rows, reference beside hypothesis: the alignment is cut into pieces of
+-- about ROW_WIDTH columns so that what was said and what was heard stay side by side however long
+-- the file; each side's tokens are joined by the display rule, substitutions, deletions and
+-- insertions marked.
+local function diff_rows(alignment)
+  local rows, ref, hyp, width = {}, {}, {}, 0
   local last_ref, last_hyp
   local function put(side, last, tok, html)
     if last and not (single_cjk(last) and single_cjk(tok)) then side[#side + 1] = " " end
     side[#side + 1] = html
     return tok
   end
+  local function flush()
+    rows[#rows + 1] = '<div class="row"><p class="r">' .. concat(ref) .. '</p><p class="h">' .. concat(hyp)
+      .. '</p></div>'
+    ref, hyp, width, last_ref, last_hyp = {}, {}, 0, nil, nil
+  end
   for _, a in ipairs(alignment) do
     local op = a.op
+    local w = columns(a.ref)
+    if columns(a.hyp) > w then w = columns(a.hyp) end
+    if width > 0 and width + w > ROW_WIDTH then flush() end
+    width = width + w
     if op == "=" then
       last_ref = put(ref, last_ref, a.ref, h(a.ref))
       last_hyp = put(hyp, last_hyp, a.hyp, h(a.hyp))
@@ -333,7 +354,9 @@ local function diff_sides(alignment)
       last_hyp = put(hyp, last_hyp, a.hyp, '<ins class="op-i">' .. h(a.hyp) .. '</ins>')
     end
   end
-  return concat(ref), concat(hyp)
+  if width > 0 or #rows == 0 then flush() end
+  return '<div class="diff"><div class="dh"><span>Reference</span><span>Hypothesis</span></div>' .. concat(rows)
+    .. '</div>'
 end
 
 local LEGEND = '<p class="legend">Marks: <mark class="op-s">substituted</mark> (wavy underline; the '
@@ -375,9 +398,7 @@ local function file_diffs(inp, ranked, maps, currency, n)
       local body
       if f.alignment then
         if #f.alignment > longest then longest = #f.alignment end
-        local r, hy = diff_sides(f.alignment)
-        body = '<div class="diff"><div class="pane"><div class="side">Reference</div><p>' .. r .. '</p></div>'
-          .. '<div class="pane"><div class="side">Hypothesis</div><p>' .. hy .. '</p></div></div>'
+        body = diff_rows(f.alignment)
         if f.hypothesis then
           body = body .. '<details class="raw"><summary>Text as returned</summary><p>' .. h(f.hypothesis)
             .. '</p></details>'
@@ -435,10 +456,12 @@ details.file{border:1px solid var(--line);border-radius:8px;margin:10px 0;paddin
 details.file>summary{cursor:pointer;padding:10px 0}
 .cfg{border-top:1px solid var(--line);padding:10px 0}
 .facts{margin:0 0 6px;font-size:.9rem;color:#374151}
-.diff{display:grid;grid-template-columns:1fr 1fr;gap:10px}
-.pane{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:6px 10px;min-width:0}
-.pane p{margin:0;overflow-wrap:anywhere;line-height:1.9}
-.side{font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+.diff,.pane{background:var(--panel);border:1px solid var(--line);border-radius:6px;min-width:0}
+.dh,.row{display:grid;grid-template-columns:1fr 1fr}
+.row+.row{border-top:1px dashed var(--line)}
+.row p,.pane p{margin:0;padding:3px 10px;overflow-wrap:anywhere;line-height:1.9;min-width:0}
+.row p.r{border-right:1px solid var(--line)}
+.dh span,.side{padding:4px 10px 0;font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 details.raw{font-size:.85rem;margin-top:4px}
 details.raw p{margin:4px 0;overflow-wrap:anywhere}
 mark,del,ins{border-radius:3px;padding:0 2px;color:inherit}
@@ -454,7 +477,13 @@ footer{margin-top:32px;font-size:.85rem;color:var(--muted)}
 body{font-size:14px}
 main{padding:12px 12px 32px}
 h1{font-size:1.3rem}
-.diff{grid-template-columns:1fr}
+.dh{display:none}
+.row{grid-template-columns:1fr}
+.row p.r{border-right:0;padding-bottom:0}
+.row p.r::before,.row p.h::before{display:inline-block;min-width:2.6em;font-size:.7rem;text-transform:uppercase;
+color:var(--muted)}
+.row p.r::before{content:"ref"}
+.row p.h::before{content:"hyp"}
 figure{padding:8px}
 th,td{padding:5px 8px}
 }
