@@ -90,6 +90,14 @@ describe("stt.compare.markdown.render", function()
       .. "https://media.example.com/audio/en_1.mp3: HTTP 404 \\| Not Found (not retryable)", 1, true))
     assert.truthy(n:find("- talk_4: no reference file ref/talk_4.txt", 1, true))
     assert.truthy(n:find("- empty_1: empty reference: error rate undefined", 1, true))
+    -- a job left unscored for a reason of its own (its input had a reference) is named with it
+    local r = fixture()
+    local f = config(r, "dashscope:paraformer-v2").files[3]
+    f.state, f.reason, f.rate, f.alignment = "unscored", "the hypothesis is not UTF-8 (byte 7)", nil, nil
+    local line = "mix_1 × dashscope:paraformer-v2: the hypothesis is not UTF-8 (byte 7)"
+    assert.truthy(markdown.render(r):find("\n- " .. line .. "\n", 1, true))
+    assert.truthy(html.render(r):find("<li><b>mix_1 × dashscope:paraformer-v2</b>: the hypothesis is not UTF-8 "
+      .. "(byte 7)</li>", 1, true))
   end)
 
   it("escapes pipes: every table row has as many cells as its header", function()

@@ -492,10 +492,13 @@ th,td{padding:5px 8px}
 local function td(s, class) return '<td' .. (class and (' class="' .. class .. '"') or "") .. '>' .. s .. '</td>' end
 
 local function ranked_table(ranked, currency)
-  local out = { '<div class="wrap"><table><thead><tr><th>Rank</th><th class="l">Configuration</th><th>Error rate</th>'
-    .. '<th>S / D / I</th><th>Ref units</th><th>Files scored / failed / unscored</th>'
-    .. '<th>Wall time median / max</th><th>Median RTF</th><th>Audio</th><th>Billed</th><th>Cost</th>'
-    .. '</tr></thead><tbody>' }
+  local out = { '<div class="wrap"><table><thead><tr>' }
+  for _, t in ipairs({ "Rank", "Configuration", "Error rate", "S / D / I", "Ref units",
+                       "Files scored / failed / unscored", "Wall time median / max", "Median RTF", "Audio", "Billed",
+                       "Cost" }) do
+    out[#out + 1] = '<th scope="col"' .. (t == "Configuration" and ' class="l"' or "") .. '>' .. t .. '</th>'
+  end
+  out[#out + 1] = '</tr></thead><tbody>'
   for _, c in ipairs(ranked) do
     local s, w = c.summary, c.summary.wall_ms
     out[#out + 1] = '<tr>' .. td(c.rank and F.count(c.rank) or "–") .. td(h(c.id), "l")
@@ -511,8 +514,9 @@ local function ranked_table(ranked, currency)
 end
 
 local function file_table(report, ranked, maps)
-  local out = { '<div class="wrap"><table class="pf"><thead><tr><th class="l">File</th><th>Ref units</th>' }
-  for _, c in ipairs(ranked) do out[#out + 1] = '<th>' .. h(label_of(c, 200)) .. '</th>' end
+  local out = { '<div class="wrap"><table class="pf"><thead><tr><th scope="col" class="l">File</th>'
+    .. '<th scope="col">Ref units</th>' }
+  for _, c in ipairs(ranked) do out[#out + 1] = '<th scope="col">' .. h(label_of(c, 200)) .. '</th>' end
   out[#out + 1] = '</tr></thead><tbody>'
   for _, inp in ipairs(report.inputs) do
     out[#out + 1] = '<tr>' .. td(h(inp.name), "l") .. td(F.count(inp.ref_units))
@@ -534,25 +538,11 @@ function M.render(report)
   local ranked = F.ranked(report)
   local maps = {}
   for i, c in ipairs(ranked) do maps[i] = F.by_input(c) end
-  local n_failed, failed, unscored = 0, {}, {}
-  for _, c in ipairs(report.configs) do
-    for _, f in ipairs(c.files) do
-      if f.state == "failed" then
-        n_failed = n_failed + 1
-        local e = f.error
-        failed[#failed + 1] = '<li><b>' .. h(c.id) .. '</b> × ' .. h(f.input) .. ': ' .. h(e.kind)
-          .. (e.message and (' — ' .. h(e.message)) or "")
-          .. (e.retryable == true and " (retryable)" or e.retryable == false and " (not retryable)" or "") .. '</li>'
-      end
-    end
-  end
-  for _, inp in ipairs(report.inputs) do
-    if inp.reason then
-      local why = inp.reason
-      if inp.ref_units == 0 or why == "empty reference" then why = why .. ": error rate undefined" end
-      unscored[#unscored + 1] = '<li><b>' .. h(inp.name) .. '</b>: ' .. h(why) .. '</li>'
-    end
-  end
+  local notes = F.notes(report)
+  local failed, unscored = {}, {}
+  for i, l in ipairs(notes.failed) do failed[i] = '<li>' .. h(l) .. '</li>' end
+  for i, u in ipairs(notes.unscored) do unscored[i] = '<li><b>' .. h(u.name) .. '</b>: ' .. h(u.why) .. '</li>' end
+  local n_failed = #failed
 
   local out = {}
   local function add(s) out[#out + 1] = s end
@@ -576,7 +566,7 @@ function M.render(report)
   add('<li><b>Unit</b>' .. h(F.unit_note(report.unit)) .. '</li>')
   local nn = F.normalize_note(report.normalize)
   if nn then add('<li><b>Normalization</b>' .. h(nn) .. '</li>') end
-  add('<li><b>Failed jobs</b>' .. n_failed .. '</li><li><b>Files not scored</b>' .. #unscored .. '</li>')
+  add('<li><b>Failed jobs</b>' .. n_failed .. '</li><li><b>Not scored</b>' .. #unscored .. '</li>')
   add('</ul></header>\n')
 
   add('<section><h2>Charts</h2><div class="charts">')

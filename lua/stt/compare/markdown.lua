@@ -194,6 +194,42 @@ function F.normalize_note(n)
   return concat(parts, "; ")
 end
 
+--- What the notes list, as text: failed = { "<config> × <input>: <kind> — <message> (not
+-- retryable)" ... } in command-line order, unscored = { { name = input, why = "..." } ... }: the
+-- inputs without a usable reference, then the single jobs left unscored for another reason.
+function F.notes(report)
+  local failed, unscored = {}, {}
+  local has_reason = {}
+  for _, c in ipairs(report.configs) do
+    for _, f in ipairs(c.files) do
+      if f.state == "failed" then
+        local e = f.error
+        failed[#failed + 1] = c.id .. " × " .. f.input .. ": " .. e.kind
+          .. (e.message and (" — " .. tostring(e.message)) or "")
+          .. (e.retryable == true and " (retryable)" or e.retryable == false and " (not retryable)" or "")
+      end
+    end
+  end
+  for _, inp in ipairs(report.inputs) do
+    if inp.reason then
+      has_reason[inp.name] = true
+      local why = inp.reason
+      if (inp.ref_units == 0 or why == "empty reference") and not why:find("undefined", 1, true) then
+        why = why .. ": error rate undefined"
+      end
+      unscored[#unscored + 1] = { name = inp.name, why = why }
+    end
+  end
+  for _, c in ipairs(report.configs) do
+    for _, f in ipairs(c.files) do
+      if (f.state == "unscored" or f.state == "undefined") and not has_reason[f.input] then
+        unscored[#unscored + 1] = { name = f.input .. " × " .. c.id, why = f.reason or f.state }
+      end
+    end
+  end
+  return { failed = failed, unscored = unscored }
+end
+
 ---------------------------------------------------------------- markdown
 
 -- Text for a table cell or a list item: one line, with the characters that would end a cell or
@@ -265,24 +301,10 @@ function M.render(report)
   end
   add("")
 
+  local notes = F.notes(report)
   local failed, unscored = {}, {}
-  for _, c in ipairs(report.configs) do
-    for _, f in ipairs(c.files) do
-      if f.state == "failed" then
-        local e = f.error
-        failed[#failed + 1] = "- " .. esc(c.id) .. " × " .. esc(f.input) .. ": " .. esc(e.kind)
-          .. (e.message and (" — " .. esc(e.message)) or "")
-          .. (e.retryable == true and " (retryable)" or e.retryable == false and " (not retryable)" or "")
-      end
-    end
-  end
-  for _, inp in ipairs(report.inputs) do
-    if inp.reason then
-      local why = inp.reason
-      if inp.ref_units == 0 or why == "empty reference" then why = why .. ": error rate undefined" end
-      unscored[#unscored + 1] = "- " .. esc(inp.name) .. ": " .. esc(why)
-    end
-  end
+  for i, l in ipairs(notes.failed) do failed[i] = "- " .. esc(l) end
+  for i, u in ipairs(notes.unscored) do unscored[i] = "- " .. esc(u.name) .. ": " .. esc(u.why) end
   if #failed > 0 or #unscored > 0 then
     add("## Notes")
     add("")
