@@ -1,13 +1,14 @@
 --- stt.compare.html: report.html of `stt compare`, one self-contained page.
 --
 --   M.render(report) -> string
---     The HTML page of a compare report (the table report.json holds; stt.compare.markdown.check
---     describes its shape): a summary; three inline SVG charts (error rate per configuration with
---     substitutions, deletions and insertions stacked; median and maximum wall time per
---     configuration; cost against error rate for the configurations that have a price); the
---     ranked table; the error rate of every file under every configuration; for every file, the
---     reference beside each configuration's hypothesis with substitutions (<mark>), deletions
---     (<del>) and insertions (<ins>) marked; and notes on failed jobs and unscored files.
+--     The HTML page of a compare report (the table report.json holds, checked by
+--     stt.compare.markdown.check; spec/fixtures/compare_report.lua is an example): a summary;
+--     three inline SVG charts (error rate per configuration with substitutions, deletions and
+--     insertions stacked; median and maximum wall time per configuration; cost against error
+--     rate for the configurations that have a price); the ranked table; the error rate of every
+--     file under every configuration; for every file, the reference beside each configuration's
+--     hypothesis in rows, with substitutions (<mark>), deletions (<del>) and insertions (<ins>)
+--     marked; and notes on failed jobs and unscored files.
 --     The page loads nothing: no script, no external style sheet, font or image, and a
 --     Content-Security-Policy that forbids them. Its CSS lays it out for 1280 px screens and for
 --     phones (tables scroll sideways in their own box, charts scale). The same report gives the

@@ -12,8 +12,9 @@
 --   M.format
 --     The cell formatters both writers share, so report.md and report.html show the same
 --     figures: rate(0.0833) -> "8.3 %", duration(61000) -> "1 min 01 s", rtf(0.12) -> "0.12",
---     cost(0.0043, "USD") -> "0.0043 USD", count(84) -> "84", and ranked(report) -> the
---     configurations in rank order (unranked ones last, in command-line order).
+--     cost(0.0043, "USD") -> "0.0043 USD", count(84) -> "84", cell(file) -> the per-file table's
+--     text, ranked(report) -> the configurations in rank order (unranked ones last, in
+--     command-line order), notes(report) -> the failed jobs and unscored files the notes list.
 --
 -- Pure: no I/O, no globals; Lua 5.1 / LuaJIT / 5.4.
 local M = {}
