@@ -60,9 +60,10 @@ M.pending_signal = core.pending_signal
 -- stt.batch (worker pools), stt.journal (the task journal, for tools that read one), stt.s3
 -- (AWS SigV4 presigning and signing, small PUTs), stt.store (task stores), stt.queue (the Redis
 -- work queue), stt.redis (a Redis client that yields inside stt.run and nginx), stt.score (error
--- rates of transcripts against references, pure).
+-- rates of transcripts against references, pure), stt.compare (configurations scored on the
+-- same inputs, and their reports).
 local LAZY = { subtitle = true, hotwords = true, batch = true, journal = true, s3 = true, queue = true,
-               store = true, redis = true, score = true }
+               store = true, redis = true, score = true, compare = true }
 return setmetatable(M, { __index = function(t, k)
   if LAZY[k] then
     local mod = require("stt." .. k)

@@ -9,6 +9,7 @@ local progress = require "stt.cli.progress"
 local transcribe = require "stt.cli.transcribe"
 local status = require "stt.cli.status"
 local fleet = require "stt.cli.fleet"
+local compare = require "stt.cli.compare"
 
 local M = {
   -- kept for scripts and specs that use these pieces directly
@@ -132,7 +133,42 @@ local function build_parser()
   local v = p:command("providers", "List providers, their key and base-URL variables and models.")
     :add_help(false)
   v:flag("-h --help", "Show this help and exit.")
-  return p, { transcribe = t, enqueue = e, worker = w, resume = r, status = s, providers = v }
+  -- Scoring: the options stt score and stt compare share.
+  local function score_options(c)
+    c:flag("-h --help", "Show this help and exit.")
+    c:option("--unit", "auto (CJK by character, other scripts by word), char or word.", "auto"):argname("<unit>")
+    c:option("--numerals", "arabic: Chinese numerals count as digits in both texts (二十三 = 23).")
+      :argname("<form>")
+    c:option("--normalize", "Replacements file applied to both texts (from<TAB>to or from => to per line).")
+      :argname("<file>")
+  end
+  local sc = p:command("score", "Error rate of a transcript against its reference (docs/scoring.md).")
+    :add_help(false)
+  score_options(sc)
+  sc:flag("--json", "The whole score as JSON.")
+  sc:flag("--alignment", "Show the alignment ([ref→hyp] substitutions, [-deleted], [+inserted]).")
+  sc:argument("hypothesis", "The transcript (a text file).")
+  sc:argument("reference", "The reference transcript (a text file).")
+
+  local cmp = p:command("compare", "Score providers, models and options on the same inputs; writes "
+    .. "report.json, report.md and report.html.")
+    :add_help(false):epilog(EPILOG)
+  score_options(cmp)
+  cmp:option("-c --config", "A configuration: PROVIDER[:MODEL][{opt=value,...}] (repeatable; values typed: "
+    .. "numbers, true/false, [a,b] lists, 'text').")
+    :count("*"):argname("<config>")
+  cmp:option("--ref", "Folder of reference transcripts, <name>.txt per input (names as stt transcribe "
+    .. "gives outputs); inputs without one are transcribed but not scored."):argname("<dir>")
+  cmp:option("--prices", "JSON price table: {\"currency\": \"USD\", \"provider/model\": price per hour, "
+    .. "\"provider\": ...}; cost = billed duration x price.")
+    :argname("<file>")
+  cmp:option("-o --output", "Report folder."):argname("<dir>")
+  cmp:option("-j --concurrency", "Jobs in flight across all configurations.", "16"):argname("<N>")
+  cmp:option("--timeout", "Longest wait per job, in seconds (default 3600)."):argname("<s>")
+  cmp:flag("-q --quiet", "No progress; the report only.")
+  cmp:argument("inputs", "URL, FILE ... or @LISTFILE"):args("*")
+  return p, { transcribe = t, enqueue = e, worker = w, resume = r, status = s, providers = v, score = sc,
+              compare = cmp }
 end
 
 local function version_line()
@@ -147,6 +183,8 @@ local COMMANDS = {
   enqueue = fleet.enqueue,
   worker = fleet.worker,
   providers = status.providers,
+  score = compare.score,
+  compare = compare.compare,
 }
 
 --- Run the command line; returns the exit status.
