@@ -7,6 +7,7 @@ local stt = require "stt"
 local util = require "stt.cli.util"
 local progress = require "stt.cli.progress"
 local transcribe = require "stt.cli.transcribe"
+local render = require "stt.cli.render"
 local status = require "stt.cli.status"
 local fleet = require "stt.cli.fleet"
 local compare = require "stt.cli.compare"
@@ -45,6 +46,9 @@ local function build_parser()
     c:option("--mode", "volcengine-auc: standard, idle or flash (flash sends small files inline)."):argname("<mode>")
     c:option("--speakers", "Speaker diarization with N speakers (0: on, count unknown)."):argname("<N>")
     c:option("--hotwords", "Hot words file (stt.hotwords format)."):argname("<file>")
+    c:option("-O --option", "A provider option the capability table knows, typed (numbers, true/false, "
+      .. "[a,b] lists, \"text\"); repeatable. An option the model refuses stops the run.")
+      :count("*"):argname("<key=value>")
     c:option("-f --format", "Output formats, comma-separated: " .. table.concat(transcribe.formats(), ", ")
       .. " (json: the whole transcript" .. (type(stt.subtitle.cues_json) == "function"
       and "; cues: the caption cues as JSON" or "") .. ").", "srt,json"):argname("<list>")
@@ -59,9 +63,33 @@ local function build_parser()
     c:argument("inputs", "URL, FILE ... or @LISTFILE"):args("*")
   end
 
+  -- How captions are cut and written: the flags transcribe and render share.
+  local function caption_options(c)
+    c:option("--line-chars", "Caption characters per line (default per script: 42 Latin, 16 zh, 13 ja, 16 ko).")
+      :argname("<N>")
+    c:option("--max-lines", "Caption lines per cue (2)."):argname("<N>")
+    c:option("--profile", "Cut every caption by one script profile: latin, zh, ja or ko (default: per segment).")
+      :argname("<name>")
+    c:option("--speaker-labels", "Speaker labels in srt, sbv, lrc and txt: turn (each speaker change), every "
+      .. "or none (default: none; txt every).")
+      :argname("<mode>")
+    c:option("--speaker-format", "Label format: %s is the name (\"%s: \", \"[%s] \"); without %s the text "
+      .. "itself (\"- \", \">> \").")
+      :argname("<fmt>")
+    c:option("--speaker-names", "Speaker names: a JSON object {\"1\": \"Host\"} or ID=Name lines.")
+      :argname("<file>")
+    c:flag("--karaoke", "Word highlighting from word timings: \\kf tags in ass, word timestamps in vtt.")
+    c:option("--karaoke-tag", "The ass karaoke tag: kf (fill, the default), k or ko (implies --karaoke).")
+      :argname("<tag>")
+    c:option("--ass-style", "ASS style, key=value (repeatable or comma-separated): font, size, primary_colour, "
+      .. "outline_colour, outline, margin_v, alignment, play_res_x, ... (docs/subtitles.md).")
+      :count("*"):argname("<key=value>")
+  end
+
   local t = p:command("transcribe", "Transcribe inputs into one file per input and format.")
     :add_help(false):epilog(EPILOG)
   job_options(t)
+  caption_options(t)
   t:option("-o --output", "Output folder; one file per input and format.", "."):argname("<dir>")
   t:option("-j --concurrency", "Jobs in flight.", "8"):argname("<N>")
   t:option("--journal", "Task journal (default <dir>/stt-journal.jsonl); a rerun resumes from it."):argname("<file>")
@@ -133,6 +161,20 @@ local function build_parser()
   local v = p:command("providers", "List providers, their key and base-URL variables and models.")
     :add_help(false)
   v:flag("-h --help", "Show this help and exit.")
+
+  local rd = p:command("render", "Cut captions again from saved Results (the JSON of -f json), with other "
+    .. "caption flags; calls no provider and needs no key.")
+    :add_help(false)
+  rd:flag("-h --help", "Show this help and exit.")
+  rd:option("-f --format", "Output formats, comma-separated: " .. table.concat(render.caption_formats(), ", ")
+    .. ".", "srt"):argname("<list>")
+  rd:option("-o --output", "Output folder (default: each Result's own folder); names as stt transcribe "
+    .. "gives them.")
+    :argname("<dir>")
+  rd:flag("-q --quiet", "Failures only (no line per Result, no warnings).")
+  caption_options(rd)
+  rd:argument("results", "RESULT.json or a folder of them"):args("*")
+
   -- Scoring: the options stt score and stt compare share.
   local function score_options(c)
     c:flag("-h --help", "Show this help and exit.")
@@ -167,7 +209,7 @@ local function build_parser()
   cmp:option("--timeout", "Longest wait per job, in seconds (default 3600)."):argname("<s>")
   cmp:flag("-q --quiet", "No progress; the report only.")
   cmp:argument("inputs", "URL, FILE ... or @LISTFILE"):args("*")
-  return p, { transcribe = t, enqueue = e, worker = w, resume = r, status = s, providers = v, score = sc,
+  return p, { transcribe = t, enqueue = e, worker = w, resume = r, status = s, providers = v, render = rd, score = sc,
               compare = cmp }
 end
 
@@ -183,6 +225,7 @@ local COMMANDS = {
   enqueue = fleet.enqueue,
   worker = fleet.worker,
   providers = status.providers,
+  render = render.command,
   score = compare.score,
   compare = compare.compare,
 }

@@ -4,6 +4,7 @@
 local stt = require "stt"
 local util = require "stt.cli.util"
 local progress = require "stt.cli.progress"
+local render_cli = require "stt.cli.render"
 
 local M = {}
 
@@ -12,35 +13,9 @@ local usage_error, err_text, err_table = util.usage_error, util.err_text, util.e
 -- After Ctrl-C, how long submits already sent may take to answer (their ids go to the journal).
 M.INTERRUPT_GRACE = 10
 
--- Output formats: "json" is the whole normalized Result (the transcript: text, segments, words,
--- usage; the provider's raw body left out); the others are stt.subtitle writers of that name
--- ("cues" is the cue list as JSON, written as NAME.cues.json).
-local SUBTITLE_FORMATS = { "srt", "vtt", "lrc", "ass", "ttml", "sbv", "tsv", "csv", "txt" }
-
-function M.formats()
-  local out = {}
-  for _, f in ipairs(SUBTITLE_FORMATS) do
-    if type(stt.subtitle[f]) == "function" then out[#out + 1] = f end
-  end
-  out[#out + 1] = "json"
-  if type(stt.subtitle.cues_json) == "function" then out[#out + 1] = "cues" end
-  return out
-end
-
-local function result_json(res)
-  local copy = {}
-  for k, v in pairs(res) do if k ~= "raw" then copy[k] = v end end
-  return stt.json_encode(copy) .. "\n"
-end
-
-local function render(fmt, res)
-  if fmt == "json" then return result_json(res) end
-  if fmt == "cues" then return stt.subtitle.cues_json(res) end
-  return stt.subtitle[fmt](res)
-end
-
-local function extension(fmt) return fmt == "cues" and "cues.json" or fmt end
-
+-- Output formats and how each is made from a Result (with the caption flags): stt.cli.render.
+M.formats = render_cli.formats
+local render, extension = render_cli.render, render_cli.extension
 M.render, M.extension = render, extension
 
 local function positive_int(name, v, min)
@@ -73,6 +48,48 @@ local function check_key(provider)
     missing = missing or gaps
   end
   usage_error("no API key for %s: set %s", provider, table.concat(missing or {}, " and "))
+end
+
+-- Keys of -O that other flags or the inputs own.
+local OWNED = {
+  url = "inputs are the command's arguments", urls = "inputs are the command's arguments",
+  file = "inputs are the command's arguments", files = "inputs are the command's arguments",
+  file_name = "inputs are the command's arguments", model = "use -m MODEL", hotwords = "use --hotwords FILE",
+  force = "use --force",
+}
+
+--- -O key=value ... -> job options, typed by stt.option_value, each checked against the capability
+-- table of the provider's model (stt.providers()): an option the model refuses (false) or does
+-- not know stops the run before anything is submitted. c:check later refuses a bad value.
+local function provider_options(list, o, provider, model)
+  local out = {}
+  if not list or #list == 0 then return nil end
+  local info = stt.providers()[provider]
+  local m = model or info.default_model
+  local caps = info.models[m] and info.models[m].options
+  for _, kv in ipairs(list) do
+    local key, text = kv:match("^%s*([%w_]+)%s*=(.*)$")
+    if not key then usage_error("-O %q: expected key=value", kv) end
+    if OWNED[key] then usage_error("-O %s: %s", key, OWNED[key]) end
+    if (key == "language" and o.language) or (key == "speakers" and o.speakers) then
+      usage_error("-O %s: given twice (also as --%s)", key, key)
+    end
+    if out[key] ~= nil then usage_error("-O %s: given twice", key) end
+    -- (a model the table does not list, DashScope's family option: c:check decides)
+    if caps and not caps[key] then
+      if caps[key] == false then
+        usage_error("-O %s: option %q is not supported by %s model %q", key, key, provider, m)
+      end
+      local known = {}
+      for name, v in pairs(caps) do if v and not OWNED[name] then known[#known + 1] = name end end
+      table.sort(known)
+      usage_error("-O %s: unknown option for %s model %q (it takes: %s)", key, provider, m, table.concat(known, ", "))
+    end
+    local ok, v = pcall(stt.option_value, text)
+    if not ok then usage_error("-O %s: %s", key, err_text(v)) end
+    out[key] = v
+  end
+  return out
 end
 
 local function read_list(spec)
@@ -137,15 +154,9 @@ function M.settings(o, pos)
   s.mode = o.mode
   s.language = o.language
   if o.speakers then s.speakers = positive_int("--speakers", o.speakers, 0) end
-  s.formats = {}
-  local avail, avail_set, seen = M.formats(), {}, {}
-  for _, f in ipairs(avail) do avail_set[f] = true end
-  for f in (o.format or "srt,json"):gmatch("[^,%s]+") do
-    f = f:lower()
-    if not avail_set[f] then usage_error("unknown format %q (available: %s)", f, table.concat(avail, ", ")) end
-    if not seen[f] then s.formats[#s.formats + 1] = f; seen[f] = true end
-  end
-  if #s.formats == 0 then usage_error("no output format given") end
+  s.options = provider_options(o.option, o, s.provider, s.model)
+  s.formats = render_cli.parse_formats(o.format or "srt,json")
+  s.captions = render_cli.caption_options(o)
   s.output = util.abspath(o.output or ".")
   s.concurrency = o.concurrency and positive_int("--concurrency", o.concurrency, 1) or 8
   s.timeout = o.timeout and tonumber(o.timeout)
@@ -201,6 +212,7 @@ M.load_hotwords = load_hotwords
 
 local function base_job(s, input, hw)
   local job = { language = s.language, speakers = s.speakers, hotwords = hw }
+  for k, v in pairs(s.options or {}) do job[k] = v end
   if util.is_url(input) then job.url = input else job.file = input end
   return job
 end
@@ -213,7 +225,7 @@ local function batch_note(s)
   return { cmd = "transcribe", provider = s.provider, model = s.model, mode = s.mode, language = s.language,
            speakers = s.speakers, formats = s.formats, output = s.output, concurrency = s.concurrency,
            base_url = s.base_url, timeout = s.timeout, hotwords = s.hotwords_file, upload = s.upload,
-           inputs = s.inputs }
+           options = s.options, captions = next(s.captions or {}) and s.captions or nil, inputs = s.inputs }
 end
 
 --- Run a batch; returns the exit status (0 all done, 1 some failed; 130 on Ctrl-C exits itself).
@@ -321,7 +333,9 @@ function M.run(s, o)
     P.running = P.running - 1
     if not res then return fail(i, werr) end
     for k, f in ipairs(s.formats) do
-      local fok, data = pcall(render, f, res)
+      local fok, data = pcall(render, f, res, s.captions, function(msg)
+        P:event({ event = "note", message = ("warning: %s: %s"):format(outs[k], msg) })
+      end)
       if not fok or type(data) ~= "string" then
         return fail(i, ("cannot make %s: %s"):format(f, tostring(data)))
       end
@@ -425,7 +439,11 @@ function M.resume(o)
   elseif type(u) == "table" and u.kind == "dashscope" then
     so.upload = "dashscope"
   end
-  return M.run(M.settings(so, note.inputs or {}), o)
+  local s = M.settings(so, note.inputs or {})
+  -- what the first run was given and checked: -O options and caption flags
+  s.options = type(note.options) == "table" and note.options or nil
+  s.captions = type(note.captions) == "table" and note.captions or {}
+  return M.run(s, o)
 end
 
 return M
