@@ -100,13 +100,15 @@ sanitize-test:
 # busted closes the Lua state at exit, so every engine and arena has been collected by then.
 VALGRIND_SPECS = spec/unit/core_spec.lua spec/unit/dashscope_schema_spec.lua spec/unit/volcengine_schema_spec.lua \
   spec/unit/volcengine_auc_schema_spec.lua spec/unit/turing_schema_spec.lua spec/unit/capabilities_spec.lua \
-  spec/engine_spec.lua spec/dashscope_spec.lua spec/vocabulary_spec.lua spec/redis_engine_spec.lua
+  spec/engine_spec.lua spec/dashscope_spec.lua spec/vocabulary_spec.lua spec/redis_engine_spec.lua \
+  spec/unit/score_spec.lua
 valgrind-test: $(CORE)
 	STT_LABEL=valgrind STT_LUA="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect --error-exitcode=99 lua5.4" spec/run-tests $(VALGRIND_SPECS)
 
-# libFuzzer targets (spec/fuzz/*.c) over the pure C sources: the JSON parser/writer and every
-# provider's build and parse (response headers included, Retry-After among them). Each runs
+# libFuzzer targets (spec/fuzz/*.c) over the pure C sources: the JSON parser/writer, every
+# provider's build and parse (response headers included, Retry-After among them), the SigV4
+# signer and the scorer's units and aligner. Each runs
 # FUZZ_SECONDS on a copy of its committed seed corpus
 # (spec/fuzz/corpus/<target>/; new inputs land in build/fuzz/corpus/), with the dictionary
 # spec/fuzz/<target>.dict when there is one. Any crash, leak, sanitizer report or violated
@@ -115,7 +117,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 16384
 FUZZ_FLAGS    = $(WARN) -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all -D_POSIX_C_SOURCE=200809L -Icsrc
-FUZZ_SRCS     = csrc/buf.c csrc/json.c csrc/providers.c csrc/digest.c csrc/sigv4.c $(wildcard csrc/providers/*.c)
+FUZZ_SRCS     = csrc/buf.c csrc/json.c csrc/providers.c csrc/digest.c csrc/sigv4.c csrc/score.c $(wildcard csrc/providers/*.c)
 FUZZ_OBJS     = $(patsubst csrc/%.c,build/fuzz/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS  = $(patsubst spec/fuzz/%.c,%,$(wildcard spec/fuzz/*.c))
 FUZZ_BINS     = $(patsubst %,build/fuzz/bin/%,$(FUZZ_TARGETS))
