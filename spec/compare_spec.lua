@@ -90,7 +90,8 @@ describe("stt compare", function()
       "-o", H.sh_quote(dir .. "/report"), "@" .. H.sh_quote(dir .. "/list.txt"),
     }, " "), dir)
     assert.equal(1, code, err)                 -- the missing file's jobs failed
-    assert.equal("", out)
+    assert.matches("#1 ", out)
+    assert.matches("report: .*report.html", out)
     local report = assert(core.json_decode(assert(H.read(dir .. "/report/report.json"))))
     assert.is_truthy(H.read(dir .. "/report/report.md"):find("paraformer-v2", 1, true))
     assert.is_truthy(H.read(dir .. "/report/report.html"):find("<svg", 1, true))

@@ -53,8 +53,8 @@ function M.score(o)
   end
   local name = s.unit == "word" and "WER" or (s.unit == "char" and "CER" or "error rate (mixed)")
   io.stdout:write(("%s %s: %s, %s over %s\n"):format(name, o.hypothesis, pct(s.rate),
-    ("%s (%d substitutions, %d deletions, %d insertions)"):format(plural(s.errors, "error"), s.substitutions,
-      s.deletions, s.insertions),
+    ("%s (%s, %s, %s)"):format(plural(s.errors, "error"), plural(s.substitutions, "substitution"),
+      plural(s.deletions, "deletion"), plural(s.insertions, "insertion")),
     plural(s.ref_units, s.unit == "word" and "reference word" or
       (s.unit == "char" and "reference character" or "reference unit"))))
   if s.undefined then io.stdout:write(s.undefined, "\n") end
@@ -129,7 +129,7 @@ function M.compare(o)
   assert(util.write_atomic(dir .. "/report.json", stt.compare.json(report) .. "\n"))
   assert(util.write_atomic(dir .. "/report.md", stt.compare.markdown(report)))
   assert(util.write_atomic(dir .. "/report.html", stt.compare.html(report)))
-  if not o.quiet then
+  do                                          -- the ranking, always (the progress lines are what -q drops)
     local ranked = {}
     for _, c in ipairs(report.configs) do ranked[#ranked + 1] = c end
     table.sort(ranked, function(a, b) return (a.rank or math.huge) < (b.rank or math.huge) end)
@@ -139,7 +139,7 @@ function M.compare(o)
         c.rank and ("#" .. c.rank) or "--", c.id, pct(s.rate), s.substitutions, s.deletions, s.insertions,
         s.scored, s.failed, s.unscored))
     end
-    io.stdout:write(("report: %s/report.html (and report.md, report.json)\n"):format(dir))
+    io.stdout:write(("report: %s/report.html (and report.md, report.json)\n"):format((o.output:gsub("/+$", ""))))
   end
   return failed > 0 and 1 or 0
 end

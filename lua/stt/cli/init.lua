@@ -207,7 +207,7 @@ local function build_parser()
   cmp:option("-o --output", "Report folder."):argname("<dir>")
   cmp:option("-j --concurrency", "Jobs in flight across all configurations.", "16"):argname("<N>")
   cmp:option("--timeout", "Longest wait per job, in seconds (default 3600)."):argname("<s>")
-  cmp:flag("-q --quiet", "No progress; the report only.")
+  cmp:flag("-q --quiet", "No progress lines; the ranking and the report only.")
   cmp:argument("inputs", "URL, FILE ... or @LISTFILE"):args("*")
   return p, { transcribe = t, enqueue = e, worker = w, resume = r, status = s, providers = v, render = rd, score = sc,
               compare = cmp }
