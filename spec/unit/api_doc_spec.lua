@@ -107,6 +107,7 @@ describe("docs/api.md", function()
     check("## `stt.queue`", "stt.queue.", stt.queue)
     check("## `stt.redis`", "stt.redis.", stt.redis)
     check("## `stt.score`", "stt.score.", stt.score)
+    check("## `stt.compare`", "stt.compare.", stt.compare)
     for _, case in ipairs({ { "## `stt.queue`", "q:", stt.queue.Queue },
                             { "## `stt.redis`", "r:", getmetatable(stt.redis.new("redis://127.0.0.1")).__index } }) do
       local text = section(case[1])
