@@ -66,7 +66,7 @@ describe("README.md", function()
   it("its command-line transcripts are what the commands print", function()
     -- the URL batch, then the local file "in the same shell"
     local text = block("A real run against the simulator", "console") .. block("A local file, in the same shell",
-      "console")
+      "console") .. block("which makes a real\ncomparison to try, in the same shell", "console")
     local steps, cur = {}, nil
     for line in text:gmatch("([^\n]*)\n") do
       local cmd = line:match("^%$ (.*)$")
