@@ -95,6 +95,14 @@ describe("stt compare", function()
     local report = assert(core.json_decode(assert(H.read(dir .. "/report/report.json"))))
     assert.is_truthy(H.read(dir .. "/report/report.md"):find("paraformer-v2", 1, true))
     assert.is_truthy(H.read(dir .. "/report/report.html"):find("<svg", 1, true))
+    local B = require "spec.browser_helper"
+    if B.available() then                       -- this run's page, in a real browser
+      local page = B.probe(dir .. "/report/report.html", { budget_ms = 2000 })
+      assert.is_table(page.probe, page.log)
+      assert.same({}, page.probe.errors)
+      assert.same({}, page.probe.resources)
+      assert.is_truthy(page.dom:find("talk_zh", 1, true))
+    end
     assert.equal(4, #report.configs)
     assert.equal("mixed", report.unit)
     assert.equal("CNY", report.currency)
@@ -205,12 +213,13 @@ describe("stt score", function()
     assert.matches("33%.3 %%", out)
     assert.matches("%[天→田%]", out)
     assert.matches("%[%+um%]", out)
-    code, out = run("score --json --unit char " .. H.sh_quote(dir .. "/h.txt") .. " " .. H.sh_quote(dir .. "/r.txt"), dir)
+    code, out = run("score --json --unit char " .. H.sh_quote(dir .. "/h.txt") .. " "
+      .. H.sh_quote(dir .. "/r.txt"), dir)
     assert.equal(0, code)
     local s = core.json_decode(out)
     assert.same({ 1, 0, 2, 6, "char" }, { s.substitutions, s.deletions, s.insertions, s.ref_units, s.unit })
     H.write(dir .. "/bad.txt", "ok\255")
-    local err
+    local err, _
     code, _, err = run("score " .. H.sh_quote(dir .. "/bad.txt") .. " " .. H.sh_quote(dir .. "/r.txt"), dir)
     assert.equal(1, code)
     assert.matches("bad%.txt: invalid UTF%-8 at byte offset 2", err)
