@@ -76,13 +76,20 @@ typedef struct stt_provider_facts {
   double submit_qps, query_qps;    /* request starts per second the account may make */
   int rate_documented;             /* 0: no published figure, a conservative assumption */
   int client_ids;                  /* 1: the client chooses the task id (resubmitting it is safe) */
+  const char *callback;            /* where a per-task callback URL and its data go; NULL: none */
 } stt_provider_facts;
 const stt_provider_facts *stt_provider_facts_of(const char *name);
 /* The environment variable of a client option (e.g. "api_key"), or "" when there is none. */
 const char *stt_provider_env(const char *provider, const char *option);
 /* The facts as a DOM: { env = { [option] = var }, credentials = [ [option, ...], ... ],
- * rate = { submit, query, documented }, client_ids }. NULL on oom or an unknown name. */
+ * rate = { submit, query, documented }, client_ids, callback = "<fields>" | false }. NULL on oom
+ * or an unknown name. */
 stt_json *stt_provider_facts_json(stt_arena *a, const char *name);
+
+/* A provider without per-task callbacks: -1 + *err (unsupported) when a submit's args carry
+ * `callback` (build) or a notice is parsed (parse kind "notice"); 0 otherwise. */
+int stt_no_callbacks(stt_arena *a, const char *provider, const char *what, const stt_json *args,
+                     stt_json **err);
 
 /* Every normalized job option any schema knows, in the order capability tables list them. */
 extern const char *const stt_option_names[];

@@ -32,15 +32,15 @@ const int stt_option_count = (int)(sizeof stt_option_names / sizeof stt_option_n
  * See docs/providers.md. */
 static const stt_provider_facts facts[] = {
   { "dashscope", { {"api_key", "DASHSCOPE_API_KEY"}, {"base_url", "DASHSCOPE_HTTP_BASE_URL"}, {NULL, NULL} },
-    { {"api_key", NULL} }, 20, 20, 1, 0 },
+    { {"api_key", NULL} }, 20, 20, 1, 0, NULL },
   { "volcengine", { {"api_key", "LAS_API_KEY"}, {"base_url", "LAS_BASE_URL"}, {NULL, NULL} },
-    { {"api_key", NULL} }, 20, 20, 0, 0 },
+    { {"api_key", NULL} }, 20, 20, 0, 0, "data.request.callback, data.request.callback_data (UNCONFIRMED)" },
   /* AUC: a new-console account has one X-Api-Key; an older one an app key + access key pair. */
   { "volcengine-auc", { {"api_key", "VOLC_API_KEY"}, {"app_key", "VOLC_APP_KEY"}, {"access_key", "VOLC_ACCESS_KEY"},
                         {"base_url", "VOLC_AUC_BASE_URL"}, {NULL, NULL} },
-    { {"api_key", NULL}, {"app_key", "access_key", NULL} }, 20, 20, 0, 1 },
+    { {"api_key", NULL}, {"app_key", "access_key", NULL} }, 20, 20, 0, 1, "callback, callback_data" },
   { "turing", { {"api_key", "TURING_API_KEY"}, {"base_url", "TURING_BASE_URL"}, {NULL, NULL} },
-    { {"api_key", NULL} }, 20, 100, 0, 0 },
+    { {"api_key", NULL} }, 20, 100, 0, 0, NULL },
 };
 
 const stt_provider_facts *stt_provider_facts_of(const char *name) {
@@ -81,9 +81,18 @@ stt_json *stt_provider_facts_json(stt_arena *a, const char *name) {
       stt_jset(a, rate, "query", rate_num(a, f->query_qps)) != 0 ||
       stt_jset(a, rate, "documented", stt_jbool(a, f->rate_documented)) != 0 ||
       stt_jset(a, o, "env", env) != 0 || stt_jset(a, o, "credentials", creds) != 0 ||
-      stt_jset(a, o, "rate", rate) != 0 || stt_jset(a, o, "client_ids", stt_jbool(a, f->client_ids)) != 0)
+      stt_jset(a, o, "rate", rate) != 0 || stt_jset(a, o, "client_ids", stt_jbool(a, f->client_ids)) != 0 ||
+      stt_jset(a, o, "callback", f->callback ? stt_jstr(a, f->callback) : stt_jbool(a, 0)) != 0)
     return NULL;
   return o;
+}
+
+int stt_no_callbacks(stt_arena *a, const char *provider, const char *what, const stt_json *args,
+                     stt_json **err) {
+  if (what && strcmp(what, "submit") == 0 && !stt_jget(args, "callback")) return 0;
+  stt_set_error(a, err, provider, "unsupported", 0,
+                "%s has no per-task callbacks (option callback is not supported): c:wait polls", provider);
+  return -1;
 }
 
 const stt_provider *stt_provider_find(const char *name) {

@@ -777,6 +777,7 @@ static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_j
   if (strcmp(op, "hotwords") == 0) return build_hotwords(a, args, err);
   if (starts_with(op, "vocabulary_")) return stt_dashscope_vocabulary_build(a, op, args, err);
   if (starts_with(op, "upload_")) return stt_dashscope_upload_build(a, op, args, err);
+  if (strcmp(op, "submit") == 0 && stt_no_callbacks(a, P, "submit", args, err)) return NULL;   /* no per-task callbacks */
   if (strcmp(op, "submit") == 0) return build_submit(a, args, err);
   if (strcmp(op, "poll") == 0) return build_task(a, args, 0, err);
   if (strcmp(op, "cancel") == 0) return build_task(a, args, 1, err);
@@ -1028,6 +1029,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   long long status = stt_jgetint(resp, "status", 0);
   stt_json *root;
   if (!kind) kind = "";
+  if (strcmp(kind, "notice") == 0) { stt_no_callbacks(a, P, "notice", NULL, err); return NULL; }
   if (starts_with(kind, "vocabulary_")) return stt_dashscope_vocabulary_parse(a, kind, resp, err);
   if (starts_with(kind, "upload_")) return stt_dashscope_upload_parse(a, kind, resp, err);
   if (!is_2xx(status)) {

@@ -245,6 +245,7 @@ static stt_json *build_hotwords(stt_arena *a, const stt_json *args, stt_json **e
 
 static stt_json *build(stt_arena *a, const char *op, const stt_json *args, stt_json **err) {
   if (!op) op = "";
+  if (strcmp(op, "submit") == 0 && stt_no_callbacks(a, P, "submit", args, err)) return NULL;   /* no per-task callbacks */
   if (strcmp(op, "submit") == 0) return build_submit(a, args, err);
   if (strcmp(op, "poll") == 0) return build_poll(a, args, err);
   if (strcmp(op, "hotwords") == 0) return build_hotwords(a, args, err);
@@ -515,6 +516,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   char msg[200];
   stt_json *root = NULL;
   if (!kind) kind = "";
+  if (strcmp(kind, "notice") == 0) { stt_no_callbacks(a, P, "notice", NULL, err); return NULL; }
   if (stt_jis(body, STT_JSTR) && body->slen) root = stt_json_parse(a, body->s, body->slen, msg, sizeof msg);
   if (!stt_jis(root, STT_JOBJ)) root = NULL;
   /* non-2xx, or code ~= 0 in any status: an error */

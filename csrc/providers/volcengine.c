@@ -5,7 +5,10 @@
  * globals.
  *
  * build(op):  submit | poll | hotwords   (cancel, fetch: unsupported -- LAS has neither)
- * parse(kind): submit | poll | result
+ * parse(kind): submit | poll | result | notice (a callback POST: vc_notice)
+ * args.callback = { url, data } on submit -> data.request.callback, data.request.callback_data:
+ * the only LAS revision that shows them puts them there (UNCONFIRMED,
+ * docs/providers.md#volcengine-callbacks).
  *
  * job.extra merges recursively into `data` (the operator's natural request object: user, audio,
  * resource, request), so extra = {request = {enable_poi_fc = true}} adds a request field. */
@@ -94,7 +97,8 @@ static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err
   if (!model) return NULL;
   if (!(body = operator_body(a, NULL, &data))) { set_oom(a, err); return NULL; }
   if (vc_request_objects(a, &schema, model, job, model, data, err) ||
-      vc_apply_extra(a, &schema, model, job, data, err))
+      vc_apply_extra(a, &schema, model, job, data, err) ||
+      vc_callback(a, &schema, args, stt_jget(data, "request"), err))
     return NULL;
   return request(a, args, "/submit", body, err);
 }
@@ -324,6 +328,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   long long status = stt_jgetint(resp, "status", 0);
   stt_json *root;
   if (!kind) kind = "";
+  if (strcmp(kind, "notice") == 0) return vc_notice(a, &schema, resp, err);
   if (status < 200 || status > 299) {
     if (!(*err = http_error(a, resp, status))) set_oom(a, err);
     return NULL;

@@ -4,7 +4,9 @@
  * Pure: no I/O, no clock, no env, no globals (the request id arrives in args).
  *
  * build(op):  submit | poll | hotwords   (cancel, fetch: unsupported; flash: poll, cancel invalid)
- * parse(kind): submit | poll | result
+ * parse(kind): submit | poll | result | notice (a callback POST: vc_notice)
+ * args.callback = { url, data } on submit -> top-level `callback`, `callback_data`
+ * (docs/providers.md#volcengine-callbacks; flash: unsupported).
  *
  * args.mode (docs/providers.md#auc-endpoints): "standard" (default: submit + query), "idle" (the
  * same on /idle/ paths and the idle resource: cheaper, done within 24 h) or "flash" (one
@@ -247,8 +249,13 @@ static stt_json *build_submit(stt_arena *a, const stt_json *args, stt_json **err
     return NULL;
   }
   if (!body) { set_oom(a, err); return NULL; }
+  if (!m->query && stt_jget(args, "callback")) {
+    stt_set_error(a, err, P, "unsupported", 0, "volcengine-auc: mode \"flash\" takes no callback (a synchronous "
+                  "call answers with the result)");
+    return NULL;
+  }
   if (vc_request_objects(a, &schema, model, job, NULL, body, err) ||
-      vc_apply_extra(a, &schema, model, job, body, err))
+      vc_apply_extra(a, &schema, model, job, body, err) || vc_callback(a, &schema, args, body, err))
     return NULL;
   if (!m->query && flash_body_ok(a, body, model, err)) return NULL;
   if (!(req = request(a, args, m->submit, resource_id(m, model), rid->s, 1, NULL, err))) return NULL;
@@ -482,6 +489,7 @@ static stt_json *parse(stt_arena *a, const char *kind, const stt_json *resp, stt
   long long status = stt_jgetint(resp, "status", 0);
   const char *code = stt_resp_header(resp, "x-api-status-code");
   if (!kind) kind = "";
+  if (strcmp(kind, "notice") == 0) return vc_notice(a, &schema, resp, err);
   if (strcmp(kind, "result") == 0 && !code) return parse_result(a, resp, 200, err);
   if (!code || !*code) {
     if (!(*err = http_error(a, resp, status))) set_oom(a, err);

@@ -586,3 +586,120 @@ int vc_set_usage(stt_arena *a, stt_json *out, const stt_json *result) {
   if (!(u = stt_jobj(a)) || stt_jset(a, u, "audio_ms", stt_jint(a, d->i))) return -1;
   return stt_jset(a, out, "usage", u);
 }
+
+/* ========================================================================================== */
+/* Callbacks (docs/providers.md#volcengine-callbacks) */
+
+int vc_callback(stt_arena *a, const vc_schema *s, const stt_json *args, stt_json *dst, stt_json **err) {
+  const stt_json *cb = stt_jget(args, "callback");
+  const char *url, *data;
+  if (!cb) return 0;
+  url = stt_jgetstr(cb, "url");
+  data = stt_jgetstr(cb, "data");
+  if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) || strlen(url) < 9) {
+    stt_set_error(a, err, s->provider, "invalid", 0, "%s: callback.url must be an http:// or https:// URL",
+                  s->provider);
+    return -1;
+  }
+  if (!data || !*data) {
+    stt_set_error(a, err, s->provider, "invalid", 0, "%s: callback.data must be a non-empty string", s->provider);
+    return -1;
+  }
+  if (stt_set_str(a, dst, "callback", url) || stt_set_str(a, dst, "callback_data", data)) {
+    stt_set_oom(a, err, s->provider);
+    return -1;
+  }
+  return 0;
+}
+
+/* The first string among the members `keys` of each object in `objs` (NULL entries skipped). */
+static const char *first_str(const stt_json *const *objs, size_t nobj, const char *const *keys, size_t nkey) {
+  size_t i, k;
+  for (i = 0; i < nobj; i++)
+    for (k = 0; objs[i] && k < nkey; k++) {
+      const char *v = stt_jgetstr(objs[i], keys[k]);
+      if (v && *v) return v;
+    }
+  return NULL;
+}
+
+/* LAS task_status (docs/providers.md#volcengine-las-states) or an AUC status code
+ * (docs/providers.md#auc-status-codes) -> normalized state, NULL when neither. */
+static const char *notice_state(const char *s) {
+  static const char *const map[][2] = {
+    {"ACCEPTED", "queued"}, {"PENDING", "queued"}, {"RUNNING", "running"}, {"COMPLETED", "succeeded"},
+    {"FAILED", "failed"}, {"TIMEOUT", "failed"}, {"20000000", "succeeded"}, {"20000003", "succeeded"},
+    {"20000001", "running"}, {"20000002", "queued"},
+  };
+  size_t k;
+  if (!s || !*s) return NULL;
+  for (k = 0; k < COUNT(map); k++)
+    if (strcmp(s, map[k][0]) == 0) return map[k][1];
+  if (strlen(s) == 8 && (s[0] == '4' || s[0] == '5') && s[1] == '5') return "failed";    /* 45xxxxxx, 55xxxxxx */
+  return NULL;
+}
+
+/* An integer code member as text ("20000000"), or NULL. */
+static const char *code_text(stt_arena *a, const stt_json *obj, const char *key) {
+  const stt_json *v = stt_jget(obj, key);
+  long long n;
+  if (stt_jis(v, STT_JSTR)) return v->s;
+  if (v && stt_json_int(v, &n)) return stt_arena_printf(a, "%lld", n);
+  return NULL;
+}
+
+/* What the provider POSTs to the callback URL is UNCONFIRMED (documented nowhere:
+ * docs/providers.md#volcengine-callbacks), so every plausible shape is read: the query / poll
+ * answer itself (AUC {audio_info, result} with the status in X-Api-Status-Code; LAS
+ * {metadata:{task_id, task_status}, data}), the same inside a `resp` or `data` object, and
+ * callback_data at the root or beside the id in any of them. A notice is never a result: only
+ * what names the task (callback_data, the task id) and its state are taken. Returns
+ * { callback_data =, task_id =, state = "succeeded" | "failed" | "running" | "queued" | nil };
+ * a body that is no JSON object gives an empty notice (the token may come in the URL). */
+stt_json *vc_notice(stt_arena *a, const vc_schema *s, const stt_json *resp, stt_json **err) {
+  static const char *const data_keys[] = {"callback_data", "CallbackData"};
+  static const char *const las_ids[] = {"task_id", "id"};
+  static const char *const auc_ids[] = {"id", "request_id", "task_id", "reqid"};
+  static const char *const states[] = {"task_status", "status"};
+  const stt_json *body = stt_jget(resp, "body");
+  const stt_json *root = NULL, *objs[6];
+  const char *data, *id, *state = NULL, *code;
+  int las = s->prefix[0] != '\0';
+  size_t n = 0, i;
+  char msg[160];
+  stt_json *out = stt_jobj(a);
+  if (!out) { stt_set_oom(a, err, s->provider); return NULL; }
+  if (stt_jis(body, STT_JSTR) && body->slen) root = stt_json_parse(a, body->s, body->slen, msg, sizeof msg);
+  if (!stt_jis(root, STT_JOBJ)) root = NULL;
+  objs[n++] = root;
+  objs[n++] = stt_jget(root, "metadata");
+  objs[n++] = stt_jget(root, "resp");
+  objs[n++] = stt_jget(root, "data");
+  objs[n++] = stt_jget(stt_jget(root, "resp"), "metadata");
+  objs[n++] = stt_jget(root, "result");
+  data = first_str(objs, n, data_keys, COUNT(data_keys));
+  if (las) {
+    id = first_str(objs, 5, las_ids, COUNT(las_ids));
+  } else {
+    id = stt_resp_header(resp, "x-api-request-id");
+    if (!id || !*id) id = first_str(objs, 4, auc_ids, COUNT(auc_ids));
+  }
+  /* the state: the AUC status header, then a status word or code in the body */
+  code = stt_resp_header(resp, "x-api-status-code");
+  state = notice_state(code);
+  for (i = 0; !state && i < 5; i++) {
+    if (!objs[i]) continue;
+    state = notice_state(first_str(objs + i, 1, states, COUNT(states)));
+    if (!state) state = notice_state(code_text(a, objs[i], "code"));
+    if (!state) state = notice_state(code_text(a, objs[i], "status_code"));
+  }
+  if (!state && root && (stt_jget(root, "result") || stt_jget(stt_jget(root, "data"), "result") ||
+                         stt_jget(stt_jget(root, "resp"), "result")))
+    state = "succeeded";
+  if (stt_set_str(a, out, "callback_data", data) || stt_set_str(a, out, "task_id", id) ||
+      stt_set_str(a, out, "state", state)) {
+    stt_set_oom(a, err, s->provider);
+    return NULL;
+  }
+  return out;
+}

@@ -55,4 +55,11 @@ stt_json *vc_silent_result(stt_arena *a, const char *provider, const char *model
                            const char *task_id, stt_json *raw);
 /* { audio_ms } from a normalized Result's duration_ms; 0 (nothing added) when unknown. */
 int vc_set_usage(stt_arena *a, stt_json *out, const stt_json *result);
+
+/* args.callback = { url, data } -> `callback`, `callback_data` strings in dst (LAS data.request,
+ * AUC the body root: docs/providers.md#volcengine-callbacks); nothing without it. 0 or -1 + *err. */
+int vc_callback(stt_arena *a, const vc_schema *s, const stt_json *args, stt_json *dst, stt_json **err);
+/* parse("notice"): what a callback POST names -> { callback_data, task_id, state } (each may be
+ * absent); every plausible payload shape is read (UNCONFIRMED). NULL + *err on oom only. */
+stt_json *vc_notice(stt_arena *a, const vc_schema *s, const stt_json *resp, stt_json **err);
 #endif

@@ -419,4 +419,36 @@ describe("volcengine-auc schema", function()
       K.assert_no_secret(err)
     end)
   end)
+  describe("callbacks", function()
+    local CB = { url = "https://my.host/stt/callback?x=1", data = "stt1.req.abc" }
+
+    it("submit: top-level callback and callback_data (standard and idle); flash refuses them", function()
+      for _, mode in ipairs({ "standard", "idle" }) do
+        local req = assert(submit({ url = A }, { callback = CB, mode = mode }))
+        local body = assert(core.json_decode(req.body))
+        assert.equal(CB.url, body.callback)
+        assert.equal(CB.data, body.callback_data)
+        assert.is_nil(body.request.callback)
+      end
+      local _, err = submit({ url = A }, { callback = CB, mode = "flash" })
+      assert.equal("unsupported", err.kind)
+      _, err = submit({ url = A }, { callback = { url = "https://h/x" } })
+      assert.equal("invalid", err.kind)
+    end)
+
+    it("parse notice: the id from X-Api-Request-Id or the body, the state from the status code or result", function()
+      local function notice(body, headers) return assert(parse("notice", 200, headers or {}, body)) end
+      assert.same({ task_id = RID, state = "succeeded", callback_data = "tok" },
+        notice('{"audio_info":{"duration":1},"result":{"text":"x"},"callback_data":"tok"}',
+               { ["x-api-request-id"] = RID }))
+      assert.same({ task_id = RID, state = "failed", callback_data = "tok" },
+        notice('{"callback_data":"tok"}', { ["x-api-request-id"] = RID, ["x-api-status-code"] = "45000151" }))
+      assert.same({ task_id = "r-2", state = "succeeded", callback_data = "t2" },
+        notice('{"resp":{"id":"r-2","code":20000000,"callback_data":"t2"}}'))
+      assert.same({ task_id = "r-3", state = "failed", callback_data = "t3" },
+        notice('{"id":"r-3","code":55000000,"callback_data":"t3"}'))
+      assert.same({ task_id = "r-4", state = "succeeded" }, notice('{"request_id":"r-4","result":{"text":""}}'))
+      assert.same({}, notice("<html>"))
+    end)
+  end)
 end)

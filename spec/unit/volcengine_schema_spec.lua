@@ -412,4 +412,45 @@ describe("volcengine (LAS) schema", function()
       assert.equal("invalid", err.kind)
     end)
   end)
+  describe("callbacks", function()
+    local CB = { url = "https://my.host/stt/callback", data = "stt1.job-1.abc" }
+
+    it("submit: callback and callback_data inside data.request (the only LAS revision that shows them)", function()
+      local req = assert(S.submit({ url = A }, { callback = CB }))
+      local body = assert(core.json_decode(req.body))
+      assert.equal(CB.url, body.data.request.callback)
+      assert.equal(CB.data, body.data.request.callback_data)
+      assert.is_nil(body.data.callback)
+      assert.is_nil(body.callback)
+      -- without the option nothing is added
+      assert.is_nil(body_of({ url = A }):find("callback", 1, true))
+    end)
+
+    it("a bad callback is invalid before anything is sent", function()
+      for _, cb in ipairs({ { url = "ftp://x/y", data = "d" }, { url = "https://h/x" }, { url = "https://h/x", data = "" },
+                            { data = "d" } }) do
+        local _, err = S.submit({ url = A }, { callback = cb })
+        assert.equal("invalid", err.kind)
+      end
+    end)
+
+    it("parse notice: every plausible payload (poll answer, data/resp wrappers, callback_data anywhere)", function()
+      local function notice(body, headers)
+        return assert(parse("notice", 200, body, { headers = headers or {} }))
+      end
+      local n = notice('{"metadata":{"task_id":"t-1-las-asr","task_status":"COMPLETED","business_code":"0"},'
+        .. '"data":{"result":{"text":"x"}},"callback_data":"tok"}')
+      assert.same({ task_id = "t-1-las-asr", state = "succeeded", callback_data = "tok" }, n)
+      n = notice('{"task_id":"t-2","task_status":"FAILED","data":{"callback_data":"tok2"}}')
+      assert.same({ task_id = "t-2", state = "failed", callback_data = "tok2" }, n)
+      n = notice('{"resp":{"id":"t-3","code":20000000,"callback_data":"tok3"}}')
+      assert.same({ task_id = "t-3", state = "succeeded", callback_data = "tok3" }, n)
+      n = notice('{"metadata":{"task_id":"t-4","task_status":"TIMEOUT","callback_data":"tok4"}}')
+      assert.same({ task_id = "t-4", state = "failed", callback_data = "tok4" }, n)
+      -- not JSON, or JSON naming nothing: an empty notice (the token may ride in the URL)
+      assert.same({}, notice("not json"))
+      assert.same({}, notice("[1,2]"))
+      assert.same({}, notice(""))
+    end)
+  end)
 end)
