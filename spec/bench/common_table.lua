@@ -21,4 +21,17 @@ function B.table(title, header, rows)
   line(sep)
   for _, r in ipairs(rows) do line(r) end
 end
+--- The median CPU time (os.clock) of `runs` calls of fn, each after a full GC.
+function B.time(fn, runs)
+  local ts = {}
+  for i = 1, runs do
+    collectgarbage(); collectgarbage()
+    local t0 = os.clock()
+    fn()
+    ts[i] = os.clock() - t0
+  end
+  table.sort(ts)
+  return ts[(#ts + 1 - (#ts + 1) % 2) / 2]
+end
+
 return B

@@ -73,17 +73,7 @@ local function lua_path() return stt.subtitle.srt(lua_normalize(body)) end
 local function lua_parse_only() return lua_normalize(body) end
 local function c_parse_only() return assert(stt.parse("dashscope", body, { kind = "result" })) end
 
-local function time(fn)
-  local ts = {}
-  for i = 1, RUNS do
-    collectgarbage(); collectgarbage()
-    local t0 = os.clock()
-    fn()
-    ts[i] = os.clock() - t0
-  end
-  table.sort(ts)
-  return ts[(#ts + 1 - (#ts + 1) % 2) / 2]
-end
+local function time(fn) return require("common_table").time(fn, RUNS) end
 
 local srt_c, srt_lua = c_path(), lua_path()
 if os.getenv("BENCH_DUMP") then io.open("/tmp/srt_c", "w"):write(srt_c); io.open("/tmp/srt_lua", "w"):write(srt_lua) end

@@ -41,17 +41,7 @@ for i = 1, 2000 do
 end
 local function word() return VOCAB[1 + rnd(#VOCAB)] end
 
-local function time(fn, runs)
-  local ts = {}
-  for i = 1, runs do
-    collectgarbage(); collectgarbage()
-    local t0 = os.clock()
-    fn()
-    ts[i] = os.clock() - t0
-  end
-  table.sort(ts)
-  return ts[(#ts + 1 - (#ts + 1) % 2) / 2]
-end
+local time = require("common_table").time
 
 -- The units the scorer compares, for the peer: the same normalization, cut the same way.
 local function units_of(text, unit)

@@ -258,15 +258,7 @@ describe("stt.compare.html.render", function()
 
   it("joins tokens by the scorer's rule: no space only between two single CJK characters", function()
     local is_cjk = require("stt.score.normalize").is_cjk
-    local function u8(cp)   -- no utf8 library in Lua 5.1
-      if cp < 0x80 then return string.char(cp) end
-      if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
-      if cp < 0x10000 then
-        return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-      end
-      return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
-        0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-    end
+    local u8 = require("stt.score.normalize").utf8_char   -- no utf8 library in Lua 5.1
     local cps = { 0x41, 0xE9, 0x3004, 0x2FFF, 0xFF65, 0xFFA0, 0x1F600, 0x31350, 0x3190, 0xD7B0 }
     for _, r in ipairs({ { 0x3400, 0x4DBF }, { 0x4E00, 0x9FFF }, { 0xF900, 0xFAFF }, { 0x20000, 0x3134F },
                          { 0x3005, 0x3007 }, { 0x3040, 0x30FF }, { 0x31F0, 0x31FF }, { 0xFF66, 0xFF9F },
