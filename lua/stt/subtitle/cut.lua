@@ -641,7 +641,9 @@ local function emit_block(X, blk, Q)
     local lab = r == 1 and label1 or label
     local lines, rc, cut = layout(X, blk, i, j, o, r == 1 and blk.lw1 or blk.lwn)
     local n = #cues + 1
-    local c = { start_ms = S[i], end_ms = 0, lines = lines, speaker = speaker, label = lab }
+    -- (label and words only when there are some: a cue table of four fields is the smallest)
+    local c = { start_ms = S[i], end_ms = 0, lines = lines, speaker = speaker }
+    if lab then c.label = lab end
     if Q.words then c.words = event_words(X, blk, i, j, cut) end
     cues[n] = c
     if not rc then                                            -- reading characters: the lines' width
