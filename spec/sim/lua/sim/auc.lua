@@ -19,6 +19,7 @@ local util = require "sim.util"
 local store = require "sim.store"
 local job = require "sim.job"
 local volc = require "sim.volc"
+local callback = require "sim.callback"
 
 local M = {}
 
@@ -187,6 +188,7 @@ local function submit_in(mode)
       params = params,
       raw_request = body.request,
       user = body.user,
+      cb = callback.of_body(PROVIDER, body),        -- top-level callback, callback_data
     }, cfg)
     store.task_put(PROVIDER, rec)
     store.count_in("submissions", params.url)
@@ -195,16 +197,21 @@ local function submit_in(mode)
   end
 end
 
--- The answer of a finished task (query, or the flash call itself).
-local function send_outcome(rec)
+-- The status code, message and body (nil: empty) of a finished task.
+function M.outcome_of_rec(rec)
   local o = rec.outcome
   if o.kind == "ok" then
-    return send(20000000, "OK", { audio_info = { duration = rec.duration_ms }, result = volc.result(rec) })
+    return 20000000, "OK", { audio_info = { duration = rec.duration_ms }, result = volc.result(rec) }
   elseif o.kind == "silent" then
     -- Terminal: "silent audio, do not re-query"; the body is UNCONFIRMED (an empty result here).
-    return send(20000003, "silent audio", { audio_info = { duration = rec.duration_ms }, result = { text = "" } })
+    return 20000003, "silent audio", { audio_info = { duration = rec.duration_ms }, result = { text = "" } }
   end
-  return send(o.code or 45000151, o.detail or "task failed")
+  return o.code or 45000151, o.detail or "task failed", nil
+end
+
+-- The answer of a finished task (query, or the flash call itself).
+local function send_outcome(rec)
+  return send(M.outcome_of_rec(rec))
 end
 
 local function query_in(mode)

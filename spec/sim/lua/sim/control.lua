@@ -9,10 +9,13 @@
 --   GET  /_sim/tasks/{id}      a task's internal record
 --   POST /_sim/tasks/{id}/advance  move a task's clock forward: {"ms":N}, or {"to":"running"|"done"}
 --                              (tests step states with this instead of racing the wall clock)
+--   POST /_sim/tasks/{id}/callback post the task's callback now, again (sim.callback)
+--   POST /_sim/sink/...  GET /_sim/sink?from=N   a callback receiver for tests (sim.callback)
 -- luacheck: globals ngx
 local util = require "sim.util"
 local store = require "sim.store"
 local faults = require "sim.faults"
+local callback = require "sim.callback"
 
 local M = {}
 
@@ -36,6 +39,7 @@ local function post_config()
   if patch.keys ~= nil and type(patch.keys) ~= "table" then
     return bad_request("keys must be an array of strings")
   end
+  if patch.callbacks ~= nil or patch.sink_fail ~= nil then callback.restart_counters() end
   return util.send_json(200, store.merge_config(patch))
 end
 
@@ -108,8 +112,17 @@ local function advance(id)
     if type(rec[k]) == "number" then rec[k] = rec[k] - s end
   end
   store.task_put(provider, rec)
+  if rec.processed then callback.schedule(provider, rec) end     -- a callback due now goes now
   rec.provider = rec.provider or provider
   return util.send_json(200, rec)
+end
+
+-- POST /_sim/tasks/{id}/callback: post the task's callback now, again ({"forge": true}: forged).
+local function post_callback(id)
+  local rec, provider = store.task_find(id)
+  if not rec then return util.send_json(404, { error = "no such task", task_id = id }) end
+  local body = json_body() or {}
+  return callback.post_now(provider, rec, body.forge == true)
 end
 
 local function info()
@@ -133,6 +146,9 @@ local ROUTES = {
   { "GET", "^/_sim/arrivals$", arrivals },
   { "GET", "^/_sim/tasks/([^/]+)$", task },
   { "POST", "^/_sim/tasks/([^/]+)/advance$", advance },
+  { "POST", "^/_sim/tasks/([^/]+)/callback$", post_callback },
+  { "POST", "^/_sim/sink", callback.sink_post },
+  { "GET", "^/_sim/sink$", callback.sink_get },
 }
 
 function M.serve()

@@ -125,6 +125,37 @@ local function get_once(u, timeout_ms, max)
   return { status = status, headers = headers, body = body }
 end
 
+-- POST body to url (loopback only, no redirects) -> { status, headers, body } or nil, message.
+-- opts: timeout_ms (default 10000), headers ({ name = value }). For the simulator's callbacks.
+function M.post(url, body, opts)
+  opts = opts or {}
+  local u, err = M.parse_url(url)
+  if not u then return nil, err end
+  if not is_loopback(u.host) then return nil, "refusing to post to non-loopback host " .. u.host end
+  local sock = ngx.socket.tcp()
+  sock:settimeout(opts.timeout_ms or 10000)
+  local ok
+  ok, err = sock:connect(is_localhost(u.host) and "127.0.0.1" or u.host, u.port)
+  if not ok then return nil, "connect: " .. tostring(err) end
+  if u.scheme == "https" then
+    ok, err = sock:sslhandshake(nil, u.host, false)
+    if not ok then sock:close(); return nil, "tls: " .. tostring(err) end
+  end
+  local host = u.explicit_port and (u.host .. ":" .. u.port) or u.host
+  local lines = { "POST " .. u.path .. " HTTP/1.1", "Host: " .. host, "User-Agent: lua-stt-simulator",
+                  "Content-Type: application/json", "Content-Length: " .. #body, "Connection: close" }
+  for k, v in pairs(opts.headers or {}) do lines[#lines + 1] = k .. ": " .. v end
+  ok, err = sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. body)
+  if not ok then sock:close(); return nil, "send: " .. tostring(err) end
+  local status, headers = read_headers(sock)
+  if not status then sock:close(); return nil, headers end
+  local rbody
+  rbody, err = read_body(sock, headers, 1024 * 1024)
+  sock:close()
+  if not rbody then return nil, err end
+  return { status = status, headers = headers, body = rbody }
+end
+
 -- GET url -> { status, headers (lower-case), body } or nil, message.
 -- opts: timeout_ms (default 10000), max_bytes (default 256 MiB). Follows up to 3 redirects.
 function M.get(url, opts)

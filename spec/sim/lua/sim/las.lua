@@ -10,6 +10,7 @@ local util = require "sim.util"
 local store = require "sim.store"
 local job = require "sim.job"
 local volc = require "sim.volc"
+local callback = require "sim.callback"
 
 local M = {}
 
@@ -136,6 +137,7 @@ local function poll_doc(rec, status)
   end
   return doc
 end
+M.poll_doc = poll_doc
 
 ---------------------------------------------------------------------------- handlers
 
@@ -165,6 +167,7 @@ local function submit()
     params = params,
     raw_request = data.request,
     user = data.user,
+    cb = callback.of_body(PROVIDER, data),        -- data.request.callback (UNCONFIRMED placement)
   }, cfg)
   store.task_put(PROVIDER, rec)
   store.count_in("submissions", params.url)

@@ -215,6 +215,7 @@ function M.process(provider, id)
   for _, k in ipairs({ "outcome", "override", "tr", "duration_ms", "channels" }) do rec[k] = done[k] end
   job.finish(rec, rec.outcome.kind == "ok" and rec.duration_ms or 0)
   store.task_put(provider, rec)
+  require("sim.callback").schedule(provider, rec)        -- its callback, if it has one, at its end
 end
 
 return M
