@@ -13,12 +13,18 @@ local capabilities = require "stt.capabilities"
 local batch = require "stt.batch"
 local vocabulary = require "stt.vocabulary"
 local upload = require "stt.upload"
+local callback = require "stt.callback"
 
 local M = {}
 
 -- The API key lives here, keyed by client, so that it is no field of the client table:
 -- printing, serializing or inspecting a client never shows it.
 local secrets = setmetatable({}, { __mode = "k" })
+-- The callback secret, apart from the credentials (which go into every schema call).
+local cb_secrets = setmetatable({}, { __mode = "k" })
+-- Tasks submitted by this process (task -> true): a wait on one of them is no restart, whatever
+-- os.time()'s whole seconds say.
+local fresh = setmetatable({}, { __mode = "k" })
 
 local Client = {}
 Client.__index = Client
@@ -107,6 +113,14 @@ function M.new(provider, opts)
     self.store = st
   end
   if self.base_url == "" then self.base_url = nil end
+  if opts.callback ~= nil then
+    -- { url, secret, shared, fallback, check_every }: refused (unsupported) where the provider
+    -- takes no per-task callback; the marks live here, in the shared dict, and in a Redis store
+    local cb, secret = callback.option(opts.callback, provider, facts, opts.mode)
+    self.callback = cb
+    cb_secrets[self] = secret
+    self._marks = callback.marks(cb, self.store)
+  end
   -- Credentials: the option, else the provider's environment variable (stt.providers()).
   local cred = {}
   for _, opt in ipairs(credential_options(facts)) do
@@ -143,10 +157,14 @@ function Client:_ctx(op)
     for _, v in pairs(s) do
       if type(v) == "string" then list[#list + 1] = v end
     end
+    if cb_secrets[self] then list[#list + 1] = cb_secrets[self] end
     s.list = #list > 0 and list or false
   end
   return { provider = self.provider, op = op, secrets = s.list or nil }
 end
+
+-- The callback secret (stt.notify with opts.client verifies with it).
+function Client:_callback_secret() return cb_secrets[self] end
 
 function Client:_emit(ev)
   if self.on_event then
@@ -332,8 +350,16 @@ end
 -- One HTTP submit, journaled around it when a key is given: intent -> submit -> task | rejected.
 -- An ambiguous failure leaves the intent alone (its outcome is unknown).
 function Client:_submit(job, model, key, planned_id, orig, force)
+  -- Callbacks: the token names the task id where the client chooses it, else a job key of its own
+  -- that goes with the task (task.callback_key).
+  local cb_key, cb
+  if self.callback then
+    cb_key = planned_id or callback.new_key()
+    local token = callback.token(cb_secrets[self], self.provider, cb_key)
+    cb = { url = callback.url_with_token(self.callback.url, token), data = token }
+  end
   local req, berr = core.build(self.provider, "submit", self:_args({ model = model, job = job,
-                                                                   request_id = planned_id }))
+                                                                   request_id = planned_id, callback = cb }))
   if not req then return nil, errors.new(berr, self:_ctx("submit")) end
   local jr = key and self.journal
   local entry
@@ -371,7 +397,16 @@ function Client:_submit(job, model, key, planned_id, orig, force)
   end
   local task = { id = t.id or planned_id, provider = self.provider, model = model, state = t.state or "queued",
                  submitted_at = os.time(), request_id = t.request_id or planned_id,
-                 input = job.url or job.urls }
+                 input = job.url or job.urls, callback_key = cb_key }
+  fresh[task] = true
+  if cb_key then
+    -- where stt.notify finds which task the key names (a failure only weakens that check)
+    local ok, merr = self._marks:bind(cb_key, task.id)
+    if not ok then
+      self:_emit({ type = "error", op = "callback", task_id = task.id, error = errors.new({ kind = "network",
+        retryable = true, message = "cannot record the callback key: " .. tostring(merr) }, self:_ctx("submit")) })
+    end
+  end
   -- A synchronous mode (volcengine-auc flash) answers the submit with the result itself: it rides
   -- on the task in memory for c:wait (the journal keeps only the task's plain fields).
   if t.result then
@@ -732,6 +767,8 @@ end
 
 --- Wait for a task to finish; returns the normalized Result or nil, err.
 -- opts: { timeout = seconds for the whole wait (default client.wait_timeout), on_progress = fn(status, task) }
+-- With callbacks (a task submitted with them: task.callback_key), the wait polls when stt.notify
+-- has marked the task, and otherwise only every callback.fallback seconds (callbacks can be lost).
 function Client:wait(task, opts)
   options.check("wait", opts, "wait", capabilities.job_options())
   opts = opts or {}
@@ -743,18 +780,34 @@ function Client:wait(task, opts)
   local deadline = sched.now() + (opts.timeout or self.wait_timeout)
   local since = math.max(0, os.time() - (task.submitted_at or os.time()))
   local t0 = sched.now() - since
+  local key = self.callback and task.callback_key
+  local marks = key and self._marks
+  if marks and not marks.task[key] then marks:bind(key, task.id) end      -- a task restored from a store
+  local noted, quick
+  -- Until the next poll: a notice (callbacks), or the geometric interval.
+  local function pause(d)
+    d = math.min(d, math.max(0, deadline - sched.now()))
+    if not marks then sched.sleep(d); return end
+    noted = marks:wait(key, d)
+    if noted then self:_emit({ type = "notice", task_id = task.id, state = noted }) end
+  end
+  local function ended()
+    if marks then marks:finish(key) end
+  end
   -- A task submitted just now cannot be done yet: the first poll waits poll_first (a task
-  -- restored from an earlier run is polled at once).
-  if since < self.poll_first then
-    sched.sleep(math.min(self.poll_first, math.max(0, deadline - sched.now())))
+  -- restored from an earlier run is polled at once); with callbacks it waits for the notice.
+  if since < self.poll_first or (marks and fresh[task]) then
+    pause(marks and math.max(self.callback.fallback, self.poll_first) or self.poll_first)
   end
   while true do
     local st, err = self:poll(task, { deadline = deadline })
     if st then
       if st.state == "succeeded" then
+        ended()
         self:_emit({ type = "done", task_id = task.id, state = st.state })
         return st.result
       elseif st.state == "failed" or st.state == "canceled" then
+        ended()
         self:_emit({ type = "error", op = "wait", task_id = task.id, error = st.error })
         return nil, st.error
       end
@@ -762,6 +815,7 @@ function Client:wait(task, opts)
     elseif not err.retryable then
       -- The provider no longer knows the task (expired or never existed): it will not finish.
       if err.kind == "not_found" then self:_journal_state(task, "failed", err) end
+      ended()
       self:_emit({ type = "error", op = "poll", task_id = task.id, error = err })
       return nil, err
     end
@@ -773,7 +827,19 @@ function Client:wait(task, opts)
       self:_emit({ type = "error", op = "wait", task_id = task.id, error = e })
       return nil, e
     end
-    sched.sleep(math.min(self:_interval(sched.now() - t0), left))
+    local d = self:_interval(sched.now() - t0)
+    if marks then
+      -- A notice the poll did not bear out (the provider's state lags its callback): poll again
+      -- soon, backing off; otherwise the long fallback interval.
+      if noted then
+        marks:clear(key)
+        quick = quick and math.min(quick * 2, self.callback.fallback) or self.poll_first
+      else
+        quick = nil
+      end
+      d = quick or math.max(self.callback.fallback, d)
+    end
+    pause(d)
   end
 end
 

@@ -36,6 +36,22 @@ function M.parse(provider, body, opts)
   return out
 end
 
+--- stt.notify(provider, body, headers, opts) -> { task_id, state, provider, key } | nil, err: verify
+-- the callback a provider POSTed (its token, signed with the client's callback secret) and mark
+-- the task so that c:wait polls it at once. opts: client (a client made with the callback
+-- option: its secret and its marks) or secret (+ shared = dict name, store = redis URL for the
+-- marks); query (the request's query string or args: the token also rides there as stt_token);
+-- task_id (the task the request names, if any); mark = false (verify and check only; mark later
+-- with stt.mark). A missing, forged or foreign token, or a notice after the task's wait ended, is
+-- refused with kind "auth" and changes nothing. See lua/stt/callback.lua.
+function M.notify(provider, body, headers, opts)
+  return require("stt.callback").notify(provider, body, headers, opts)
+end
+
+--- stt.mark(note, opts) -> note | nil, err: mark a note from stt.notify{ mark = false } (after the
+-- handler answered the provider).
+function M.mark(note, opts) return require("stt.callback").mark(note, opts) end
+
 --- stt.option_value(text) -> an option value given as text, typed: true/false, numbers, "quoted"
 -- text, lists as [a,b] or a,b (what `stt -O key=value` and `stt compare -c` take).
 M.option_value = require("stt.options").value

@@ -45,7 +45,11 @@ M.CLIENT = {
     .. "\"dashscope\" (its temporary storage), { s3 = { endpoint, bucket, region, prefix, access_key, "
     .. "secret_key, session_token, path_style, expires } } or function(path, info) -> url, expires_at" },
   { "transport", "auto", "", "\"curl\", \"ngx\" or a table with request(); auto: ngx inside nginx" },
-  { "on_event", "none", "", "function(ev): submit, poll, retry, done, error, cancel, journal events" },
+  { "on_event", "none", "", "function(ev): submit, poll, retry, done, error, cancel, journal, notice events" },
+  { "callback", "none", "", "per-task callbacks (volcengine, volcengine-auc; others: unsupported): { url = the "
+    .. "receiver's URL, secret = at least 16 bytes (signs each task's token), shared = lua_shared_dict name "
+    .. "(marks seen by every nginx worker), fallback = 120 (s between polls without a notice), check_every = "
+    .. "0.1 with shared, 0.5 with a Redis store (s between looks at marks made elsewhere) }" },
 }
 
 M.WAIT = {

@@ -277,7 +277,7 @@ local function drive(S)
     local t = now()
     while S.timers[1] and S.timers[1].at <= t do
       local tm = heap_pop(S.timers)
-      ready(S, tm.th)
+      if not tm.dead then ready(S, tm.th) end          -- (dead: an event woke its thread first)
     end
     if S.nready == 0 then
       local wait
@@ -364,6 +364,58 @@ function M.sleep(s)
   repeat
     idle_engine:wait(deadline - now())
   until now() >= deadline
+end
+
+---------------------------------------------------------------- events
+-- sched.event(): one thread waits on it with a timeout, anyone in the same Lua state signals it
+-- (another thread, or, inside nginx, a request handler of the same worker). Inside stt.run the
+-- waiter sleeps on a timer that a signal cancels; inside nginx on an ngx.semaphore; outside both,
+-- a wait just sleeps (nothing else can run to signal it).
+local Event = {}
+Event.__index = Event
+
+function M.event() return setmetatable({ fired = false }, Event) end
+
+--- Wake the waiter (or let the next wait return at once).
+function Event:signal()
+  self.fired = true
+  local w = self.waiter
+  if w then
+    self.waiter = nil
+    w.tm.dead = true
+    ready(w.S, w.th)
+  end
+  if self.sema then self.sema:post(1) end
+end
+
+--- Wait up to `timeout` seconds; true when signalled (the signal is consumed), false on timeout.
+function Event:wait(timeout)
+  timeout = math.max(0, tonumber(timeout) or 0)
+  if not self.fired then
+    local th = run_thread()
+    if th then
+      local S = active
+      S.seq = S.seq + 1
+      local tm = { at = now() + timeout, seq = S.seq, th = th }
+      heap_push(S.timers, tm)
+      self.waiter = { S = S, th = th, tm = tm }
+      coroutine.yield(TOKEN)
+      self.waiter = nil
+    else
+      local ngx = not active and ngx_api()
+      if ngx then
+        need_cosockets("event:wait", 2)
+        self.sema = self.sema or require("ngx.semaphore").new()
+        self.sema:wait(timeout)
+      else
+        M.sleep(timeout)
+      end
+    end
+  end
+  local fired = self.fired
+  self.fired = false
+  if self.sema and self.sema:count() > 0 then self.sema = nil end      -- drop a stale post
+  return fired
 end
 
 --- One HTTP exchange on the scheduler's engine (inside stt.run) or on `engine` (blocking).

@@ -71,7 +71,8 @@ end
 --- The fields of a task that are kept.
 function M.task(task)
   return { id = task.id, provider = task.provider, model = task.model, state = task.state,
-           submitted_at = task.submitted_at, request_id = task.request_id, input = plain(task.input, 0) }
+           submitted_at = task.submitted_at, request_id = task.request_id, input = plain(task.input, 0),
+           callback_key = task.callback_key }
 end
 
 --- The fields of an error that are kept.

@@ -11,6 +11,7 @@
 --   P jobs                SET   every job key (entries())
 --   P uploads             HASH  "<target>\0<sha256>" -> upload record (JSON)
 --   P notes               LIST  tool notes (JSON)
+--   P cb:<key>            HASH  callback marks: task, noted, ended (lua/stt/callback.lua; expire)
 -- The claim (intent) is one server-side script: a job already claimed, submitted or finished
 -- under the same canonical text is not claimed again (`force` claims it anyway); the claim
 -- holds a lease (LEASE_MS) while its holder submits. Someone finding a claim whose lease runs
@@ -268,6 +269,44 @@ function Store:notes_list()
 end
 
 --- Nothing to mark: Redis holds every state as it changes.
+---------------------------------------------------------------- callback marks (lua/stt/callback.lua)
+-- P cb:<key>  HASH  task (the task id of a callback key), noted (the state a verified notice gave),
+--                   ended ("1": the wait is over; later notices are refused); expires after ttl.
+
+-- Marks a key noticed unless its wait has ended, in one step.
+local NOTICE_MARK = [[
+if redis.call('HGET', KEYS[1], 'ended') then return 0 end
+redis.call('HSET', KEYS[1], 'noted', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+]]
+
+--- notice_get(key) -> { task, noted, ended } | nil [, message]
+function Store:notice_get(key)
+  local flat, err = self.r:call("HGETALL", self:_k("cb:", key))
+  if err then return nil, msg(err) end
+  if type(flat) ~= "table" or #flat == 0 then return nil end
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+
+--- notice_set(key, field, value | false (deleted), ttl) -> true | nil, message
+function Store:notice_set(key, field, value, ttl)
+  local k = self:_k("cb:", key)
+  local cmd = value == false and { "HDEL", k, field } or { "HSET", k, field, tostring(value) }
+  local out, err = self.r:pipeline({ cmd, { "EXPIRE", k, tostring(ttl) } })
+  if not out then return nil, msg(err) end
+  return true
+end
+
+--- notice_mark(key, state, ttl) -> true | false (the key's wait has ended) | nil, message
+function Store:notice_mark(key, state, ttl)
+  local res, err = self.r:eval(NOTICE_MARK, { self:_k("cb:", key) }, { state, tostring(ttl) })
+  if err then return nil, msg(err) end
+  return res == 1
+end
+
 function Store.close() return true end
 
 M.Store = Store
