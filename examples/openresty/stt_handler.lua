@@ -7,6 +7,9 @@
 --   POST /jobs                    same body -> 202 with the task at once; the poller finishes it
 --   GET  /jobs/{id}               {id, state, task} while it runs, then {.., result} or {.., error}
 --                                 (?format=srt|vtt once it succeeded)
+--   POST /stt/callback/{provider} a callback (volcengine, volcengine-auc; STT_CALLBACK_URL and
+--                                 STT_CALLBACK_SECRET set): verified, answered at once, the task
+--                                 marked after the answer; the waiting /transcribe polls it
 --   POST /callback/{provider}     a provider's callback body -> the normalized JSON (stt.parse;
 --                                 ?kind=result|poll|submit, ?model=)
 -- Every call yields to nginx while it waits (cosockets, ngx.sleep): one worker serves thousands
@@ -37,10 +40,23 @@ end
 -- One client per provider and worker; clients hold no per-request state (the ngx transport
 -- opens or borrows a pooled cosocket per request), so handlers and timers share them.
 local clients = {}
+
+-- With STT_CALLBACK_URL and STT_CALLBACK_SECRET, the providers with per-task callbacks get them:
+-- their tasks are polled on a notice (or every `fallback` seconds), marks shared by all workers.
+local function options_for(provider)
+  local url, secret = os.getenv("STT_CALLBACK_URL"), os.getenv("STT_CALLBACK_SECRET")
+  local facts = stt.providers()[provider]
+  if not (url and url ~= "" and secret and facts and facts.callback) then return conf.client end
+  local o = {}
+  for k, v in pairs(conf.client) do o[k] = v end
+  o.callback = { url = url:gsub("/$", "") .. "/" .. provider, secret = secret, shared = "stt_callbacks" }
+  return o
+end
+
 local function client(provider)
   provider = provider or "dashscope"
   if not clients[provider] then
-    local ok, c = pcall(stt.client, provider, conf.client)
+    local ok, c = pcall(stt.client, provider, options_for(provider))
     if not ok then return nil, (tostring(c):gsub("^.-: ", "")) end
     clients[provider] = c
   end
@@ -258,6 +274,39 @@ end
 function M.init_worker()
   local ok, err = ngx.timer.every(conf.poll_every, poll_tick)
   if not ok then ngx.log(ngx.ERR, "stt: cannot start the job poller: ", err) end
+end
+
+M.client = client
+
+---------------------------------------------------------------- POST /stt/callback/{provider}
+--- A per-task callback: the provider expects a quick 2xx (it retries otherwise), so the token is
+-- checked here (pure: no I/O) and the marking, which may talk to Redis, runs after the answer.
+function M.notify(provider)
+  if not only("POST") then return end
+  local c = client(provider)
+  if not (c and c.callback) then
+    return reply_json(404, { error = { kind = "unsupported", message = "no callbacks for " .. provider } })
+  end
+  local opts = { client = c, query = ngx.var.args, mark = false }
+  local note, err = stt.notify(provider, read_body(), ngx.req.get_headers(), opts)
+  if not note then
+    -- a late or repeated notice of a finished task: acknowledged, so that the provider stops
+    if err.code == "CallbackEnded" then return reply(200, "") end
+    return reply_json(err.kind == "auth" and 401 or 400, { error = plain_error(err) })
+  end
+  local ok, terr = ngx.timer.at(0, function(premature)
+    if premature then return end
+    local _, merr = stt.mark(note, { client = c })
+    if merr and merr.code ~= "CallbackEnded" then
+      ngx.log(ngx.WARN, "stt: marking a callback failed: ", tostring(merr))
+    end
+  end)
+  if not ok then           -- no timer left: mark now (a shared dict or this worker: no I/O)
+    ngx.log(ngx.WARN, "stt: no timer for a callback (", terr, "); marking in the handler")
+    stt.mark(note, { client = c })
+  end
+  ngx.status = 204
+  return ngx.exit(204)
 end
 
 ---------------------------------------------------------------- POST /callback/{provider}

@@ -266,8 +266,15 @@ local function query_token(q)
   return nil
 end
 
-local function auth(provider, msg)
-  return nil, errors.new({ kind = "auth", retryable = false, message = msg }, { provider = provider, op = "notify" })
+local function auth(provider, msg, code)
+  return nil, errors.new({ kind = "auth", retryable = false, message = msg, code = code },
+                         { provider = provider, op = "notify" })
+end
+
+-- A notice after the wait ended: late or replayed (code CallbackEnded: a receiver may answer the
+-- provider 2xx for it, so that it stops retrying, while a forged one gets 401).
+local function ended_err(provider)
+  return auth(provider, "a notice for a task whose wait has ended (late or replayed)", "CallbackEnded")
 end
 
 -- The secret and marks of opts: a client's (opts.client), or opts.secret with the marks made
@@ -327,7 +334,7 @@ function M.notify(provider, body, headers, opts)
   if opts.mark == false then
     local ended, eerr = marks:is_ended(key)
     if eerr then return nil, errors.new({ kind = "network", retryable = true, message = tostring(eerr) }, ctx) end
-    if ended then return auth(provider, "a notice for a task whose wait has ended (late or replayed)") end
+    if ended then return ended_err(provider) end
     return note
   end
   return M.mark(note, opts, marks)
@@ -344,9 +351,7 @@ function M.mark(note, opts, marks)
   end
   local ok, err = marks:note(note.key, note.state)
   if ok then return note end
-  if err == "ended" then
-    return auth(note.provider, "a notice for a task whose wait has ended (late or replayed)")
-  end
+  if err == "ended" then return ended_err(note.provider) end
   return nil, errors.new({ kind = "network", retryable = true, message = tostring(err) },
                          { provider = note.provider, op = "notify" })
 end
