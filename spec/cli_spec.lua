@@ -481,3 +481,17 @@ describe("bin/stt", function()
       cli.unique_names({ "http://h1/a.wav", "http://h2/a.mp3", "http://h3/A.wav", "http://h/b.wav" }))
   end)
 end)
+
+describe("bin/stt --help of a command", function()
+  it("shows the help even where the command takes an argument, and asks for the argument otherwise", function()
+    local dir = H.tmpdir()
+    for _, c in ipairs({ "transcribe", "resume", "status", "score", "compare", "render", "enqueue", "worker" }) do
+      local code, out = stt(c .. " --help", nil, dir)
+      assert.equal(0, code, c)
+      assert.matches("Usage: stt " .. c, out, 1, c)
+    end
+    local code, _, err = stt("resume", nil, dir)
+    assert.equal(2, code)
+    assert.matches("takes the journal", err)
+  end)
+end)

@@ -39,6 +39,7 @@ local function plural(n, word) return n .. " " .. word .. (n == 1 and "" or "s")
 --- stt score HYP REF: prints the error rate (or the whole score as JSON); exit 0, or 1 when a
 -- text cannot be scored (not UTF-8).
 function M.score(o)
+  if not o.hypothesis or not o.reference then usage_error("stt score takes HYP.txt and REF.txt") end
   local sopts = score_options(o)
   local hyp, ref = read(o.hypothesis, "hypothesis"), read(o.reference, "reference")
   sopts.alignment = o.alignment and true or false

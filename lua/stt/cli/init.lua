@@ -140,7 +140,7 @@ local function build_parser()
   r:option("--base-url", "Provider base URL (default: as recorded)."):argname("<url>")
   r:flag("-q --quiet", "No progress; failures and the summary only.")
   r:flag("--json", "Machine-readable events on stdout.")
-  r:argument("journal_file", "The journal (OUTPUT/stt-journal.jsonl).")
+  r:argument("journal_file", "The journal (OUTPUT/stt-journal.jsonl)."):args("?")   -- so that --help works
 
   local s = p:command("status", "List the jobs of a journal, ask the provider about one task id, or list "
     .. "its recent tasks.")
@@ -189,8 +189,9 @@ local function build_parser()
   score_options(sc)
   sc:flag("--json", "The whole score as JSON.")
   sc:flag("--alignment", "Show the alignment ([ref→hyp] substitutions, [-deleted], [+inserted]).")
-  sc:argument("hypothesis", "The transcript (a text file).")
-  sc:argument("reference", "The reference transcript (a text file).")
+  -- optional for argparse, so that `stt score --help` shows the help; M.score requires both
+  sc:argument("hypothesis", "The transcript (a text file)."):args("?")
+  sc:argument("reference", "The reference transcript (a text file)."):args("?")
 
   local cmp = p:command("compare", "Score providers, models and options on the same inputs; writes "
     .. "report.json, report.md and report.html.")

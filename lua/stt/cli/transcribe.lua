@@ -420,6 +420,7 @@ end
 
 --- stt resume JOURNAL: the batch the journal recorded, run again.
 function M.resume(o)
+  if not o.journal_file then usage_error("stt resume takes the journal: stt resume OUTPUT/stt-journal.jsonl") end
   local path = util.abspath(o.journal_file)
   if not util.file_exists(path) then usage_error("cannot read journal %s", path) end
   local jr, jerr = stt.journal.open(path)
