@@ -67,6 +67,23 @@ describe("stt enqueue / worker / status --store", function()
     assert.matches("Results in a bucket%.", stored)
   end)
 
+  it("carries the caption flags given to enqueue to every worker", function()
+    local p = prefix()
+    local url = H.media("fl_cap", 2, "A speaker in the fleet says a few words here.", '{"sentences":[{"speaker":1}]}')
+    local code, _, err = stt(("enqueue --store %s --store-prefix %s -f srt --speakers 2 --speaker-labels every "
+      .. "--speaker-format '[%%s] ' --line-chars 20 --base-url %s %s"):format(H.redis_url, p, H.sh_quote(H.ds_base),
+      url), dir)
+    assert.equal(0, code, err)
+    local wcode, _, werr = stt(("worker --store %s --store-prefix %s --until-empty -o %s"):format(H.redis_url, p,
+      H.sh_quote(dir .. "/out")), dir)
+    assert.equal(0, wcode, werr)
+    local srt = assert(H.read(dir .. "/out/fl_cap.srt"))
+    assert.matches("\n%[Speaker 1%] ", srt)            -- the label, as asked at enqueue
+    for line in srt:gmatch("[^\n]+") do
+      if not line:match("^%d+$") and not line:match("%-%->") then assert.is_true(#line <= 20, line) end
+    end
+  end)
+
   -- volcengine-auc: the client picks task ids, so even a worker killed while its submit was on the
   -- wire leaves nothing unknown (the next worker resumes the planned id); with a server-picked id
   -- that one job would be the ambiguous case (never paid twice; see redis_store_spec).

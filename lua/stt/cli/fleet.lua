@@ -55,7 +55,8 @@ function M.enqueue(o)
   end
   local q = stt.queue.open(store, { prefix = o.store_prefix })
   local batch, qerr = q:enqueue({ provider = s.provider, model = s.model, mode = s.mode, formats = s.formats,
-    base_url = s.base_url, output = o.output and s.output or nil }, jobs)
+    base_url = s.base_url, output = o.output and s.output or nil,
+    captions = next(s.captions or {}) and s.captions or nil }, jobs)
   q:close()
   c:close()
   if not batch then
@@ -188,7 +189,8 @@ function M.worker(o)
     if not res then return { state = "failed", error = err_table(err) } end
     local outs = {}
     for _, f in ipairs(formats or settings.formats or { "json" }) do
-      local ok, data = pcall(transcribe.render, f, res)
+      local ok, data = pcall(transcribe.render, f, res, type(settings.captions) == "table" and settings.captions or nil,
+        function(msg) io.stderr:write(("stt: worker: %s #%d: %s\n"):format(item.batch, item.i, msg)) end)
       local where, werr
       if ok then where, werr = write_output(target, item.batch, item.name or ("job" .. item.i), f, data) end
       if not where then

@@ -103,6 +103,7 @@ local function build_parser()
     .. "its id. Local files are uploaded first.")
     :add_help(false):epilog(EPILOG)
   job_options(e)
+  caption_options(e)              -- kept in the batch: every worker cuts captions the same way
   e:option("--store", "The Redis store and queue: redis://[:PASSWORD@]HOST:PORT[/DB]."):argname("<url>")
   e:option("--store-prefix", "Prefix of its Redis keys.", "stt:"):argname("<prefix>")
   e:option("-o --output", "Output folder for the workers (default: each worker's own -o)."):argname("<dir>")
