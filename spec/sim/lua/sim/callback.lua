@@ -133,10 +133,12 @@ local deliver
 
 -- Schedule the delivery of id's callback at its end (called when the task is processed, and when
 -- its clock is advanced).
-function M.schedule(provider, rec)
+function M.schedule(provider, rec, again)
   if not rec.cb or rec.cb.state then return end
   local at = math.max(rec.end_at or ngx.now(), rec.submit_at + (rec.queue_ms or 0) / 1000)
-  local ok, err = ngx.timer.at(math.max(0, at - ngx.now()), deliver, provider, rec.id)
+  -- (again: a timer that came a little early. Never 0 then: nginx would run it in the same turn,
+  -- with the same cached clock, for ever.)
+  local ok, err = ngx.timer.at(math.max(again and 0.002 or 0, at - ngx.now()), deliver, provider, rec.id)
   if not ok then ngx.log(ngx.ERR, "sim: cannot schedule a callback: ", err) end
 end
 
@@ -151,8 +153,9 @@ deliver = function(premature, provider, id)
   if premature then return end
   local rec = store.task_get(provider, id)
   if not rec or not rec.cb or rec.cb.state then return end
+  ngx.update_time()
   if not rec.processed or job.phase(rec, ngx.now()) ~= "done" then
-    return M.schedule(provider, rec)       -- (not yet: its clock was not advanced as expected)
+    return M.schedule(provider, rec, true)       -- (not yet: the timer came early)
   end
   rec.cb.state = "sending"
   store.task_put(provider, rec)
