@@ -251,6 +251,7 @@ describe("callbacks: waiting on the simulator's notices", function()
   end)
 
   it("a notice that a poll does not bear out: polled again soon, not after the fallback", function()
+    H.config({ rtf = 1000 })                      -- running for 1000 s unless advanced
     local c = las({ callback = cb(), poll_first = 0.05 })
     local npolls = polls(c)
     stt.run(function()
