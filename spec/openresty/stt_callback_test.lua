@@ -38,12 +38,26 @@ end
 
 local function now() ngx.update_time(); return ngx.now() end
 
+-- When each task's notice woke its wait (the client's `notice` event), by task id.
+local noticed = {}
+local function watch(c)
+  if c._bench_watched then return end
+  c._bench_watched = true
+  local prev = c.on_event
+  c.on_event = function(ev)
+    if ev.type == "notice" then noticed[ev.task_id] = now() end
+    if prev then prev(ev) end
+  end
+end
+
 -- Wait on one task; the outcome: { task_id, text, error, done_at (epoch s), polls }.
 local function wait_one(c, task)
   local polls = 0
   local res, err = c:wait(task, { timeout = 600, on_progress = function() polls = polls + 1 end })
-  return { task_id = task.id, text = res and res.text, error = err and tostring(err), done_at = now(),
-           polls = polls + 1 }
+  local out = { task_id = task.id, text = res and res.text, error = err and tostring(err), done_at = now(),
+                polls = polls + 1, noticed_at = noticed[task.id] }
+  noticed[task.id] = nil
+  return out
 end
 
 --- POST {provider, urls, callbacks, async}: sync -> { results = {...}, elapsed }; async -> { ids }
@@ -55,6 +69,7 @@ function M.wait()
   end
   local b = body_json()
   local c = client_for(b.provider or "volcengine", b.callbacks ~= false)
+  watch(c)
   local t0 = now()
   if b.async then
     local tasks, ids = {}, {}
