@@ -134,8 +134,9 @@ function Marks:_dict()
   local name = self.cb.shared
   if not name then return nil end
   local ngx = sched.ngx_api()
-  local d = ngx and ngx.shared and ngx.shared[name]
-  if not d then error(("callback.shared: lua_shared_dict %q is not defined"):format(name), 3) end
+  if not ngx then return nil end                 -- (outside nginx there is no shared dict)
+  local d = ngx.shared and ngx.shared[name]
+  if not d then error(("callback.shared: lua_shared_dict %q is not defined in nginx.conf"):format(name), 3) end
   return d
 end
 
@@ -230,7 +231,7 @@ end
 function Marks:wait(key, seconds)
   local s = self:noticed(key, true)
   if s or seconds <= 0 then return s end
-  local remote = self.cb.shared or self.store
+  local remote = (self.cb.shared and sched.in_nginx()) or self.store
   local every = self.cb.check_every or (self.store and not self.cb.shared and 0.5 or 0.1)
   local ev = self.events[key] or sched.event()
   self.events[key] = ev
