@@ -214,6 +214,98 @@ local function run_cell(p, step, r, expected)
   return out     -- no timings: the document changes only when an outcome does
 end
 
+---------------------------------------------------------------- callbacks
+-- Per-task callbacks (client option callback): the simulator's notices go to its sink, a relay
+-- thread hands each to stt.notify (as a receiver would). Rows: the callback faults; columns: the
+-- providers that have per-task callbacks. The client polls every FALLBACK s without a notice.
+local FALLBACK = 1
+local CB_PROVIDERS = { "volcengine", "volcengine-auc" }
+local CB_FAULTS = {
+  { id = "lost (never sent)", knobs = { drop = 1 }, notices = 0,
+    says = "ok after 1 poll (the fallback: no notice came)" },
+  { id = "duplicated (sent twice)", knobs = { duplicate = 1 }, notices = 2,
+    says = "ok after 1 poll; the copy changed nothing (accepted before the end, or refused after it)" },
+  { id = "forged (a third party's, bad signature, first)", knobs = { forge = 1 }, notices = 2,
+    says = "ok after 1 poll; the forged notice refused (auth), nothing marked" },
+  { id = "late (1.5 s after the end; the fallback poll saw it done)", knobs = { delay_ms = 1500 }, notices = 1,
+    fallback = 0.3, says = "ok after 1 poll; the late notice refused (auth, CallbackEnded), nothing marked" },
+}
+local cb_cells = {}
+
+local function run_cb_cell(pname, r)
+  H.quick_sim()
+  H.config({ callbacks = r.knobs })
+  local p
+  for _, q in ipairs(PROVIDERS) do if q.name == pname then p = q end end
+  local secret = "fault-matrix-callback-secret"
+  local npolls, seen = 0, {}
+  local o = { base_url = H.sim_url .. p.prefix, retries = 2, timeout = 1, poll_first = 0.05, wait_timeout = WAIT,
+              rate_limit = false, callback = { url = H.sim_url .. "/_sim/sink/fm", secret = secret,
+              fallback = r.fallback or FALLBACK },
+              on_event = function(ev)
+                if ev.type == "poll" then npolls = npolls + 1 end
+                seen[#seen + 1] = ev.type .. (ev.error and tostring(ev.error) or "")
+              end }
+  for k, v in pairs(p.creds) do o[k] = v end
+  local stt = require "stt"
+  local sched = require "stt.sched"
+  local c = stt.client(pname, o)
+  local notes = {}
+  local t0 = core.now()
+  local res, err = stt.run(function()
+    local from, done = 1, false
+    local relay = stt.spawn(function()
+      local t = core.now()
+      while core.now() - t < WAIT + MARGIN do
+        local sink = H.sim_url .. "/_sim/sink?from=" .. from
+        local resp = assert(sched.http(nil, { method = "GET", url = sink }, { timeout = 5 }))
+        assert(not resp.error, "the sink: " .. tostring(resp.error and resp.error.message))
+        local got = assert(H.json(resp.body), resp.body)
+        for _, it in ipairs(got.items) do
+          local note, nerr = stt.notify(pname, it.body, it.headers, { client = c, query = it.query })
+          notes[#notes + 1] = note or nerr
+        end
+        from = got.next
+        if done and #notes >= r.notices then return end
+        stt.sleep(0.02)
+      end
+    end)
+    local task, serr = c:submit({ url = H.media("fm_cb", 1, TEXT), language = "en" })
+    if not task then done = true; return nil, serr end
+    local out, werr = c:wait(task)
+    done = true
+    relay:join()
+    return out, werr
+  end)
+  local took = core.now() - t0
+  assert(res, tostring(err))
+  assert.equal(TEXT, res.text)
+  assert.is_true(took < WAIT + MARGIN + 2, ("took %.2f s"):format(took))
+  assert.equal(1, npolls)
+  assert.equal(r.notices, #notes)
+  assert.is_nil(table.concat(seen):find(secret, 1, true), "the secret shows in an event")
+  local refused = {}
+  for _, n in ipairs(notes) do
+    if errors.is(n) then
+      assert.equal("auth", n.kind)
+      assert.is_nil(tostring(n):find(secret, 1, true))
+      refused[#refused + 1] = n
+    end
+  end
+  if r.knobs.forge then
+    assert.equal(1, #refused)
+    assert.matches("signature", refused[1].message)
+  elseif r.knobs.delay_ms then
+    assert.equal(1, #refused)
+    assert.equal("CallbackEnded", refused[1].code)
+  elseif r.knobs.duplicate then
+    assert.is_true(#refused <= 1)
+    assert.is_true(#refused == 0 or refused[1].code == "CallbackEnded")
+  end
+  assert.is_nil(next(c._marks.noted))          -- nothing left marked once the wait ended
+  return r.says
+end
+
 local function write_doc()
   local lines = {
     "# Fault matrix",
@@ -253,11 +345,38 @@ local function write_doc()
     end
     lines[#lines + 1] = ""
   end
+  lines[#lines + 1] = "## callbacks"
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "Per-task callbacks (client option `callback`, fallback poll every " .. FALLBACK
+    .. " s, 0.3 s in the"
+  lines[#lines + 1] = "late row): the simulator posts each notice, a receiver hands it to `stt.notify`. A cell passes"
+  lines[#lines + 1] = "when the wait ends in the reference text after exactly one poll, every refused notice is a"
+  lines[#lines + 1] = "typed `auth` error without the secret, and no mark is left."
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "| fault | " .. table.concat(CB_PROVIDERS, " | ") .. " |"
+  lines[#lines + 1] = "|---|" .. string.rep("---|", #CB_PROVIDERS)
+  for _, r in ipairs(CB_FAULTS) do
+    local row_cells = {}
+    for i, pname in ipairs(CB_PROVIDERS) do row_cells[i] = cb_cells[pname .. "|" .. r.id] or "not run" end
+    lines[#lines + 1] = "| " .. r.id .. " | " .. table.concat(row_cells, " | ") .. " |"
+  end
+  lines[#lines + 1] = ""
   H.write(DOC, table.concat(lines, "\n"))
 end
 
 describe("fault matrix", function()
   teardown(write_doc)
+
+  describe("callbacks", function()
+    for _, pname in ipairs(CB_PROVIDERS) do
+      for _, r in ipairs(CB_FAULTS) do
+        it(("callbacks | %s | %s"):format(pname, r.id), function()
+          cb_cells[pname .. "|" .. r.id] = "**FAIL**"
+          cb_cells[pname .. "|" .. r.id] = run_cb_cell(pname, r)
+        end)
+      end
+    end
+  end)
 
   for _, p in ipairs(PROVIDERS) do
     describe(p.name, function()
