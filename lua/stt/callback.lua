@@ -127,7 +127,7 @@ Marks.__index = Marks
 --- marks(cb, store) -> the marks of a client with callback option cb and store (or nil).
 function M.marks(cb, store)
   return setmetatable({ cb = cb, store = store and store.redis and store or nil,
-                        task = {}, noted = {}, ended = {}, events = {} }, Marks)
+                        task = {}, noted = {}, ended = {}, events = {}, nended = 0 }, Marks)
 end
 
 function Marks:_dict()
@@ -210,9 +210,20 @@ function Marks:note(key, state)
   return true
 end
 
+-- How long this Lua state remembers an ended key (seconds): a process that waits on millions of
+-- tasks keeps about a day of them (the shared dict and Redis keep theirs for TTL).
+M.LOCAL_TTL = 86400
+
 --- The wait on key is over: later notices are refused.
 function Marks:finish(key)
-  self.ended[key], self.noted[key], self.events[key] = true, nil, nil
+  local now = sched.now()
+  self.ended[key], self.noted[key], self.events[key], self.task[key] = now, nil, nil, nil
+  self.nended = self.nended + 1
+  if self.nended % 1024 == 0 then                        -- forget the oldest, now and then
+    for k, at in pairs(self.ended) do
+      if now - at > M.LOCAL_TTL then self.ended[k] = nil end
+    end
+  end
   local d = self:_dict()
   if d then d:set(dkey(key, "e"), true, M.TTL); d:delete(dkey(key, "n")) end
   if self.store then self.store:notice_set(key, "ended", "1", M.TTL) end
