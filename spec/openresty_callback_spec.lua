@@ -72,6 +72,22 @@ describe("OpenResty example: per-task callbacks (real nginx)", function()
     assert.equal(1, polls("volcengine"))
   end)
 
+  it("POST /jobs: the background poller polls a job when its notice comes (c:take_notice), once", function()
+    local st, r = call("POST", "/jobs", { provider = "volcengine", url = H.media("orcb_job", 1, "A background job.") })
+    assert.equal(202, st, H.encode(r))
+    local t0, out = core.now(), nil
+    for _ = 1, 400 do
+      _, out = call("GET", "/jobs/" .. r.id)
+      if out.state == "succeeded" then break end
+      H.sleep(0.05)
+    end
+    assert.equal("succeeded", out.state)
+    assert.equal("A background job.", out.result.text)
+    assert.is_true(core.now() - t0 < 20)                   -- no notice: the first poll after 120 s
+    assert.equal(1, polls("volcengine"))
+    assert.equal(1, H.stats().callback_status["204"])
+  end)
+
   it("a receiver with no client marks the shared dict only; the waiting timer sees it there", function()
     H.config({ callbacks = { drop = 1 } })                   -- the simulator's own notice is lost
     local st, r = call("POST", "/_test/callback_wait",

@@ -193,8 +193,10 @@ function M.submit_job()
   if not c then return reply_json(400, { error = { kind = "invalid", message = job } }) end
   local task, err = c:submit(job)
   if not task then return reply_error(err) end
+  local first = conf.client.poll_first
+  if c.callback and task.callback_key then first = c.callback.fallback end       -- the notice comes first
   local rec = { id = task.id, state = task.state, task = task, created = ngx.now(),
-                next_at = ngx.now() + conf.client.poll_first }
+                next_at = ngx.now() + first }
   if not save_job(rec) then return reply_json(503, { error = { kind = "server", message = "job store full" } }) end
   dict():rpush("pending", task.id)
   ngx.header["Location"] = "/jobs/" .. task.id
@@ -217,8 +219,9 @@ local function poll_one(id)
   local rec = load_job(id)
   if not rec then return end                           -- expired
   local now = ngx.now()
-  if now >= rec.next_at then
-    local c = client(rec.task.provider)
+  local c = client(rec.task.provider)
+  -- with callbacks, a notice makes the job due at once (c:take_notice); otherwise rarely
+  if now >= rec.next_at or (c and c:take_notice(rec.task)) then
     local st, err = c:poll(rec.task)
     if st then
       rec.state = st.state
@@ -228,8 +231,11 @@ local function poll_one(id)
     elseif not err.retryable then
       rec.state, rec.error = "failed", plain_error(err)
     end
-    -- The client's schedule: a fixed fraction of the time the task has run so far, capped.
-    rec.next_at = ngx.now() + c:_interval(ngx.now() - rec.created)
+    -- The client's schedule: a fixed fraction of the time the task has run so far, capped; with
+    -- callbacks, at least their fallback interval (a notice comes first).
+    local d = c:_interval(ngx.now() - rec.created)
+    if c.callback and rec.task.callback_key then d = math.max(d, c.callback.fallback) end
+    rec.next_at = ngx.now() + d
     save_job(rec)
   end
   if rec.state ~= "succeeded" and rec.state ~= "failed" and rec.state ~= "canceled" then

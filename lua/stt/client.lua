@@ -738,9 +738,26 @@ function Client:poll(task, opts)
   elseif st.error then
     st.error = errors.new(st.error, self:_ctx("poll"))
   end
-  if journal.TERMINAL[st.state] then self:_journal_state(task, st.state, st.error) end
+  if journal.TERMINAL[st.state] then
+    self:_journal_state(task, st.state, st.error)
+    -- callbacks: the task ended (later notices for it are refused)
+    if self._marks and task.callback_key then self._marks:finish(task.callback_key) end
+  end
   self:_emit({ type = "poll", task_id = task.id, state = st.state })
   return st
+end
+
+--- c:take_notice(task) -> the state a callback notice gave the task since the last call, or nil
+-- (the mark is taken: the next call returns nil until another notice). For code that polls on
+-- its own schedule (a background poller): poll now when it returns a state. Marks made in other
+-- nginx workers or on other hosts are seen through the shared dict or the Redis store.
+function Client:take_notice(task)
+  if type(task) ~= "table" then error("take_notice: task expected", 2) end
+  local key = self._marks and task.callback_key
+  if not key then return nil end
+  local s = self._marks:noticed(key, true)
+  if s then self._marks:clear(key) end
+  return s
 end
 
 -- Record a terminal state of a journaled task (after the fact: a failure to write only means a
