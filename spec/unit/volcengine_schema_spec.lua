@@ -427,7 +427,8 @@ describe("volcengine (LAS) schema", function()
     end)
 
     it("a bad callback is invalid before anything is sent", function()
-      for _, cb in ipairs({ { url = "ftp://x/y", data = "d" }, { url = "https://h/x" }, { url = "https://h/x", data = "" },
+      for _, cb in ipairs({ { url = "ftp://x/y", data = "d" }, { url = "https://h/x" },
+                            { url = "https://h/x", data = "" },
                             { data = "d" } }) do
         local _, err = S.submit({ url = A }, { callback = cb })
         assert.equal("invalid", err.kind)
