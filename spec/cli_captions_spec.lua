@@ -11,18 +11,8 @@ local SUBMIT = "POST /dashscope/api/v1/services/audio/asr/transcription"
 
 local tmpdir, read, write = H.tmpdir, H.read, H.write
 
--- Run bin/stt through sh in `dir`; returns exit status, stdout, stderr. env: variables to set, ""
--- for an environment with nothing but PATH (no key at all).
-local function stt(args, env, dir)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local prefix = env == "" and ("env -i PATH=%s"):format(H.sh_quote(os.getenv("PATH") or ""))
-    or (env or ("DASHSCOPE_API_KEY=" .. H.key))
-  local p = assert(H.popen(("cd %s && %s %s/bin/stt %s >%s 2>%s </dev/null; echo $?"):format(H.sh_quote(dir),
-    prefix, H.sh_quote(os.getenv("PWD")), args, H.sh_quote(out), H.sh_quote(err))))
-  local code = tonumber(p:read("*a"):match("(%d+)%s*$"))
-  p:close()
-  return code, read(out) or "", read(err) or ""
-end
+-- bin/stt inside `dir` (H.cli); env "" leaves nothing in the environment but PATH (no key at all).
+local function stt(args, env, dir) return H.cli(args, env, dir, true) end
 
 local function base() return "--base-url " .. H.sh_quote(H.ds_base) end
 local function submits() return (H.stats().requests or {})[SUBMIT] or 0 end

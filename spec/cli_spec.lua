@@ -12,14 +12,7 @@ local SUBMIT = "POST /dashscope/api/v1/services/audio/asr/transcription"
 local tmpdir, read, write = H.tmpdir, H.read, H.write
 
 -- Run bin/stt through sh; returns exit status, stdout, stderr.
-local function stt(args, env, dir)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local p = assert(H.popen(("%s bin/stt %s >%s 2>%s </dev/null; echo $?"):format(
-    env or ("DASHSCOPE_API_KEY=" .. H.key), args, H.sh_quote(out), H.sh_quote(err))))
-  local code = tonumber(p:read("*a"):match("(%d+)%s*$"))
-  p:close()
-  return code, read(out) or "", read(err) or ""
-end
+local function stt(args, env, dir) return H.cli(args, env, dir) end
 
 local function base() return "--base-url " .. H.sh_quote(H.ds_base) end
 

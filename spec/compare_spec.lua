@@ -50,13 +50,7 @@ local ENV = table.concat({
   "VOLC_AUC_BASE_URL=" .. H.sh_quote((H.sim_url or "") .. "/auc/api/v3"),
 }, " ")
 
-local function run(args, dir)
-  local p = assert(H.popen(("%s bin/stt %s >%s/stdout 2>%s/stderr </dev/null; echo $?"):format(
-    ENV, args, H.sh_quote(dir), H.sh_quote(dir))))
-  local code = tonumber(p:read("*a"):match("(%d+)%s*$"))
-  p:close()
-  return code, H.read(dir .. "/stdout") or "", H.read(dir .. "/stderr") or ""
-end
+local function run(args, dir) return H.cli(args, ENV, dir) end
 
 local function submits() return H.count(H.stats().requests, SUBMITS) end
 

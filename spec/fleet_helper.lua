@@ -10,14 +10,7 @@ function F.env()
 end
 
 --- bin/stt ARGS in the foreground: exit code, stdout, stderr (kept in dir).
-function F.stt(args, dir)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local p = assert(H.popen(("%s bin/stt %s >%s 2>%s </dev/null; echo $?"):format(F.env(), args, H.sh_quote(out),
-    H.sh_quote(err))))
-  local code = tonumber(p:read("*a"):match("(%d+)%s*$"))
-  p:close()
-  return code, H.read(out) or "", H.read(err) or ""
-end
+function F.stt(args, dir) return H.cli(args, F.env(), dir) end
 
 --- `stt worker ARGS` in the background, its output in `log`: its pid.
 local started = {}

@@ -21,6 +21,21 @@ function H.popen(cmd)
   return io.popen("env -u LD_PRELOAD -u ASAN_OPTIONS sh -c " .. H.sh_quote(cmd))
 end
 
+--- Run bin/stt ARGS as a process: exit status, stdout, stderr (the two kept in dir/stdout and
+-- dir/stderr). env: "VAR=value ..." to set (default: the DashScope key), or "" for an environment
+-- with nothing but PATH (no key at all); cd: run inside dir instead of the checkout.
+function H.cli(args, env, dir, cd)
+  local out, err = dir .. "/stdout", dir .. "/stderr"
+  local prefix = env == "" and ("env -i PATH=%s"):format(sh_quote(os.getenv("PATH") or ""))
+    or (env or ("DASHSCOPE_API_KEY=" .. H.key))
+  local bin = cd and (sh_quote(os.getenv("PWD")) .. "/bin/stt") or "bin/stt"
+  local p = assert(H.popen(("%s%s %s %s >%s 2>%s </dev/null; echo $?"):format(cd and ("cd " .. sh_quote(dir) .. " && ")
+    or "", prefix, bin, args, sh_quote(out), sh_quote(err))))
+  local code = tonumber(p:read("*a"):match("(%d+)%s*$"))
+  p:close()
+  return code, H.read(out) or "", H.read(err) or ""
+end
+
 --- Call the simulator's control API with the curl command-line tool (independent of our engine).
 function H.control(method, path, body)
   assert(H.sim_url, "no simulator: run the specs through `make test` (spec/run-tests)")
