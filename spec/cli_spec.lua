@@ -93,7 +93,10 @@ describe("bin/stt", function()
     p:close()
     -- Let some files finish, then make new tasks long, so that every worker ends up waiting on a
     -- long task: no submit is in flight when the kill lands (that window is tested in
-    -- journal_spec: an unknown outcome is never resubmitted).
+    -- journal_spec: an unknown outcome is never resubmitted). The journal must stay unchanged for
+    -- 1.5 s first: longer than the client takes to notice a short task submitted before the change
+    -- (first poll at 0.5 s; a sanitizer build runs several times slower), which would otherwise end
+    -- and start a submit just as the kill lands; a long task (4 s) cannot end within the window.
     local n
     for _ = 1, 200 do
       n = journal_counts(jpath)
@@ -101,17 +104,20 @@ describe("bin/stt", function()
       sleep(0.05)
     end
     assert.is_true(n.state >= 6, "the batch did not start")
-    H.config({ rtf = 3 })
+    H.config({ rtf = 4 })
     local stable = 0
-    for _ = 1, 100 do
+    for _ = 1, 400 do
       local m = journal_counts(jpath)
-      if m.intent == m.task and m.task - m.state == 4 and m.intent == n.intent then stable = stable + 1
-      else stable = 0 end
+      if m.intent == m.task and m.task - m.state == 4 and m.intent == n.intent and m.state == n.state then
+        stable = stable + 1
+      else
+        stable = 0
+      end
       n = m
-      if stable >= 3 then break end
+      if stable >= 30 then break end
       sleep(0.05)
     end
-    assert.equal(3, stable, "no quiet moment to kill in")
+    assert.equal(30, stable, "no quiet moment to kill in")
     os.execute(("kill -9 %d; while kill -0 %d 2>/dev/null; do sleep 0.02; done"):format(pid, pid))
     assert.is_true(n.state < 20 and n.task < 20, "the kill did not land mid-batch")
     local killed = read(dir .. "/killed.log")
